@@ -1,0 +1,1 @@
+"""Dagster assets by step: ingest (dlt), transform (dbt), activate (segments to destinations)."""

@@ -1,0 +1,1 @@
+"""Rules shared by dbt (as SQL functions), activation and tests: one place for each."""

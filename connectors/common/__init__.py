@@ -1,0 +1,1 @@
+"""Pieces every connector shares: an HTTP session with retries, and the quarantine."""

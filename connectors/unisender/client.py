@@ -1,0 +1,110 @@
+"""Unisender API client used in both directions: exports for the source, lists and imports for
+activation.
+
+Calls are POSTed form-encoded (the key stays out of URLs and logs); errors arrive as
+`{"error", "code"}` inside HTTP 200, so the envelope is checked on every answer and the
+overload codes are retried like a 429.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any, Iterable, Optional
+
+import requests
+
+from connectors.common.http import SourceError, retrying_session
+from connectors.unisender.settings import EXPORT_FIELDS, IMPORT_BATCH, RETRYABLE_CODES
+
+
+def _overloaded(response: Optional[requests.Response], exception: Optional[BaseException]) -> bool:
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") in RETRYABLE_CODES
+
+
+class UnisenderError(SourceError):
+    def __init__(self, method: str, code: str, message: str):
+        super().__init__(f"Unisender {method} failed: {code}: {message}")
+        self.code = code
+
+
+class UnisenderClient:
+    def __init__(self, base_url: str, api_key: str, lang: str = "ru", timeout: float = 30.0):
+        self.base = f"{base_url.rstrip('/')}/{lang}/api"
+        self.api_key = api_key
+        self.session = retrying_session(timeout=timeout, extra_conditions=[_overloaded])
+
+    def call(self, method: str, params: dict[str, Any] | Iterable[tuple[str, Any]] = ()) -> Any:
+        pairs = list(params.items()) if isinstance(params, dict) else list(params)
+        try:
+            response = self.session.post(f"{self.base}/{method}", params={"format": "json"},
+                                         data=[("api_key", self.api_key), *pairs])
+        except requests.HTTPError as exc:
+            raise SourceError(f"Unisender {method}: HTTP {exc.response.status_code if exc.response is not None else '?'} after retries") from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise SourceError(f"Unisender {method}: answer is not JSON (HTTP {response.status_code})") from None
+        if isinstance(body, dict) and body.get("error"):
+            raise UnisenderError(method, body.get("code", "unspecified"), body["error"])
+        return body.get("result") if isinstance(body, dict) else body
+
+    # --- lists and contacts (activation) ------------------------------------------------------
+    def get_lists(self) -> list[dict[str, Any]]:
+        return self.call("getLists")
+
+    def ensure_list(self, title: str) -> int:
+        """The list id for a title, creating the list once. Titles are the stable handle we keep."""
+        for item in self.get_lists():
+            if item["title"] == title:
+                return int(item["id"])
+        return int(self.call("createList", {"title": title})["id"])
+
+    def import_contacts(self, list_id: int, rows: list[dict[str, str]]) -> dict[str, Any]:
+        """Add contacts to a list, at most 500 rows per call. Never sets `email_status`: an import
+        must not re-subscribe anyone; only the person can undo an unsubscribe."""
+        if len(rows) > IMPORT_BATCH:
+            raise ValueError(f"importContacts takes at most {IMPORT_BATCH} rows, got {len(rows)}")
+        names = ["email", "email_list_ids", *sorted({k for r in rows for k in r} - {"email"})]
+        params: list[tuple[str, Any]] = [(f"field_names[{i}]", n) for i, n in enumerate(names)]
+        for r, row in enumerate(rows):
+            values = {**row, "email_list_ids": str(list_id)}
+            params += [(f"data[{r}][{c}]", values.get(n, "")) for c, n in enumerate(names)]
+        params += [("overwrite_tags", 0), ("overwrite_lists", 0)]
+        return self.call("importContacts", params)
+
+    def exclude(self, list_id: int, email: str) -> None:
+        """Take a contact out of one list without unsubscribing them (a segment exit)."""
+        try:
+            self.call("exclude", {"contact_type": "email", "contact": email, "list_ids": str(list_id)})
+        except UnisenderError as exc:
+            if "not found" not in str(exc):
+                raise
+
+    # --- export (source) -----------------------------------------------------------------------
+    def export_contacts(self, list_id: int | None = None, poll_seconds: float = 0.5, max_wait: float = 600) -> list[dict[str, str]]:
+        params: list[tuple[str, Any]] = [(f"field_names[{i}]", f) for i, f in enumerate(EXPORT_FIELDS)]
+        if list_id is not None:
+            params.append(("list_id", list_id))
+        task = self.call("async/exportContacts", params)["task_uuid"]
+        deadline = time.monotonic() + max_wait
+        while True:
+            result = self.call("async/getTaskResult", {"task_uuid": task})
+            if result.get("status") == "completed":
+                break
+            if time.monotonic() > deadline:
+                raise SourceError(f"Unisender export task {task} not completed after {max_wait}s")
+            time.sleep(poll_seconds)
+        response = self.session.get(result["file_to_download"])
+        response.raise_for_status()
+        return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+__all__ = ["UnisenderClient", "UnisenderError"]

@@ -1,0 +1,428 @@
+"""Deterministic demo data: a Russian online shop of contact lenses whose customers live in
+several systems at once (RetailCRM, a loyalty-card spreadsheet from the offline stores, the
+Unisender mailing list).
+
+The mess is on purpose and follows what shops actually have: phones typed five ways, names in
+either order and case, `ё`/`е`, e-mail case and stray spaces, the shop's switchboard phone on many
+CRM records, duplicate CRM records of one person, a family sharing one phone, typos, people who
+unsubscribed in the mailing tool while the CRM still says "subscribed", cancelled and returned
+orders, and a few spreadsheet rows that cannot be parsed at all.
+
+What the pipeline must discover is written separately under `ground_truth/` (which records are one
+person, who revoked consent); the pipeline never reads it, tests and the quality command do.
+
+Everything is vectorised with NumPy/pandas so 1 M customers take well under a minute:
+`python -m demo.generate --customers 1000000 --out data/bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from demo import names as N
+
+SWITCHBOARD_PHONE = "8 (495) 150-00-00"
+ROLE_EMAIL = "info@linzy-shop.ru"
+UNISENDER_LIST_ID = 1
+UNISENDER_LIST_TITLE = "Рассылка магазина"
+
+
+@dataclass(frozen=True)
+class Config:
+    customers: int = 5000
+    seed: int = 42
+    as_of: datetime = datetime(2026, 11, 1, 12, 0, 0)
+
+
+def _pick(rng: np.random.Generator, options: list[str], idx: np.ndarray) -> np.ndarray:
+    return np.asarray(options, dtype=object)[idx % len(options)]
+
+
+def _fmt_dt(seconds: np.ndarray) -> np.ndarray:
+    """Unix seconds -> RetailCRM's 'Y-m-d H:i:s' (no offset, account-local)."""
+    return pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+
+
+def _format_phones(digits10: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """Write a 10-digit national number the ways people and CRMs type it."""
+    out = np.empty(len(digits10), dtype=object)
+    for i, (d, s) in enumerate(zip(digits10, style)):
+        if s == 0:
+            out[i] = f"8 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}"
+        elif s == 1:
+            out[i] = f"+7 {d[:3]} {d[3:]}"
+        elif s == 2:
+            out[i] = f"+7{d}"
+        elif s == 3:
+            out[i] = f"7{d}"
+        elif s == 4:
+            out[i] = d
+        elif s == 5:
+            out[i] = f"8-{d[:3]}-{d[3:6]}-{d[6:8]}-{d[8:]}"
+        else:
+            out[i] = f"+7 ({d[:3]}) {d[3:6]}{d[6:]}"
+    return out
+
+
+class Persons:
+    """The people behind the records: one row per real customer."""
+
+    def __init__(self, cfg: Config, rng: np.random.Generator):
+        n = cfg.customers
+        self.n = n
+        self.person_id = np.arange(1, n + 1)
+        female = rng.random(n) < 0.62
+        self.female = female
+        s_idx = rng.integers(0, len(N.MALE_SURNAMES), n)
+        male_surnames = np.asarray(N.MALE_SURNAMES, dtype=object)
+        female_surnames = np.asarray([N.female_surname(s) for s in N.MALE_SURNAMES], dtype=object)
+        self.surname = np.where(female, female_surnames[s_idx], male_surnames[s_idx])
+        self.given = np.where(
+            female,
+            _pick(rng, N.FEMALE_NAMES, rng.integers(0, 10**6, n)),
+            _pick(rng, N.MALE_NAMES, rng.integers(0, 10**6, n)),
+        )
+        p_idx = rng.integers(0, len(N.MALE_PATRONYMICS), n)
+        self.patronymic = np.where(
+            female,
+            np.asarray(N.FEMALE_PATRONYMICS, dtype=object)[p_idx],
+            np.asarray(N.MALE_PATRONYMICS, dtype=object)[p_idx],
+        )
+        # Unique mobile numbers 9XXXXXXXXX: an affine map with a multiplier coprime to 10^9 is a
+        # bijection on [0, 10^9), so distinct people never share a number by accident.
+        base = (self.person_id.astype(np.int64) * 829_348_621 + 123_457) % 10**9
+        self.mobile = np.char.add("9", np.char.zfill(base.astype(str), 9)).astype(object)
+        alt = (self.person_id.astype(np.int64) * 376_543_217 + 987_651) % 10**9
+        self.mobile2 = np.char.add("9", np.char.zfill(alt.astype(str), 9)).astype(object)
+        # A few families share one phone: a different person, the same number.
+        family = rng.random(n) < 0.003
+        partner = np.clip(self.person_id - 2, 0, n - 1)
+        self.mobile = np.where(family, self.mobile[partner], self.mobile)
+        self.has_email = rng.random(n) < 0.86
+        tr_given = np.asarray([N.translit(g) for g in self.given], dtype=object)
+        tr_sur = np.asarray([N.translit(s) for s in self.surname], dtype=object)
+        pattern = rng.integers(0, 3, n)
+        domain = _pick(rng, N.EMAIL_DOMAINS, rng.integers(0, 10**6, n))
+        pid = self.person_id.astype(str)
+        local = np.where(
+            pattern == 0,
+            tr_given + "." + tr_sur + pid,
+            np.where(pattern == 1, tr_sur + pid, np.char.add(tr_given.astype(str), "_").astype(object) + tr_sur + "_" + pid),
+        )
+        self.email = np.where(self.has_email, local + "@" + domain, None)
+        days = rng.integers(365 * 18, 365 * 72, n)
+        bdays = pd.Timestamp(cfg.as_of.date()) - pd.to_timedelta(days, unit="D")
+        self.birthday = bdays.strftime("%Y-%m-%d").to_numpy(dtype=object)
+        self.city = _pick(rng, N.CITIES, rng.integers(0, 10**6, n))
+        self.in_crm = rng.random(n) < 0.75
+        self.in_sheet = rng.random(n) < 0.30
+        # Every person is somewhere: the ones in neither source subscribed to the newsletter only.
+        self.newsletter_only = ~self.in_crm & ~self.in_sheet & self.has_email
+        self.card = np.char.add("2000", np.char.zfill(((self.person_id * 7_919) % 10**8).astype(str), 8)).astype(object)
+
+
+def _name_variants(rng, given, surname, patronymic):
+    """CRM name fields as managers type them: sometimes all in one field, upper case, ё→е."""
+    n = len(given)
+    first, last, patr = given.copy(), surname.copy(), patronymic.copy()
+    glued = rng.random(n) < 0.08
+    first = np.where(glued, surname + " " + given, first)
+    last = np.where(glued, "", last)
+    patr = np.where(rng.random(n) < 0.05, "", patr)
+    yo = rng.random(n) < 0.25
+    first = np.where(yo, np.char.replace(first.astype(str), "ё", "е").astype(object), first)
+    last = np.where(yo, np.char.replace(last.astype(str), "ё", "е").astype(object), last)
+    upper = rng.random(n) < 0.04
+    first = np.where(upper, np.char.upper(first.astype(str)).astype(object), first)
+    last = np.where(upper, np.char.upper(last.astype(str)).astype(object), last)
+    return first, last, patr
+
+
+def _email_variants(rng, email):
+    n = len(email)
+    e = email.copy()
+    has = np.asarray([x is not None for x in e])
+    caps = has & (rng.random(n) < 0.15)
+    e[caps] = [x[:1].upper() + x[1:].replace("@", "@").title() if x else x for x in e[caps]]
+    space = has & (rng.random(n) < 0.05)
+    e[space] = [" " + x + " " for x in e[space]]
+    return e
+
+
+def build_crm(cfg: Config, rng: np.random.Generator, p: Persons):
+    """RetailCRM customers (flat; the emulator renders the API shape) and their orders."""
+    idx = np.flatnonzero(p.in_crm)
+    dup = idx[rng.random(len(idx)) < 0.03]  # a second CRM record for the same person
+    rec_person = np.concatenate([idx, dup])
+    is_dup = np.concatenate([np.zeros(len(idx), bool), np.ones(len(dup), bool)])
+    order = np.argsort(rng.random(len(rec_person)), kind="stable")
+    rec_person, is_dup = rec_person[order], is_dup[order]
+    m = len(rec_person)
+    crm_id = np.arange(1001, 1001 + m)
+    first, last, patr = _name_variants(rng, p.given[rec_person], p.surname[rec_person], p.patronymic[rec_person])
+
+    # Phones: most records carry the mobile; a duplicate record sometimes carries only e-mail.
+    style = rng.integers(0, 7, m)
+    phone1 = _format_phones(p.mobile[rec_person], style)
+    no_phone = rng.random(m) < np.where(is_dup, 0.4, 0.05)
+    phone1 = np.where(no_phone, None, phone1)
+    switchboard = rng.random(m) < 0.006  # a manager typed the shop's own number
+    phone1 = np.where(switchboard, SWITCHBOARD_PHONE, phone1)
+    typo = rng.random(m) < 0.004  # one digit wrong: this record will not link by phone
+    typo_phone = [d[:-1] + str((int(d[-1]) + 1) % 10) for d in p.mobile[rec_person][typo]]
+    phone1[typo] = _format_phones(np.asarray(typo_phone, dtype=object), style[typo])
+    second = rng.random(m) < 0.05
+    phone2 = np.where(second, _format_phones(p.mobile2[rec_person], rng.integers(0, 7, m)), None)
+
+    email = _email_variants(rng, p.email[rec_person])
+    no_email = rng.random(m) < np.where(is_dup, 0.4, 0.06)
+    email = np.where(no_email & ~no_phone, None, email)  # keep at least one contact on dup records
+
+    created = rng.integers(int(datetime(2022, 1, 1).timestamp()), int(cfg.as_of.timestamp()) - 86400 * 2, m)
+    subscribed = rng.random(m) < 0.72
+    unsub_crm = subscribed & (rng.random(m) < 0.06)
+    unsub_at = created + rng.integers(86400, 86400 * 300, m)
+    unsub_at = np.minimum(unsub_at, int(cfg.as_of.timestamp()) - 3600)
+    ext = np.where(rng.random(m) < 0.4, np.char.add("ЦБ-", np.char.zfill(crm_id.astype(str), 6)).astype(object), None)
+    card = np.where(p.in_sheet[rec_person] & (rng.random(m) < 0.5), p.card[rec_person], None)
+    birthday = np.where(rng.random(m) < 0.6, p.birthday[rec_person], None)
+    customers = pd.DataFrame({
+        "id": crm_id,
+        "externalId": ext,
+        "site": "linzy-shop",
+        "createdAt": _fmt_dt(created),
+        "firstName": first,
+        "lastName": last,
+        "patronymic": patr,
+        "sex": np.where(p.female[rec_person], "female", "male"),
+        "birthday": birthday,
+        "email": np.where(pd.isna(email), "", email),
+        "phone1": phone1,
+        "phone2": phone2,
+        "subscribed": subscribed & ~unsub_crm,
+        "emailMarketingUnsubscribedAt": np.where(unsub_crm, _fmt_dt(unsub_at), None),
+        "subscriptionChangedAt": np.where(unsub_crm, _fmt_dt(unsub_at), _fmt_dt(created)),
+        "loyaltyCard": card,
+        "city": p.city[rec_person],
+    })
+    truth = pd.DataFrame({"source_system": "retailcrm", "source_record_id": crm_id.astype(str), "person_id": p.person_id[rec_person]})
+    orders, items = build_orders(cfg, rng, customers, p, rec_person)
+    return customers, orders, items, truth
+
+
+def build_orders(cfg, rng, customers: pd.DataFrame, p: Persons, rec_person):
+    m = len(customers)
+    buyer_kind = rng.random(m)
+    n_orders = np.where(buyer_kind < 0.22, 0, 1 + rng.poisson(np.where(buyer_kind > 0.85, 5.0, 1.2), m))
+    cust_idx = np.repeat(np.arange(m), n_orders)
+    k = len(cust_idx)
+    created = pd.to_datetime(customers["createdAt"]).astype("datetime64[s]").astype("int64").to_numpy()
+    end = int(cfg.as_of.timestamp()) - 600
+    start = created[cust_idx]
+    # Loyal buyers keep buying; the rest fade: draw from a skewed distribution over the span.
+    u = rng.random(k) ** np.where(buyer_kind[cust_idx] > 0.85, 0.6, 1.4)
+    ts = (start + u * np.maximum(end - start, 3600)).astype(np.int64)
+    status_draw = rng.random(k)
+    status = np.where(status_draw < 0.82, "complete", np.where(status_draw < 0.93, "cancel-other", np.where(status_draw < 0.97, "return", "delivering")))
+    order_id = np.arange(50001, 50001 + k)
+    n_items = 1 + rng.poisson(0.7, k)
+    item_order = np.repeat(np.arange(k), n_items)
+    prod = rng.integers(0, len(N.PRODUCTS), len(item_order))
+    # Buyers of lenses come back for the same lenses: a sticky favourite per customer.
+    fav = rng.integers(0, 8, m)
+    sticky = rng.random(len(item_order)) < 0.6
+    prod = np.where(sticky, fav[cust_idx[item_order]], prod)
+    articles = np.asarray([x[0] for x in N.PRODUCTS], dtype=object)
+    pnames = np.asarray([x[1] for x in N.PRODUCTS], dtype=object)
+    prices = np.asarray([x[3] for x in N.PRODUCTS])
+    qty = 1 + (rng.random(len(item_order)) < 0.3).astype(int)
+    discount = np.where(rng.random(len(item_order)) < 0.2, (prices[prod] * 0.1).round(), 0)
+    items = pd.DataFrame({
+        "order_id": order_id[item_order],
+        "item_id": np.arange(900001, 900001 + len(item_order)),
+        "article": articles[prod],
+        "productName": pnames[prod],
+        "quantity": qty,
+        "initialPrice": prices[prod].astype(float),
+        "discountTotal": discount.astype(float),
+    })
+    summ = (items["initialPrice"] - items["discountTotal"]) * items["quantity"]
+    order_summ = summ.groupby(items["order_id"]).sum().reindex(order_id).to_numpy()
+    delivery = np.where(order_summ >= 3000, 0.0, 290.0)
+    cust = customers.iloc[cust_idx].reset_index(drop=True)
+    orders = pd.DataFrame({
+        "id": order_id,
+        "number": np.char.add(order_id.astype(str), "C").astype(object),
+        "customer_id": cust["id"].to_numpy(),
+        "createdAt": _fmt_dt(ts),
+        "statusUpdatedAt": _fmt_dt(ts + rng.integers(600, 86400 * 5, k)),
+        "status": status,
+        "orderMethod": np.where(rng.random(k) < 0.7, "shopping-cart", "phone"),
+        "firstName": cust["firstName"].to_numpy(),
+        "lastName": cust["lastName"].to_numpy(),
+        "phone": cust["phone1"].to_numpy(),
+        "email": cust["email"].to_numpy(),
+        "summ": order_summ,
+        "deliveryCost": delivery,
+        "totalSumm": order_summ + delivery,
+    })
+    return orders, items
+
+
+SHEET_COLUMNS = ["Номер карты", "ФИО", "Телефон", "E-mail", "Дата рождения", "Согласие на рассылку", "Дата согласия", "Магазин", "Дата регистрации"]
+
+
+def build_sheet(cfg: Config, rng: np.random.Generator, p: Persons):
+    """Loyalty-card members exported from the offline stores' 1C as a cp1251 `;` CSV."""
+    idx = np.flatnonzero(p.in_sheet)
+    m = len(idx)
+    order_full = rng.random(m)
+    fio = np.where(
+        order_full < 0.6,
+        p.surname[idx] + " " + p.given[idx] + " " + p.patronymic[idx],
+        np.where(order_full < 0.85, p.given[idx] + " " + p.surname[idx], p.surname[idx] + " " + p.given[idx]),
+    )
+    upper = rng.random(m) < 0.2
+    fio = np.where(upper, np.char.upper(fio.astype(str)).astype(object), fio)
+    yo = rng.random(m) < 0.3
+    fio = np.where(yo, np.char.replace(fio.astype(str), "ё", "е").astype(object), fio)
+    phone = _format_phones(p.mobile[idx], rng.integers(0, 7, m))
+    phone = np.where(rng.random(m) < 0.08, "", phone)
+    # Some people gave a new number at the till; if they have no e-mail either, they cannot be linked.
+    newnum = rng.random(m) < 0.01
+    phone = np.where(newnum, _format_phones(p.mobile2[idx], rng.integers(0, 7, m)), phone)
+    phone = np.where(rng.random(m) < 0.01, "нет", phone)
+    email = _email_variants(rng, p.email[idx])
+    email = np.where(rng.random(m) < 0.35, "", np.where(pd.isna(email), "", email))
+    email = np.where(rng.random(m) < 0.003, ROLE_EMAIL, email)
+    bday = pd.to_datetime(p.birthday[idx]).strftime("%d.%m.%Y").to_numpy(dtype=object)
+    bday = np.where(rng.random(m) < 0.3, "", bday)
+    consent = rng.random(m) < 0.55
+    reg = rng.integers(int(datetime(2021, 1, 1).timestamp()), int(cfg.as_of.timestamp()) - 86400, m)
+    reg_s = pd.to_datetime(reg, unit="s")
+    sheet = pd.DataFrame({
+        "Номер карты": p.card[idx],
+        "ФИО": fio,
+        "Телефон": phone,
+        "E-mail": email,
+        "Дата рождения": bday,
+        "Согласие на рассылку": np.where(consent, "да", "нет"),
+        "Дата согласия": np.where(consent, reg_s.strftime("%d.%m.%Y"), ""),
+        "Магазин": np.asarray(["ТЦ Европейский", "ТЦ Мега Тёплый Стан", "ул. Тверская, 12"], dtype=object)[rng.integers(0, 3, m)],
+        "Дата регистрации": reg_s.strftime("%d.%m.%Y %H:%M:%S").to_numpy(dtype=object),
+    })
+    truth = pd.DataFrame({"source_system": "spreadsheets", "source_record_id": sheet["Номер карты"], "person_id": p.person_id[idx]})
+    return sheet, truth
+
+
+def write_sheet_csv(sheet: pd.DataFrame, path: Path, rng: np.random.Generator) -> int:
+    """Write like 1C does (cp1251, `;`), then break a few lines the ways real exports break.
+
+    Returns how many lines were broken, so tests know what the quarantine must hold.
+    """
+    lines = [";".join(SHEET_COLUMNS)]
+    body = sheet.astype(str).agg(";".join, axis=1).tolist()
+    n = len(body)
+    broken = sorted(set(rng.choice(n, size=max(2, n // 500), replace=False).tolist())) if n > 10 else []
+    raw_lines: list[bytes] = [lines[0].encode("cp1251")]
+    kinds = {line_no: k % 3 for k, line_no in enumerate(broken)}
+    for i, line in enumerate(body):
+        data = line.encode("cp1251")
+        if i in kinds:
+            kind = kinds[i]
+            if kind == 0:
+                data = data + b";\xc4\xee\xef"  # an extra field: someone typed ';' in the store name
+            elif kind == 1:
+                data = b";" + data.split(b";", 1)[1]  # the card number is missing
+            else:
+                data = data.replace(b";", b";\x98", 1)  # 0x98 is not a cp1251 character
+        raw_lines.append(data)
+    path.write_bytes(b"\r\n".join(raw_lines) + b"\r\n")
+    return len(broken)
+
+
+def build_unisender(cfg: Config, rng: np.random.Generator, p: Persons, crm: pd.DataFrame):
+    """The mailing list: signed up on the site, so mostly people the CRM also knows by e-mail."""
+    crm_emails = set(crm["email"].str.strip().str.lower())
+    known = np.asarray([e is not None and e.lower() in crm_emails for e in p.email])
+    pick = (known & (rng.random(p.n) < 0.75)) | p.newsletter_only
+    idx = np.flatnonzero(pick)
+    m = len(idx)
+    draw = rng.random(m)
+    status = np.where(draw < 0.86, "active", np.where(draw < 0.96, "unsubscribed", "inactive"))
+    add = rng.integers(int(datetime(2022, 1, 1).timestamp()), int(cfg.as_of.timestamp()) - 86400 * 3, m)
+    contacts = pd.DataFrame({
+        "email": p.email[idx].astype(str),
+        "email_status": status,
+        "email_add_time": _fmt_dt(add),
+        "email_list_ids": np.where(status == "active", str(UNISENDER_LIST_ID), ""),
+        "email_unsubscribed_list_ids": np.where(status == "unsubscribed", str(UNISENDER_LIST_ID), ""),
+        "Name": p.given[idx],
+    })
+    truth = pd.DataFrame({"source_system": "unisender", "source_record_id": contacts["email"].str.lower(), "person_id": p.person_id[idx]})
+    return contacts, truth
+
+
+def generate(cfg: Config, out: Path) -> dict:
+    started = time.perf_counter()
+    rng = np.random.default_rng(cfg.seed)
+    p = Persons(cfg, rng)
+    customers, orders, items, t_crm = build_crm(cfg, rng, p)
+    sheet, t_sheet = build_sheet(cfg, rng, p)
+    contacts, t_uni = build_unisender(cfg, rng, p, customers)
+
+    for d in ["retailcrm", "unisender", "inbox", "ground_truth"]:
+        (out / d).mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(customers, preserve_index=False), out / "retailcrm" / "customers.parquet")
+    pq.write_table(pa.Table.from_pandas(orders, preserve_index=False), out / "retailcrm" / "orders.parquet")
+    pq.write_table(pa.Table.from_pandas(items, preserve_index=False), out / "retailcrm" / "order_items.parquet")
+    pq.write_table(pa.Table.from_pandas(contacts, preserve_index=False), out / "unisender" / "contacts.parquet")
+    (out / "unisender" / "lists.json").write_text(
+        json.dumps([{"id": UNISENDER_LIST_ID, "title": UNISENDER_LIST_TITLE}], ensure_ascii=False), encoding="utf-8")
+    broken = write_sheet_csv(sheet, out / "inbox" / "loyalty_members.csv", rng)
+
+    identity = pd.concat([t_crm, t_sheet, t_uni], ignore_index=True)
+    identity.to_csv(out / "ground_truth" / "identity.csv", index=False)
+    unsub = contacts.loc[contacts["email_status"] == "unsubscribed", "email"].str.lower()
+    consent = pd.DataFrame({"email": unsub, "revoked_in": "unisender"})
+    consent.to_csv(out / "ground_truth" / "email_revoked.csv", index=False)
+    meta = {
+        "customers": cfg.customers,
+        "seed": cfg.seed,
+        "as_of": cfg.as_of.strftime("%Y-%m-%d %H:%M:%S"),
+        "rows": {
+            "retailcrm.customers": len(customers),
+            "retailcrm.orders": len(orders),
+            "retailcrm.order_items": len(items),
+            "spreadsheets.loyalty_members": len(sheet),
+            "unisender.contacts": len(contacts),
+        },
+        "spreadsheet_broken_lines": broken,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    (out / "ground_truth" / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    return meta
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=5000, help="people to simulate (1,000 .. 1,000,000+)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", type=Path, default=Path("data/demo"))
+    args = ap.parse_args(argv)
+    meta = generate(Config(customers=args.customers, seed=args.seed), args.out)
+    print(json.dumps(meta, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

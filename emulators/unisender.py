@@ -1,0 +1,275 @@
+"""Unisender API emulator (the same API Selzy serves), seeded from the demo generator.
+
+Follows ../shared/specs/destinations.md §1: `/{ru|en}/api/{method}?format=json` with `api_key`,
+form-encoded POST with bracket arrays (`field_names[0]`, `data[0][0]`); success
+`{"result": ...}` and errors `{"error": ..., "code": ..., "result": ""}` in an HTTP 200 body;
+1200 calls per minute per key (`api_call_limit_exceeded_for_api_key` beyond that); importContacts
+takes at most 500 rows and screens role addresses; contacts who unsubscribed stay unsubscribed
+whatever an import says (only the person can undo it); `exclude` takes a contact out of lists
+without marking it unsubscribed; `async/exportContacts` returns a task polled with
+`async/getTaskResult`, whose `file_to_download` serves the CSV.
+
+Read back what it received:
+  GET /_emulator/lists                   lists with their active member counts
+  GET /_emulator/lists/<id>/members      the active members' e-mails of one list
+  GET /_emulator/requests                the request journal (no keys, no payload values)
+
+Run it alone:  python -m emulators.unisender --data data/demo --port 8302
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from emulators.base import Emulator, RateLimiter, Request, Response, cli
+
+ROLE_LOCALPARTS = {"info", "sales", "admin", "support", "no-reply", "noreply", "office", "abuse", "postmaster"}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_IMPORT_ROWS = 500
+EXPORT_FIELDS = ["email", "email_status", "email_availability", "email_add_time", "email_list_ids",
+                 "email_unsubscribed_list_ids", "email_excluded_list_ids", "Name"]
+
+
+@dataclass
+class Contact:
+    email: str
+    status: str = "new"  # new | active | inactive | unsubscribed
+    add_time: str = ""
+    lists: set[int] = field(default_factory=set)
+    unsubscribed_lists: set[int] = field(default_factory=set)
+    excluded_lists: set[int] = field(default_factory=set)
+    fields: dict[str, str] = field(default_factory=dict)
+    tags: set[str] = field(default_factory=set)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class UnisenderEmulator(Emulator):
+    name = "unisender"
+
+    def __init__(self, data_dir: str | Path | None, api_key: str = "demo-key", calls_per_minute: int = 1200):
+        super().__init__()
+        self.api_key = api_key
+        self.limiter = RateLimiter(calls_per_minute, 60.0)
+        self.contacts: dict[str, Contact] = {}
+        self.lists: dict[int, str] = {}
+        self.tasks: dict[str, dict] = {}
+        self.files: dict[str, bytes] = {}
+        self._state_lock = threading.Lock()
+        if data_dir is not None:
+            self._seed(Path(data_dir) / "unisender")
+
+    def _seed(self, folder: Path) -> None:
+        import json
+
+        for item in json.loads((folder / "lists.json").read_text(encoding="utf-8")):
+            self.lists[int(item["id"])] = item["title"]
+        frame = pd.read_parquet(folder / "contacts.parquet")
+        ids = lambda s: {int(x) for x in s.split(",") if x}  # noqa: E731
+        for r in frame.itertuples(index=False):
+            email = r.email.strip().lower()
+            self.contacts[email] = Contact(email, r.email_status, r.email_add_time, ids(r.email_list_ids),
+                                           ids(r.email_unsubscribed_list_ids), set(), {"Name": r.Name})
+
+    # --- envelope -------------------------------------------------------------------------------
+    @staticmethod
+    def ok(result) -> Response:
+        return Response.json(200, {"result": result})
+
+    @staticmethod
+    def error(code: str, message: str) -> Response:
+        return Response.json(200, {"error": html.escape(message), "code": code, "result": ""})
+
+    def rate_limited(self, req: Request) -> Response:
+        return self.error("api_call_limit_exceeded_for_api_key", "API call limit exceeded for this API key, try again later")
+
+    # --- API ----------------------------------------------------------------------------------
+    def route(self, req: Request) -> Response:
+        if req.path.startswith("/download/"):
+            data = self.files.get(req.path.rsplit("/", 1)[1])
+            return Response(200, data, "text/csv; charset=utf-8") if data is not None else Response.json(404, {"error": "not found"})
+        m = re.fullmatch(r"/(ru|en)/api/([A-Za-z/]+)", req.path)
+        if not m:
+            return Response(404, b"<html><body>Not Found</body></html>", "text/html")
+        method = m.group(2)
+        key = req.param("api_key")
+        if key != self.api_key:
+            return self.error("invalid_api_key", "Invalid API key")
+        if not self.limiter.allow(key):
+            return self.rate_limited(req)
+        handler = {
+            "getLists": self.get_lists, "createList": self.create_list, "importContacts": self.import_contacts,
+            "exclude": self.exclude, "unsubscribe": self.unsubscribe,
+            "async/exportContacts": self.export_contacts, "async/getTaskResult": self.get_task_result,
+        }.get(method)
+        if handler is None:
+            return self.error("unknown_method", f"Unknown method: {method}")
+        with self._state_lock:
+            return handler(req)
+
+    def get_lists(self, req: Request) -> Response:
+        return self.ok([{"id": i, "title": t} for i, t in sorted(self.lists.items())])
+
+    def create_list(self, req: Request) -> Response:
+        title = (req.param("title") or "").strip()
+        if not title:
+            return self.error("invalid_arg", "Parameter title is required")
+        if title in self.lists.values():
+            return self.error("invalid_arg", f"List with title \"{title}\" already exists")
+        new_id = max(self.lists, default=0) + 1
+        self.lists[new_id] = title
+        return self.ok({"id": new_id})
+
+    def import_contacts(self, req: Request) -> Response:
+        params = {**req.query, **req.form}
+        names = [v for k, v in sorted(((k, v) for k, v in params.items() if k.startswith("field_names[")),
+                                      key=lambda kv: int(kv[0][12:-1]))]
+        if not names:
+            return self.error("invalid_arg", "field_names is required")
+        if "email" not in names and "phone" not in names:
+            return self.error("invalid_arg", "field_names must contain email or phone")
+        rows: dict[int, dict[int, str]] = {}
+        for k, v in params.items():
+            mm = re.fullmatch(r"data\[(\d+)\]\[(\d+)\]", k)
+            if mm:
+                rows.setdefault(int(mm.group(1)), {})[int(mm.group(2))] = v
+        if len(rows) > MAX_IMPORT_ROWS:
+            return self.error("invalid_arg", f"Too many rows: {len(rows)}, the limit is {MAX_IMPORT_ROWS}")
+        result = {"total": len(rows), "inserted": 0, "updated": 0, "deleted": 0, "new_emails": 0, "invalid": 0, "log": []}
+        for index in sorted(rows):
+            row = {names[c]: val for c, val in rows[index].items() if c < len(names)}
+            email = (row.get("email") or "").strip().lower()
+            if not EMAIL_RE.match(email):
+                result["invalid"] += 1
+                result["log"].append({"index": index, "code": "invalid_email", "message": "Invalid e-mail address"})
+                continue
+            if email.split("@")[0] in ROLE_LOCALPARTS:
+                result["invalid"] += 1
+                result["log"].append({"index": index, "code": "role_address", "message": "Role address is not allowed"})
+                continue
+            if row.get("delete") == "1":
+                if self.contacts.pop(email, None):
+                    result["deleted"] += 1
+                continue
+            contact = self.contacts.get(email)
+            if contact is None:
+                contact = self.contacts[email] = Contact(email, "new", _now())
+                result["inserted"] += 1
+                result["new_emails"] += 1
+            else:
+                result["updated"] += 1
+            wanted = row.get("email_status")
+            if wanted == "unsubscribed":
+                contact.status = "unsubscribed"
+            elif wanted in ("new", "active", "inactive") and contact.status != "unsubscribed":
+                contact.status = wanted
+            list_ids = {int(x) for x in (row.get("email_list_ids") or "").split(",") if x.strip()}
+            unknown = list_ids - set(self.lists)
+            if unknown:
+                result["log"].append({"index": index, "code": "invalid_list", "message": f"Unknown list ids {sorted(unknown)}"})
+                list_ids -= unknown
+            if contact.status != "unsubscribed":
+                for lid in list_ids - contact.unsubscribed_lists:
+                    contact.lists.add(lid)
+                    contact.excluded_lists.discard(lid)
+            for name, val in row.items():
+                if name not in ("email", "email_status", "email_list_ids", "delete", "tags") and not name.startswith("email_"):
+                    contact.fields[name] = val
+        return self.ok(result)
+
+    def _remove(self, req: Request, unsubscribe: bool) -> Response:
+        if req.param("contact_type") not in ("email", "phone"):
+            return self.error("invalid_arg", "contact_type must be email or phone")
+        email = (req.param("contact") or "").strip().lower()
+        contact = self.contacts.get(email)
+        if contact is None:
+            return self.error("unspecified", f'Contact "{email}" not found')
+        raw = req.param("list_ids")
+        targets = {int(x) for x in raw.split(",") if x.strip()} if raw else set(self.lists)
+        for lid in targets:
+            contact.lists.discard(lid)
+            (contact.unsubscribed_lists if unsubscribe else contact.excluded_lists).add(lid)
+        if unsubscribe and not raw:
+            contact.status = "unsubscribed"
+        return self.ok({})
+
+    def exclude(self, req: Request) -> Response:
+        return self._remove(req, unsubscribe=False)
+
+    def unsubscribe(self, req: Request) -> Response:
+        return self._remove(req, unsubscribe=True)
+
+    def export_contacts(self, req: Request) -> Response:
+        params = {**req.query, **req.form}
+        fields = [v for k, v in params.items() if k.startswith("field_names[")] or EXPORT_FIELDS
+        unknown = [f for f in fields if f not in EXPORT_FIELDS]
+        if unknown:
+            return self.error("invalid_arg", f"Unknown field_names: {', '.join(unknown)}")
+        list_id = params.get("list_id")
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(fields)
+        for c in self.contacts.values():
+            if list_id and int(list_id) not in (c.lists | c.unsubscribed_lists | c.excluded_lists):
+                continue
+            values = {
+                "email": c.email, "email_status": c.status, "email_availability": "available",
+                "email_add_time": c.add_time, "email_list_ids": ",".join(map(str, sorted(c.lists))),
+                "email_unsubscribed_list_ids": ",".join(map(str, sorted(c.unsubscribed_lists))),
+                "email_excluded_list_ids": ",".join(map(str, sorted(c.excluded_lists))),
+                "Name": c.fields.get("Name", ""),
+            }
+            writer.writerow([values[f] for f in fields])
+        task = str(uuid.uuid4())
+        self.files[task + ".csv"] = buf.getvalue().encode("utf-8")
+        self.tasks[task] = {"polls": 0}
+        return self.ok({"task_uuid": task, "status": "new"})
+
+    def get_task_result(self, req: Request) -> Response:
+        task = req.param("task_uuid")
+        if task not in self.tasks:
+            return self.error("invalid_arg", f"Task {task} not found")
+        state = self.tasks[task]
+        state["polls"] += 1
+        if state["polls"] < 2:  # the real export takes a while: the first poll sees it processing
+            return self.ok({"task_uuid": task, "status": "processing"})
+        host = req.headers.get("host", "127.0.0.1")
+        return self.ok({"task_uuid": task, "status": "completed", "file_to_download": f"http://{host}/download/{task}.csv"})
+
+    # --- read back ----------------------------------------------------------------------------
+    def control(self, req: Request) -> Response | None:
+        if req.path == "/_emulator/lists":
+            with self._state_lock:
+                counts = {lid: 0 for lid in self.lists}
+                for c in self.contacts.values():
+                    if c.status != "unsubscribed":
+                        for lid in c.lists:
+                            counts[lid] = counts.get(lid, 0) + 1
+                return Response.json(200, [{"id": i, "title": t, "active_members": counts.get(i, 0)} for i, t in sorted(self.lists.items())])
+        m = re.fullmatch(r"/_emulator/lists/(\d+)/members", req.path)
+        if m:
+            lid = int(m.group(1))
+            with self._state_lock:
+                members = sorted(c.email for c in self.contacts.values() if lid in c.lists and c.status != "unsubscribed")
+            return Response.json(200, members)
+        return None
+
+
+def main() -> None:
+    cli(lambda a: UnisenderEmulator(a.data, api_key=a.api_key), __doc__.splitlines()[0], 8302)
+
+
+if __name__ == "__main__":
+    main()

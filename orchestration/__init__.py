@@ -1,0 +1,1 @@
+"""Dagster wiring: the one Definitions, resources, keys, jobs, schedules and sensors."""
