@@ -1,0 +1,80 @@
+"""Run the whole chain once, the way the daily job does, and summarise it for a person."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import requests
+
+
+def materialize_all(env: dict[str, str]) -> dg.ExecuteInProcessResult:
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions()
+    job = defs.resolve_job_def("daily_refresh_job")
+    with dg.DagsterInstance.ephemeral() as instance:
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+def summary(warehouse: Path, env: dict[str, str]) -> dict:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+    out: dict = {"rows_per_source": {}, "quarantined": {}, "identity": {}, "consent": {}, "segments": {}, "synced": {}}
+    for schema, table in q("select table_schema, table_name from information_schema.tables where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\' and table_name not like '\\_dlt%' escape '\\' order by 1, 2"):
+        n = q(f'select count(*) from "{schema}"."{table}"')[0][0]
+        (out["quarantined"] if table == "quarantine" else out["rows_per_source"])[f"{schema[4:]}.{table}"] = n
+    records, customers = q("select count(*), count(distinct customer_id) from marts.customer_identity_map")[0]
+    multi = q("select count(*) from marts.customer_360 where source_record_count > 1")[0][0]
+    out["identity"] = {
+        "source_records": records,
+        "customers": customers,
+        "merged_records": records - customers,
+        "customers_in_several_records": multi,
+        "identifiers_not_used_for_linking": [f"{t} shared by {n} records ({r})" for t, _, n, r in q(
+            "select identifier_type, identifier_value, record_count, reason from intermediate.int_identifiers_overshared order by record_count desc limit 5")],
+    }
+    out["consent"] = {ch: {"with_consent": y, "without": n} for ch, y, n in q(
+        "select channel, count(*) filter (where has_consent), count(*) filter (where not has_consent) from marts.consent_current group by 1 order by 1")}
+    out["rfm_segments"] = dict(q("select rfm_segment, count(*) from marts.rfm group by 1 order by 2 desc"))
+    for (seg,) in q("select table_name from information_schema.tables where table_schema = 'segments' order by 1"):
+        out["segments"][seg] = q(f"select count(*) from segments.{seg}")[0][0]
+    if q("select count(*) from information_schema.tables where table_schema = 'activation' and table_name = 'sync_state'")[0][0]:
+        for dest, seg, target, sent, rejected in q(
+                "select destination, segment, target, count(*) filter (where status = 'sent'), count(*) filter (where status = 'rejected') from activation.sync_state group by all order by all"):
+            out["synced"][f"{seg} → {dest} {target}"] = {"contacts": sent, "rejected_by_destination": rejected}
+    lists = requests.get(f"{env['UNISENDER_BASE_URL']}/_emulator/lists", timeout=10).json()
+    out["unisender_emulator_lists"] = {item["title"]: item["active_members"] for item in lists}
+    con.close()
+    return out
+
+
+def print_summary(s: dict, warehouse: Path) -> None:
+    line = "─" * 72
+    print(f"\n{line}\nCDP-lite demo: what happened\n{line}")
+    print("Rows loaded per source table:")
+    for k, v in s["rows_per_source"].items():
+        print(f"  {k:<32}{v:>10,}")
+    total_q = sum(s["quarantined"].values())
+    print(f"Quarantined (unreadable) input rows: {total_q}" + "".join(f"\n  {k:<32}{v:>10,}" for k, v in s["quarantined"].items() if v))
+    i = s["identity"]
+    print(f"Identity resolution: {i['source_records']:,} source records → {i['customers']:,} customers "
+          f"({i['merged_records']:,} records merged into {i['customers_in_several_records']:,} people seen in more than one record)")
+    for item in i["identifiers_not_used_for_linking"]:
+        print(f"  not used for linking: {item}")
+    print("Consent per channel (customers):")
+    for ch, c in s["consent"].items():
+        print(f"  {ch:<10} with consent {c['with_consent']:>8,}   without {c['without']:>8,}")
+    print("RFM segments: " + ", ".join(f"{k} {v:,}" for k, v in s["rfm_segments"].items()))
+    print("Segments (members):")
+    for k, v in s["segments"].items():
+        print(f"  {k:<32}{v:>10,}")
+    print("Synced (contacts now at the destination, consent-gated):")
+    for k, v in s["synced"].items():
+        print(f"  {k}: {v['contacts']:,} sent, {v['rejected_by_destination']:,} refused by the destination")
+    print("Unisender emulator lists (active members): " + json.dumps(s["unisender_emulator_lists"], ensure_ascii=False))
+    print(f"{line}\nWarehouse: {warehouse}\n  python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True).sql('select * from marts.customer_360 limit 5'))\"")
+    print("Dagster UI with the same emulators:  make ui   (then open http://127.0.0.1:3000)")
+    print(line)
