@@ -74,13 +74,13 @@ def _activation_asset(dest: Destination) -> dg.AssetsDefinition:
         def _sync(context: dg.AssetExecutionContext, duckdb: Warehouse, unisender_api: UnisenderApi) -> dg.MaterializeResult:
             client = UnisenderClient(unisender_api.base_url, unisender_api.api_key)
             with duckdb.connect() as con:
-                result = unisender_sync.sync(con, client, dest, context.run_id, context.log)
+                result = unisender_sync.sync(con, client, dest, context.run.run_id, context.log)
             return dg.MaterializeResult(metadata=result)
     else:
         @dg.asset(**common, kinds={"s3"})
         def _sync(context: dg.AssetExecutionContext, duckdb: Warehouse, s3: S3Storage) -> dg.MaterializeResult:
             with duckdb.connect() as con:
-                result = s3_sync.sync(con, s3.client(), s3.bucket, dest, context.run_id, context.log)
+                result = s3_sync.sync(con, s3.client(), s3.bucket, dest, context.run.run_id, context.log)
             return dg.MaterializeResult(metadata=result)
 
     return _sync

@@ -1,0 +1,50 @@
+"""Phone, e-mail and name rules; the phone table is API_NOTES.md §9."""
+
+import pytest
+
+from cdp.normalize import fold, normalize_email, parse_phone, split_name
+
+
+@pytest.mark.parametrize("raw", ["89161234567", "8 (916) 123-45-67", "+7 (916) 123-45-67", "79161234567",
+                                 "9161234567", "916-123-45-67", "+7 916 1234567", "8-916-123-45-67"])
+def test_russian_mobile_spellings_land_on_one_e164(raw):
+    assert parse_phone(raw).e164 == "+79161234567"
+    assert parse_phone(raw).kind == "mobile"
+
+
+@pytest.mark.parametrize("raw, e164, kind, region", [
+    ("84951234567", "+74951234567", "fixed_line", "RU"),
+    ("8 800 555 35 35", "+78005553535", "toll_free", "RU"),
+    ("87011234567", "+77011234567", "mobile", "KZ"),
+    ("810 49 30 123456", "+4930123456", "fixed_line", "DE"),
+])
+def test_other_number_kinds_follow_libphonenumber(raw, e164, kind, region):
+    phone = parse_phone(raw)
+    assert (phone.e164, phone.kind, phone.region) == (e164, kind, region)
+
+
+@pytest.mark.parametrize("raw", ["12345", "нет", "+7 (000) 000-00-00", "телефон"])
+def test_invalid_phones_are_flagged_not_guessed(raw):
+    phone = parse_phone(raw)
+    assert phone.e164 is None
+    assert phone.issue
+
+
+def test_email_is_trimmed_and_lowercased():
+    assert normalize_email("  Ivan.Petrov@Mail.RU ") == "ivan.petrov@mail.ru"
+    assert normalize_email("   ") is None
+
+
+@pytest.mark.parametrize("full, expected", [
+    ("Иванов Иван Иванович", ("Иванов", "Иван", "Иванович")),
+    ("Иван Иванов", ("Иванов", "Иван", None)),
+    ("ИВАНОВА АННА СЕРГЕЕВНА", ("Иванова", "Анна", "Сергеевна")),
+    ("Алёна Фёдорова", ("Фёдорова", "Алёна", None)),
+    ("Петров Пётр", ("Петров", "Пётр", None)),
+])
+def test_names_split_whatever_the_order(full, expected):
+    assert tuple(split_name(full)) == expected
+
+
+def test_fold_is_for_matching_only():
+    assert fold("Фёдоров") == fold("ФЕДОРОВ") == "федоров"
