@@ -18,6 +18,7 @@ Everything is vectorised with NumPy/pandas so 1 M customers take well under a mi
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import time
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from demo import names as N
+from demo.sources import SourceData, World
+
+# Systems beyond the core three, each a module `demo/sources/<system>.py` with `build(world)`.
+SOURCE_MODULES: list[str] = []
 
 SWITCHBOARD_PHONE = "8 (495) 150-00-00"
 ROLE_EMAIL = "info@linzy-shop.ru"
@@ -44,7 +49,7 @@ class Config:
     as_of: datetime = datetime(2026, 11, 1, 12, 0, 0)
 
 
-def _pick(rng: np.random.Generator, options: list[str], idx: np.ndarray) -> np.ndarray:
+def _pick(options: list[str], idx: np.ndarray) -> np.ndarray:
     return np.asarray(options, dtype=object)[idx % len(options)]
 
 
@@ -54,23 +59,24 @@ def _fmt_dt(seconds: np.ndarray) -> np.ndarray:
 
 
 def _format_phones(digits10: np.ndarray, style: np.ndarray) -> np.ndarray:
-    """Write a 10-digit national number the ways people and CRMs type it."""
-    out = np.empty(len(digits10), dtype=object)
-    for i, (d, s) in enumerate(zip(digits10, style)):
-        if s == 0:
-            out[i] = f"8 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}"
-        elif s == 1:
-            out[i] = f"+7 {d[:3]} {d[3:]}"
-        elif s == 2:
-            out[i] = f"+7{d}"
-        elif s == 3:
-            out[i] = f"7{d}"
-        elif s == 4:
-            out[i] = d
-        elif s == 5:
-            out[i] = f"8-{d[:3]}-{d[3:6]}-{d[6:8]}-{d[8:]}"
-        else:
-            out[i] = f"+7 ({d[:3]}) {d[3:6]}{d[6:]}"
+    """Write a 10-digit national number the ways people and CRMs type it (vectorised: the
+    string slicing happens once per column, not once per row)."""
+    d = pd.Series(digits10, dtype="string")
+    a, b, c, e, tail = d.str[:3], d.str[3:6], d.str[6:8], d.str[8:], d.str[3:]
+    variants = [
+        "8 (" + a + ") " + b + "-" + c + "-" + e,
+        "+7 " + a + " " + tail,
+        "+7" + d,
+        "7" + d,
+        d,
+        "8-" + a + "-" + b + "-" + c + "-" + e,
+        "+7 (" + a + ") " + b + c + e,
+    ]
+    style = np.asarray(style) % len(variants)
+    out = np.empty(len(d), dtype=object)
+    for k, v in enumerate(variants):
+        mask = style == k
+        out[mask] = v.to_numpy(dtype=object)[mask]
     return out
 
 
@@ -89,8 +95,8 @@ class Persons:
         self.surname = np.where(female, female_surnames[s_idx], male_surnames[s_idx])
         self.given = np.where(
             female,
-            _pick(rng, N.FEMALE_NAMES, rng.integers(0, 10**6, n)),
-            _pick(rng, N.MALE_NAMES, rng.integers(0, 10**6, n)),
+            _pick(N.FEMALE_NAMES, rng.integers(0, 10**6, n)),
+            _pick(N.MALE_NAMES, rng.integers(0, 10**6, n)),
         )
         p_idx = rng.integers(0, len(N.MALE_PATRONYMICS), n)
         self.patronymic = np.where(
@@ -109,10 +115,11 @@ class Persons:
         partner = np.clip(self.person_id - 2, 0, n - 1)
         self.mobile = np.where(family, self.mobile[partner], self.mobile)
         self.has_email = rng.random(n) < 0.86
-        tr_given = np.asarray([N.translit(g) for g in self.given], dtype=object)
-        tr_sur = np.asarray([N.translit(s) for s in self.surname], dtype=object)
+        # Transliterate each distinct name once; names come from small dictionaries.
+        tr_given = pd.Series(self.given).map({g: N.translit(g) for g in set(self.given)}).to_numpy(dtype=object)
+        tr_sur = pd.Series(self.surname).map({x: N.translit(x) for x in set(self.surname)}).to_numpy(dtype=object)
         pattern = rng.integers(0, 3, n)
-        domain = _pick(rng, N.EMAIL_DOMAINS, rng.integers(0, 10**6, n))
+        domain = _pick(N.EMAIL_DOMAINS, rng.integers(0, 10**6, n))
         pid = self.person_id.astype(str)
         local = np.where(
             pattern == 0,
@@ -123,7 +130,7 @@ class Persons:
         days = rng.integers(365 * 18, 365 * 72, n)
         bdays = pd.Timestamp(cfg.as_of.date()) - pd.to_timedelta(days, unit="D")
         self.birthday = bdays.strftime("%Y-%m-%d").to_numpy(dtype=object)
-        self.city = _pick(rng, N.CITIES, rng.integers(0, 10**6, n))
+        self.city = _pick(N.CITIES, rng.integers(0, 10**6, n))
         self.in_crm = rng.random(n) < 0.75
         self.in_sheet = rng.random(n) < 0.30
         # Every person is somewhere: the ones in neither source subscribed to the newsletter only.
@@ -153,7 +160,7 @@ def _email_variants(rng, email):
     e = email.copy()
     has = np.asarray([x is not None for x in e])
     caps = has & (rng.random(n) < 0.15)
-    e[caps] = [x[:1].upper() + x[1:].replace("@", "@").title() if x else x for x in e[caps]]
+    e[caps] = [x[:1].upper() + x[1:].title() if x else x for x in e[caps]]
     space = has & (rng.random(n) < 0.05)
     e[space] = [" " + x + " " for x in e[space]]
     return e
@@ -331,7 +338,11 @@ def write_sheet_csv(sheet: pd.DataFrame, path: Path, rng: np.random.Generator) -
     Returns how many lines were broken, so tests know what the quarantine must hold.
     """
     lines = [";".join(SHEET_COLUMNS)]
-    body = sheet.astype(str).agg(";".join, axis=1).tolist()
+    # Column-wise concatenation: a row-wise `agg(";".join)` took 34 s at 1 M people.
+    joined = sheet[SHEET_COLUMNS[0]].astype(object).astype(str)
+    for col in SHEET_COLUMNS[1:]:
+        joined = joined + ";" + sheet[col].astype(object).astype(str)
+    body = joined.tolist()
     n = len(body)
     broken = sorted(set(rng.choice(n, size=max(2, n // 500), replace=False).tolist())) if n > 10 else []
     raw_lines: list[bytes] = [lines[0].encode("cp1251")]
@@ -391,11 +402,16 @@ def generate(cfg: Config, out: Path) -> dict:
         json.dumps([{"id": UNISENDER_LIST_ID, "title": UNISENDER_LIST_TITLE}], ensure_ascii=False), encoding="utf-8")
     broken = write_sheet_csv(sheet, out / "inbox" / "loyalty_members.csv", rng)
 
-    identity = pd.concat([t_crm, t_sheet, t_uni], ignore_index=True)
+    world = World(cfg=cfg, persons=p, out=out, crm_customers=customers, crm_orders=orders, crm_items=items,
+                  unisender_contacts=contacts)
+    extra: list[SourceData] = [importlib.import_module(m).build(world) for m in SOURCE_MODULES]
+
+    identity = pd.concat([t_crm, t_sheet, t_uni, *(x.truth for x in extra)], ignore_index=True)
     identity.to_csv(out / "ground_truth" / "identity.csv", index=False)
     unsub = contacts.loc[contacts["email_status"] == "unsubscribed", "email"].str.lower()
-    consent = pd.DataFrame({"email": unsub, "revoked_in": "unisender"})
-    consent.to_csv(out / "ground_truth" / "email_revoked.csv", index=False)
+    revoked = [pd.DataFrame({"email": unsub, "revoked_in": "unisender"})]
+    revoked += [x.revoked_emails for x in extra if x.revoked_emails is not None]
+    pd.concat(revoked, ignore_index=True).to_csv(out / "ground_truth" / "email_revoked.csv", index=False)
     meta = {
         "customers": cfg.customers,
         "seed": cfg.seed,
@@ -406,6 +422,7 @@ def generate(cfg: Config, out: Path) -> dict:
             "retailcrm.order_items": len(items),
             "spreadsheets.loyalty_members": len(sheet),
             "unisender.contacts": len(contacts),
+            **{k: v for x in extra for k, v in x.rows.items()},
         },
         "spreadsheet_broken_lines": broken,
         "seconds": round(time.perf_counter() - started, 2),

@@ -17,6 +17,13 @@ import requests
 
 DEMO_KEY = "demo-key"  # the emulators' key; not a secret of any real account
 
+# Every emulated system: `python -m emulators.<system> --data DIR --port N --api-key KEY`, and the
+# environment variables that point the pipeline at it (`<PREFIX>_BASE_URL`, `<PREFIX>_API_KEY`).
+EMULATED_SYSTEMS: dict[str, str] = {
+    "retailcrm": "RETAILCRM",
+    "unisender": "UNISENDER",
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -41,22 +48,24 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 def running_stack(data_dir: Path, bucket: str = "cdp-audiences") -> Iterator[dict[str, str]]:
     procs: list[subprocess.Popen] = []
     try:
-        ports = {name: free_port() for name in ("retailcrm", "unisender", "s3")}
-        for name in ("retailcrm", "unisender"):
-            proc = subprocess.Popen([sys.executable, "-m", f"emulators.{name}", "--data", str(data_dir),
-                                     "--port", str(ports[name]), "--api-key", DEMO_KEY],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            procs.append(proc)
-            _wait(f"http://127.0.0.1:{ports[name]}/_emulator/health", proc)
+        ports = {name: free_port() for name in (*EMULATED_SYSTEMS, "s3")}
+        env: dict[str, str] = {}
+        started = {
+            name: subprocess.Popen([sys.executable, "-m", f"emulators.{name}", "--data", str(data_dir),
+                                    "--port", str(ports[name]), "--api-key", DEMO_KEY],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for name in EMULATED_SYSTEMS
+        }
+        procs.extend(started.values())
+        for name, prefix in EMULATED_SYSTEMS.items():  # all start at once, then we wait for each
+            _wait(f"http://127.0.0.1:{ports[name]}/_emulator/health", started[name])
+            env[f"{prefix}_BASE_URL"] = f"http://127.0.0.1:{ports[name]}"
+            env[f"{prefix}_API_KEY"] = DEMO_KEY
         moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(ports["s3"])],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(moto)
         _wait(f"http://127.0.0.1:{ports['s3']}/", moto)
-        env = {
-            "RETAILCRM_BASE_URL": f"http://127.0.0.1:{ports['retailcrm']}",
-            "RETAILCRM_API_KEY": DEMO_KEY,
-            "UNISENDER_BASE_URL": f"http://127.0.0.1:{ports['unisender']}",
-            "UNISENDER_API_KEY": DEMO_KEY,
+        env |= {
             "S3_ENDPOINT_URL": f"http://127.0.0.1:{ports['s3']}",
             "S3_AUDIENCE_BUCKET": bucket,
             "S3_ACCESS_KEY_ID": "testing",

@@ -1,0 +1,25 @@
+"""retailcrm: one `raw/retailcrm/<table>` asset per dlt resource."""
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource, dlt_assets
+
+from assets.ingest.common import PLACEHOLDER_URL, TRANSLATOR, definition_pipeline, report_quarantine
+from connectors.retailcrm import retailcrm_source
+from orchestration.resources import RetailCRMApi, Warehouse
+
+
+@dlt_assets(
+    dlt_source=retailcrm_source(base_url=PLACEHOLDER_URL, api_key="unset"),
+    dlt_pipeline=definition_pipeline("retailcrm"),
+    name="retailcrm_ingest",
+    dagster_dlt_translator=TRANSLATOR,
+    pool="duckdb_writer",
+)
+def retailcrm_ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, duckdb: Warehouse, retailcrm_api: RetailCRMApi):
+    """RetailCRM customers and orders, merged on id."""
+    yield from dlt.run(
+        context,
+        dlt_source=retailcrm_source(base_url=retailcrm_api.base_url, api_key=retailcrm_api.api_key),
+        dlt_pipeline=duckdb.dlt_pipeline("retailcrm"),
+    )
+    report_quarantine(context, duckdb, "retailcrm")

@@ -1,0 +1,25 @@
+"""unisender: one `raw/unisender/<table>` asset per dlt resource."""
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource, dlt_assets
+
+from assets.ingest.common import PLACEHOLDER_URL, TRANSLATOR, definition_pipeline, report_quarantine
+from connectors.unisender import unisender_source
+from orchestration.resources import UnisenderApi, Warehouse
+
+
+@dlt_assets(
+    dlt_source=unisender_source(base_url=PLACEHOLDER_URL, api_key="unset"),
+    dlt_pipeline=definition_pipeline("unisender"),
+    name="unisender_ingest",
+    dagster_dlt_translator=TRANSLATOR,
+    pool="duckdb_writer",
+)
+def unisender_ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, duckdb: Warehouse, unisender_api: UnisenderApi):
+    """Unisender contacts with their subscription status (unsubscribes feed consent)."""
+    yield from dlt.run(
+        context,
+        dlt_source=unisender_source(base_url=unisender_api.base_url, api_key=unisender_api.api_key),
+        dlt_pipeline=duckdb.dlt_pipeline("unisender"),
+    )
+    report_quarantine(context, duckdb, "unisender")
