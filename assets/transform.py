@@ -17,4 +17,5 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: W
     # profiles.yml reads the warehouse path from the environment; hand it the resource's value so
     # dlt, dbt and activation can never disagree on which file they use.
     os.environ["CDP_DUCKDB_PATH"] = duckdb.path
+    os.environ["CDP_STATE_DIR"] = duckdb.identity_state_dir
     yield from dbt.cli(["build"], context=context).stream()

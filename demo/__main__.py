@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,8 +32,10 @@ def main() -> int:
         started = time.perf_counter()
         meta = generate(Config(customers=args.customers), args.data)
         print(f"Generated demo data for {args.customers:,} people in {time.perf_counter() - started:.1f}s: {meta['rows']}")
-    if args.fresh:
+    if args.fresh:  # new data means new people: drop the warehouse and everything that remembers the old one
         args.warehouse.unlink(missing_ok=True)
+        for kept in ("state", ".dlt_pipelines"):
+            shutil.rmtree(args.warehouse.parent / kept, ignore_errors=True)
     args.warehouse.parent.mkdir(parents=True, exist_ok=True)
 
     with running_stack(args.data) as env:

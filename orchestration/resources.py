@@ -13,9 +13,18 @@ from botocore.config import Config as BotoConfig
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB file. dlt, dbt and our own assets all write to this one path."""
+    """The DuckDB file. dlt, dbt and our own assets all write to this one path.
+
+    `state_dir` holds what must outlive the warehouse itself: the customer id registry and its
+    history (see int_customer_ids_assigned). Empty means `state/` beside the DuckDB file.
+    """
 
     path: str
+    state_dir: str = ""
+
+    @property
+    def identity_state_dir(self) -> str:
+        return self.state_dir or str(Path(self.path).resolve().parent / "state")
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(self.path, read_only=read_only)
