@@ -60,7 +60,7 @@ def main() -> int:
                     print(f"FAILED: {event.step_key}: {event.event_specific_data.error.message if event.event_specific_data and hasattr(event.event_specific_data, 'error') and event.event_specific_data.error else event.message}", file=sys.stderr)
                 return 1
             print(f"Pipeline finished in {elapsed:.1f}s")
-            print_summary(summary(args.warehouse, env), args.warehouse)
+            print_summary(summary(args.warehouse, env, args.data), args.warehouse)
     return 0
 
 

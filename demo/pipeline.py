@@ -19,7 +19,7 @@ def materialize_all(env: dict[str, str]) -> dg.ExecuteInProcessResult:
         return job.execute_in_process(instance=instance, raise_on_error=False)
 
 
-def summary(warehouse: Path, env: dict[str, str]) -> dict:
+def summary(warehouse: Path, env: dict[str, str], data_dir: Path | None = None) -> dict:
     con = duckdb.connect(str(warehouse), read_only=True)
     q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
     out: dict = {"rows_per_source": {}, "quarantined": {}, "identity": {}, "consent": {}, "segments": {}, "synced": {}}
@@ -33,14 +33,29 @@ def summary(warehouse: Path, env: dict[str, str]) -> dict:
         "customers": customers,
         "merged_records": records - customers,
         "customers_in_several_records": multi,
+        "records_per_system": dict(q("select source_system, count(*) from marts.customer_identity_map group by 1 order by 2 desc")),
+        # Which identifiers did the linking: records that share a usable identifier of this type
+        # with at least one other record.
+        "linked_by": dict(q("""
+            select identifier_type, count(distinct record_key) from (
+                select identifier_type, record_key,
+                       count(*) over (partition by identifier_type, identifier_value) as holders
+                from intermediate.int_identifiers_linkable
+            ) where holders > 1 group by 1 order by 2 desc""")),
         "identifiers_not_used_for_linking": [f"{t} shared by {n} records ({r})" for t, _, n, r in q(
             "select identifier_type, identifier_value, record_count, reason from intermediate.int_identifiers_overshared order by record_count desc limit 5")],
+        "id_events": dict(q("select event_kind, count(*) from marts.customer_id_history group by 1 order by 1")),
     }
-    out["consent"] = {ch: {"with_consent": y, "without": n} for ch, y, n in q(
+    out["consent"] = {ch: {"with_consent": y, "revoked_or_not_granted": n, "unknown": customers - y - n} for ch, y, n in q(
         "select channel, count(*) filter (where has_consent), count(*) filter (where not has_consent) from marts.consent_current group by 1 order by 1")}
+    audiences = {name: n for name, n in (
+        (t, q(f"select count(*) from activation.{t}")[0][0])
+        for (t,) in q("select table_name from information_schema.tables where table_schema = 'activation' and table_name like 'audience\\_\\_%' escape '\\'")
+    )}
     out["rfm_segments"] = dict(q("select rfm_segment, count(*) from marts.rfm group by 1 order by 2 desc"))
     for (seg,) in q("select table_name from information_schema.tables where table_schema = 'segments' order by 1"):
-        out["segments"][seg] = q(f"select count(*) from segments.{seg}")[0][0]
+        out["segments"][seg] = {"members": q(f"select count(*) from segments.{seg}")[0][0],
+                                "consented": {t.split("__")[1]: n for t, n in audiences.items() if t.endswith(f"__{seg}")}}
     if q("select count(*) from information_schema.tables where table_schema = 'activation' and table_name = 'sync_state'")[0][0]:
         for dest, seg, target, sent, rejected in q(
                 "select destination, segment, target, count(*) filter (where status = 'sent'), count(*) filter (where status = 'rejected') from activation.sync_state group by all order by all"):
@@ -48,6 +63,11 @@ def summary(warehouse: Path, env: dict[str, str]) -> dict:
     lists = requests.get(f"{env['UNISENDER_BASE_URL']}/_emulator/lists", timeout=10).json()
     out["unisender_emulator_lists"] = {item["title"]: item["active_members"] for item in lists}
     con.close()
+    truth = Path(data_dir or ".") / "ground_truth" / "identity.csv"
+    if data_dir and truth.exists():
+        from cdp.identity_quality import measure
+
+        out["quality"] = measure(warehouse, truth).__dict__
     return out
 
 
@@ -60,17 +80,25 @@ def print_summary(s: dict, warehouse: Path) -> None:
     total_q = sum(s["quarantined"].values())
     print(f"Quarantined (unreadable) input rows: {total_q}" + "".join(f"\n  {k:<32}{v:>10,}" for k, v in s["quarantined"].items() if v))
     i = s["identity"]
-    print(f"Identity resolution: {i['source_records']:,} source records → {i['customers']:,} customers "
-          f"({i['merged_records']:,} records merged into {i['customers_in_several_records']:,} people seen in more than one record)")
+    print(f"Identity resolution: {i['source_records']:,} source records → {i['customers']:,} customers")
+    print("  records per system: " + ", ".join(f"{k} {v:,}" for k, v in i["records_per_system"].items()))
+    print(f"  {i['merged_records']:,} records were the same person as another record: {i['customers_in_several_records']:,} "
+          f"customers are seen in more than one record")
+    print("  records linked through a shared " + ", ".join(f"{k} {v:,}" for k, v in i["linked_by"].items()))
     for item in i["identifiers_not_used_for_linking"]:
         print(f"  not used for linking: {item}")
-    print("Consent per channel (customers):")
+    print("  customer id events so far: " + ", ".join(f"{k} {v:,}" for k, v in i["id_events"].items()))
+    if s.get("quality"):
+        qd = s["quality"]
+        print(f"  against the generator's ground truth: precision {qd['precision']:.4f}, recall {qd['recall']:.4f}, F1 {qd['f1']:.4f}")
+    print("Consent per channel (customers; unknown = no source says anything = no consent):")
     for ch, c in s["consent"].items():
-        print(f"  {ch:<10} with consent {c['with_consent']:>8,}   without {c['without']:>8,}")
+        print(f"  {ch:<10} with consent {c['with_consent']:>8,}   revoked/not granted {c['revoked_or_not_granted']:>8,}   unknown {c['unknown']:>8,}")
     print("RFM segments: " + ", ".join(f"{k} {v:,}" for k, v in s["rfm_segments"].items()))
-    print("Segments (members):")
+    print("Segments (members → with consent and an identifier, per destination):")
     for k, v in s["segments"].items():
-        print(f"  {k:<32}{v:>10,}")
+        consented = ", ".join(f"{d} {n:,}" for d, n in v["consented"].items())
+        print(f"  {k:<34}{v['members']:>8,}   {consented}")
     print("Synced (contacts now at the destination, consent-gated):")
     for k, v in s["synced"].items():
         print(f"  {k}: {v['contacts']:,} sent, {v['rejected_by_destination']:,} refused by the destination")

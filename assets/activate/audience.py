@@ -30,7 +30,8 @@ def build(con: duckdb.DuckDBPyConnection, dest: Destination) -> dict[str, int]:
     con.execute(
         f"""
         create or replace table {dest.audience_table} as
-        select s.customer_id, s.{dest.identifier} as identifier, s.given_name
+        select s.customer_id, s.{dest.identifier} as identifier, s.given_name,
+               c.granting_event_id as consent_event_id
         from segments.{dest.segment} s
         join {CONSENT_TABLE} c
           on c.customer_id = s.customer_id and c.channel = ? and c.has_consent

@@ -16,6 +16,20 @@ create table if not exists activation.sync_state (
     customer_id varchar, status varchar, synced_at timestamp default current_timestamp,
     primary key (destination, segment, target, identifier)
 );
+-- Append-only: every contact ever sent or withdrawn, with the consent event that allowed the send
+-- copied at send time, so the proof outlives later changes to the consent marts (38-FZ art. 18:
+-- the sender must be able to prove consent).
+create table if not exists activation.sync_log (
+    run_id varchar, destination varchar, segment varchar, target varchar, identifier varchar,
+    customer_id varchar, action varchar, status varchar, channel varchar,
+    consent_event_id varchar, consent_source_system varchar, consent_event_at timestamp,
+    consent_evidence varchar, logged_at timestamp default current_timestamp
+);
+create or replace view activation.consent_proof as
+    select destination, segment, target, identifier, customer_id, channel, logged_at as sent_at,
+           consent_event_id, consent_source_system, consent_event_at, consent_evidence, run_id
+    from activation.sync_log
+    where action = 'sent' and status = 'sent';
 create table if not exists activation.sync_batches (
     run_id varchar, destination varchar, segment varchar, target varchar, batch_no integer,
     action varchar, contacts integer, accepted integer, rejected integer, detail varchar,
@@ -63,10 +77,16 @@ def diff(con: duckdb.DuckDBPyConnection, destination: str, segment: str, target:
     return Diff(adds, removes)
 
 
-def record_sent(con, destination: str, segment: str, target: str, rows: pd.DataFrame, status: str) -> None:
+def record_sent(con, destination: str, segment: str, target: str, rows: pd.DataFrame, status: str,
+                run_id: str = "", channel: str = "") -> None:
+    """Mark rows as at the destination and log them with the consent event that allowed them
+    (`consent_event_id` from the audience table, resolved against consent_events now)."""
     if rows.empty:
         return
-    frame = rows[["identifier", "customer_id"]].assign(destination=destination, segment=segment, target=target, status=status)
+    columns = ["identifier", "customer_id"] + (["consent_event_id"] if "consent_event_id" in rows else [])
+    frame = rows[columns].assign(destination=destination, segment=segment, target=target, status=status)
+    if "consent_event_id" not in frame:
+        frame["consent_event_id"] = None
     con.register("_sent", frame)
     con.execute(
         """
@@ -74,11 +94,31 @@ def record_sent(con, destination: str, segment: str, target: str, rows: pd.DataF
         select destination, segment, target, identifier, customer_id, status, current_timestamp from _sent
         """
     )
+    con.execute(
+        """
+        insert into activation.sync_log (run_id, destination, segment, target, identifier, customer_id, action, status,
+                                         channel, consent_event_id, consent_source_system, consent_event_at, consent_evidence)
+        select ?, s.destination, s.segment, s.target, s.identifier, s.customer_id, 'sent', s.status, ?,
+               s.consent_event_id, e.source_system, e.event_at, e.evidence
+        from _sent s
+        left join marts.consent_events e on e.consent_event_id = s.consent_event_id
+        """,
+        [run_id, channel],
+    )
     con.unregister("_sent")
 
 
-def record_removed(con, destination: str, segment: str, target: str, identifiers: list[str]) -> None:
+def record_removed(con, destination: str, segment: str, target: str, identifiers: list[str], run_id: str = "") -> None:
     if identifiers:
+        con.execute(
+            """
+            insert into activation.sync_log (run_id, destination, segment, target, identifier, customer_id, action, status)
+            select ?, destination, segment, target, identifier, customer_id, 'removed', 'removed'
+            from activation.sync_state
+            where destination = ? and segment = ? and target = ? and identifier in (select unnest(?))
+            """,
+            [run_id, destination, segment, target, identifiers],
+        )
         con.execute(
             "delete from activation.sync_state where destination = ? and segment = ? and target = ? and identifier in (select unnest(?))",
             [destination, segment, target, identifiers],

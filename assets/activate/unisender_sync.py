@@ -23,8 +23,8 @@ def sync(con, client: UnisenderClient, dest: Destination, run_id: str, log) -> d
         result = client.import_contacts(list_id, rows)
         bad = {int(entry["index"]) for entry in result.get("log", []) if entry.get("code") not in (None, "", "ok")}
         ok_rows = batch.drop(index=list(bad))
-        state.record_sent(con, "unisender", dest.segment, target, ok_rows, "sent")
-        state.record_sent(con, "unisender", dest.segment, target, batch.loc[list(bad)], "rejected")
+        state.record_sent(con, "unisender", dest.segment, target, ok_rows, "sent", run_id, dest.channel)
+        state.record_sent(con, "unisender", dest.segment, target, batch.loc[list(bad)], "rejected", run_id, dest.channel)
         state.record_batch(con, run_id, "unisender", dest.segment, target, batch_no, "add", len(batch), len(ok_rows), len(bad),
                            "; ".join(sorted({e.get("code", "") for e in result.get("log", [])})))
         added += len(ok_rows)
@@ -32,7 +32,7 @@ def sync(con, client: UnisenderClient, dest: Destination, run_id: str, log) -> d
         log.info(f"unisender list {list_id}: batch {batch_no} sent {len(batch)}, accepted {len(ok_rows)}, rejected {len(bad)}")
     for email in change.removes:
         client.exclude(list_id, email)
-        state.record_removed(con, "unisender", dest.segment, target, [email])
+        state.record_removed(con, "unisender", dest.segment, target, [email], run_id)
         removed += 1
     if change.removes:
         state.record_batch(con, run_id, "unisender", dest.segment, target, 0, "remove", removed, removed, 0)

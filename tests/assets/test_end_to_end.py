@@ -112,7 +112,7 @@ def test_unsubscribed_in_email_platform_was_not_synced(run):
 
 def test_segment_audience_and_synced_counts_agree(run):
     audience = _q(run, "select count(*) from activation.audience__unisender__seg_reactivation")[0][0]
-    sent = _q(run, "select count(*) from activation.sync_state where destination = 'unisender' and status = 'sent'")[0][0]
+    sent = _q(run, "select count(*) from activation.sync_state where destination = 'unisender' and segment = 'seg_reactivation' and status = 'sent'")[0][0]
     assert audience > 0 and sent == audience == len(_unisender_members(run))
     env = run["env"]
     s3 = boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name="us-east-1",
@@ -156,3 +156,27 @@ def test_second_run_sends_nothing_new_and_gate_blocks_a_bad_audience(run, monkey
         materialized = {e.asset_key.path[0] for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
         assert "activation" not in materialized
     assert _unisender_members(run) == members_before
+
+
+def test_every_synced_contact_has_its_consent_proof(run):
+    """One query answers which consent event allowed each send, and the event really is a grant
+    for that customer and channel."""
+    n, with_event, with_evidence = _q(run, "select count(*), count(consent_event_id), count(consent_evidence) from activation.consent_proof")[0]
+    assert n > 0 and n == with_event == with_evidence
+    wrong = _q(run, """
+        select count(*) from activation.consent_proof p join marts.consent_events e using (consent_event_id)
+        where e.customer_id <> p.customer_id or e.channel <> p.channel or e.event_kind = 'revoked'""")[0][0]
+    assert wrong == 0
+
+
+def test_unsubscribe_in_unisender_after_crm_opt_in_means_no_email_consent(run):
+    rows = _q(run, """
+        select c.customer_id, c.has_consent
+        from marts.consent_current c
+        where c.channel = 'email'
+          and exists (select 1 from marts.consent_events g where g.customer_id = c.customer_id and g.channel = 'email'
+                      and g.source_system = 'retailcrm' and g.event_kind = 'granted'
+                      and g.event_at < (select max(r.event_at) from marts.consent_events r where r.customer_id = c.customer_id
+                                        and r.channel = 'email' and r.source_system = 'unisender' and r.event_kind = 'revoked'))""")
+    assert rows, "the demo data has people who opted in in the CRM and later unsubscribed in Unisender"
+    assert not any(has for _, has in rows)

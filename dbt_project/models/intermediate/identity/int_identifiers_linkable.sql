@@ -1,3 +1,8 @@
+-- Identifiers that may link records: every normalised identifier except the overshared ones,
+-- plus a second, stricter rule for records that share no contact detail: the same surname, given
+-- name and birth date (folded: case, ё/е). Twins differ in given name; namesakes rarely share a
+-- birthday; a combination held by more records than the overshared threshold is ignored like a
+-- switchboard phone. See dbt_project/DECISIONS.md for why this is not a Splink model.
 with identifiers as (
     select * from {{ ref('int_identifiers_unioned') }}
 ),
@@ -6,10 +11,39 @@ overshared as (
     select identifier_type, identifier_value from {{ ref('int_identifiers_overshared') }}
 ),
 
-final as (
+records as (
+    select * from {{ ref('int_source_records_unioned') }}
+),
+
+contact_identifiers as (
     select identifiers.*
     from identifiers
     anti join overshared using (identifier_type, identifier_value)
+),
+
+name_birthday as (
+    select
+        record_key,
+        'name_birthday' as identifier_type,
+        lower(replace(replace(surname, 'ё', 'е'), 'Ё', 'Е')) || '|'
+            || lower(replace(replace(given_name, 'ё', 'е'), 'Ё', 'Е')) || '|'
+            || cast(birth_date as varchar) as identifier_value
+    from records
+    where nullif(trim(surname), '') is not null
+      and nullif(trim(given_name), '') is not null
+      and birth_date is not null
+),
+
+name_birthday_rare as (
+    select name_birthday.*
+    from name_birthday
+    qualify count(*) over (partition by identifier_value) <= {{ var('identity_max_records_per_identifier') }}
+),
+
+final as (
+    select * from contact_identifiers
+    union all
+    select * from name_birthday_rare
 )
 
 select * from final

@@ -90,6 +90,10 @@ final as (
         case when orders.orders_count > 0 then orders.revenue / orders.orders_count end as average_order_value,
         orders.first_purchase_at,
         orders.last_purchase_at,
+        -- Hashed the way Yandex Audience, VK Ads and Meta expect: SHA-256 of the lower-case e-mail
+        -- and of the phone as digits with the country code, no '+'.
+        sha256(lower(best_email.email)) as email_sha256,
+        sha256(ltrim(best_phone.phone, '+')) as phone_sha256,
         best_email.email is not null as has_email,
         best_phone.phone is not null as has_phone,
         coalesce(email_consent.has_consent, false) as has_email_consent,

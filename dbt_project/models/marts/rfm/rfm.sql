@@ -24,15 +24,17 @@ per_customer as (
     group by 1
 ),
 
-scored as (
+with_recency as (
     select
         per_customer.*,
         as_of.as_of_date,
-        date_diff('day', cast(last_purchase_at as date), as_of.as_of_date) as recency_days,
-        cast(ceil(5 * cume_dist() over (order by date_diff('day', cast(last_purchase_at as date), as_of.as_of_date) desc)) as integer) as r_score,
-        cast(ceil(5 * cume_dist() over (order by frequency)) as integer) as f_score,
-        cast(ceil(5 * cume_dist() over (order by monetary)) as integer) as m_score
+        date_diff('day', cast(last_purchase_at as date), as_of.as_of_date) as recency_days
     from per_customer cross join as_of
+),
+
+scored as (
+    select *, {{ rfm_scores('as_of_date') }}
+    from with_recency
 ),
 
 segment_map as (
@@ -54,7 +56,7 @@ final as (
     from scored
     left join segment_map
         on segment_map.r_score = scored.r_score
-        and segment_map.fm_score = cast(floor((scored.f_score + scored.m_score) / 2.0 + 0.5) as integer)
+        and segment_map.fm_score = {{ rfm_fm_score('scored.f_score', 'scored.m_score') }}
 )
 
 select * from final

@@ -1,0 +1,70 @@
+-- Grain: one row per customer and month end (the last `rfm_history_months` month ends up to the
+-- as-of date) for customers who had bought by then. Each month is scored as `rfm` would have
+-- scored it on that day: only orders placed up to the month end count, quintiles are taken
+-- among that month's customers. Recomputed from the orders each run, so history is available from
+-- day one and a late return corrects the months it belongs to; analysts read movements between
+-- segments from rfm_segment_movements.
+with orders as (
+    select customer_id, ordered_at, net_revenue
+    from {{ ref('fct_orders') }}
+    where is_completed and customer_id is not null
+),
+
+as_of as (
+    select max(as_of_date) as as_of_date from {{ ref('rfm') }}
+),
+
+month_ends as (
+    select distinct least(cast(months.month_start + interval 1 month - interval 1 day as date), as_of.as_of_date) as as_of_date
+    from as_of,
+        range(
+            cast(date_trunc('month', as_of.as_of_date) - to_months({{ var('rfm_history_months') }} - 1) as timestamp),
+            cast(date_trunc('month', as_of.as_of_date) + interval 1 month as timestamp),
+            interval 1 month
+        ) as months(month_start)
+),
+
+per_customer as (
+    select
+        month_ends.as_of_date,
+        orders.customer_id,
+        max(orders.ordered_at) as last_purchase_at,
+        count(*) as frequency,
+        sum(orders.net_revenue) as monetary
+    from month_ends
+    join orders on cast(orders.ordered_at as date) <= month_ends.as_of_date
+    group by 1, 2
+),
+
+with_recency as (
+    select *, date_diff('day', cast(last_purchase_at as date), as_of_date) as recency_days
+    from per_customer
+),
+
+scored as (
+    select *, {{ rfm_scores('as_of_date') }}
+    from with_recency
+),
+
+segment_map as (
+    select r_score, fm_score, segment from {{ ref('rfm_segment_map') }}
+),
+
+final as (
+    select
+        scored.customer_id,
+        scored.as_of_date,
+        scored.recency_days,
+        scored.frequency,
+        scored.monetary,
+        scored.r_score,
+        scored.f_score,
+        scored.m_score,
+        segment_map.segment as rfm_segment
+    from scored
+    left join segment_map
+        on segment_map.r_score = scored.r_score
+        and segment_map.fm_score = {{ rfm_fm_score('scored.f_score', 'scored.m_score') }}
+)
+
+select * from final

@@ -1,0 +1,13 @@
+-- New customers: first completed purchase within the last `welcome_window_days` days.
+with customers as (
+    select * from {{ ref('customer_360') }}
+),
+
+final as (
+    select customer_id, email, phone, given_name, first_purchase_at
+    from customers
+    where first_purchase_at is not null
+      and cast(first_purchase_at as date) > {{ segment_as_of() }} - to_days({{ var('welcome_window_days') }})
+)
+
+select * from final
