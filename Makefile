@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test ui bench clean
+.PHONY: setup demo test ui bench quality clean
 
 $(BIN)/dagster: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ test: setup
 ui: setup
 	$(BIN)/python -m demo ui
 
+# The whole pipeline at 100,000 people against the targets in demo/bench.py, then the generator
+# alone at 1,000,000.
 bench: setup
-	$(BIN)/python -m demo.generate --customers 1000000 --out data/bench
+	$(BIN)/python -m demo.bench --customers 100000 --out data/bench
+	$(BIN)/python -m demo.generate --customers 1000000 --out data/bench_generator_1m
+
+# Identity resolution against the demo's ground truth (after `make demo`).
+quality: setup
+	$(BIN)/python -m cdp.identity_quality --warehouse data/warehouse.duckdb --data data/demo
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -248,10 +248,14 @@ def cli(build: Callable[[argparse.Namespace], Emulator], description: str, defau
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=default_port)
     ap.add_argument("--api-key", default="demo-key")
+    ap.add_argument("--rate-limit", type=int, default=None,
+                    help="override the service's requests-per-second limit (the benchmark lifts it to time our side)")
     for knob in Faults.__dataclass_fields__:
         ap.add_argument(f"--fault-{knob.replace('_', '-')}", type=int, default=None, dest=f"fault_{knob}")
     args = ap.parse_args()
     emulator = build(args)
+    if args.rate_limit is not None and isinstance(getattr(emulator, "limiter", None), RateLimiter):
+        emulator.limiter = RateLimiter(args.rate_limit, emulator.limiter.window)
     for knob in Faults.__dataclass_fields__:
         value = getattr(args, f"fault_{knob}")
         if value is not None:
