@@ -34,7 +34,15 @@ from demo import names as N
 from demo.sources import SourceData, World
 
 # Systems beyond the core three, each a module `demo/sources/<system>.py` with `build(world)`.
-SOURCE_MODULES: list[str] = []
+SOURCE_MODULES: list[str] = [
+    "demo.sources.bitrix24",
+    "demo.sources.email_platforms",
+    "demo.sources.amocrm",
+    "demo.sources.onec",
+    "demo.sources.spreadsheet_inbox",
+    "demo.sources.retailcrm_carts",
+    "demo.sources.retailcrm_corporate",
+]
 
 SWITCHBOARD_PHONE = "8 (495) 150-00-00"
 ROLE_EMAIL = "info@linzy-shop.ru"
@@ -203,6 +211,16 @@ def build_crm(cfg: Config, rng: np.random.Generator, p: Persons):
     ext = np.where(rng.random(m) < 0.4, np.char.add("ЦБ-", np.char.zfill(crm_id.astype(str), 6)).astype(object), None)
     card = np.where(p.in_sheet[rec_person] & (rng.random(m) < 0.5), p.card[rec_person], None)
     birthday = np.where(rng.random(m) < 0.6, p.birthday[rec_person], None)
+    # Consents added later get a random stream of their own, so the data drawn above stays as it was.
+    crng = np.random.default_rng([cfg.seed, 152])
+    sms_subscribed = crng.random(m) < 0.35
+    sms_changed = created + crng.integers(0, 86400 * 30, m)
+    # Since 1 Sep 2025 consent to use personal data for advertising is its own document (152-FZ
+    # art. 9); shops keep its tick and date in a CRM custom field. A few people withdrew it.
+    ads_given = crng.random(m) < 0.45
+    ads_at = np.maximum(created, int(datetime(2025, 9, 1).timestamp())) + crng.integers(0, 86400 * 60, m)
+    ads_at = np.minimum(ads_at, int(cfg.as_of.timestamp()) - 3600)
+    ads_withdrawn = ads_given & (crng.random(m) < 0.05)
     customers = pd.DataFrame({
         "id": crm_id,
         "externalId": ext,
@@ -221,6 +239,10 @@ def build_crm(cfg: Config, rng: np.random.Generator, p: Persons):
         "subscriptionChangedAt": np.where(unsub_crm, _fmt_dt(unsub_at), _fmt_dt(created)),
         "loyaltyCard": card,
         "city": p.city[rec_person],
+        "smsSubscribed": sms_subscribed,
+        "smsSubscriptionChangedAt": _fmt_dt(sms_changed),
+        "adsConsent": np.where(ads_given, ~ads_withdrawn, None),
+        "adsConsentAt": np.where(ads_given, _fmt_dt(ads_at), None),
     })
     truth = pd.DataFrame({"source_system": "retailcrm", "source_record_id": crm_id.astype(str), "person_id": p.person_id[rec_person]})
     orders, items = build_orders(cfg, rng, customers, p, rec_person)
@@ -403,7 +425,9 @@ def generate(cfg: Config, out: Path) -> dict:
     broken = write_sheet_csv(sheet, out / "inbox" / "loyalty_members.csv", rng)
 
     world = World(cfg=cfg, persons=p, out=out, crm_customers=customers, crm_orders=orders, crm_items=items,
-                  unisender_contacts=contacts)
+                  unisender_contacts=contacts,
+                  # The person behind each CRM customer row (same order): 1C counterparties share CRM externalIds.
+                  extra={"retailcrm_person_id": t_crm["person_id"].to_numpy()})
     extra: list[SourceData] = [importlib.import_module(m).build(world) for m in SOURCE_MODULES]
 
     identity = pd.concat([t_crm, t_sheet, t_uni, *(x.truth for x in extra)], ignore_index=True)

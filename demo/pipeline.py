@@ -42,7 +42,7 @@ def summary(warehouse: Path, env: dict[str, str], data_dir: Path | None = None) 
                        count(*) over (partition by identifier_type, identifier_value) as holders
                 from intermediate.int_identifiers_linkable
             ) where holders > 1 group by 1 order by 2 desc""")),
-        "identifiers_not_used_for_linking": [f"{t} shared by {n} records ({r})" for t, _, n, r in q(
+        "identifiers_not_used_for_linking": [f"one {t} held by {n} records ({r})" for t, _, n, r in q(
             "select identifier_type, identifier_value, record_count, reason from intermediate.int_identifiers_overshared order by record_count desc limit 5")],
         "id_events": dict(q("select event_kind, count(*) from marts.customer_id_history group by 1 order by 1")),
     }

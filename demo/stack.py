@@ -22,6 +22,10 @@ DEMO_KEY = "demo-key"  # the emulators' key; not a secret of any real account
 EMULATED_SYSTEMS: dict[str, str] = {
     "retailcrm": "RETAILCRM",
     "unisender": "UNISENDER",
+    "bitrix24": "BITRIX24",
+    "amocrm": "AMOCRM",
+    "sendsay": "SENDSAY",
+    "onec": "ONEC",
 }
 
 
@@ -45,14 +49,17 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(data_dir: Path, bucket: str = "cdp-audiences") -> Iterator[dict[str, str]]:
+def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int | None = None) -> Iterator[dict[str, str]]:
+    """`rate_limit` lifts every emulator's requests-per-second limit (the benchmark times our side,
+    not the real services' throttles, which it reports separately)."""
     procs: list[subprocess.Popen] = []
     try:
         ports = {name: free_port() for name in (*EMULATED_SYSTEMS, "s3")}
         env: dict[str, str] = {}
         started = {
             name: subprocess.Popen([sys.executable, "-m", f"emulators.{name}", "--data", str(data_dir),
-                                    "--port", str(ports[name]), "--api-key", DEMO_KEY],
+                                    "--port", str(ports[name]), "--api-key", DEMO_KEY,
+                                    *(["--rate-limit", str(rate_limit)] if rate_limit else [])],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             for name in EMULATED_SYSTEMS
         }
@@ -71,6 +78,7 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences") -> Iterator[dic
             "S3_ACCESS_KEY_ID": "testing",
             "S3_SECRET_ACCESS_KEY": "testing",
             "SPREADSHEET_INBOX": str((data_dir / "inbox").resolve()),
+            "ONEC_EXCHANGE_DIR": str((data_dir / "onec" / "exchange").resolve()),
         }
         import boto3
 

@@ -5,15 +5,32 @@ client fixtures): `X-API-KEY` header or `apiKey` parameter; `page` (1-based) and
 20/50/100 (anything else is a validation error); bracket filters such as `filter[ids][]=1`; the
 `{"success":true,"pagination":{...},"customers":[...]}` envelope; `{"success":false,"errorMsg":...}`
 errors; 10 requests per second per key, answered 429 with `Retry-After` beyond that; `payments`
-keyed by id on orders and `{}` when empty; `customFields` as `[]` when empty.
+keyed by id on orders and `{}` when empty (a list inside history snapshots); `customFields` as `[]`
+when empty.
+
+Served:
+  GET  /api/v5/customers | /orders | /customers-corporate   lists (filter[ids][], lastWebVisitFrom/To, ...)
+  GET  /api/v5/{customers,orders,customers-corporate}/{uid}   one record (`by=id` for the internal id)
+  GET  /api/v5/{customers,orders,customers-corporate}/history change journal (sinceId, startDate, endDate)
+  GET  /api/v5/customers-corporate/{uid}/contacts              contact persons (individual customers)
+  POST /api/v5/customers/create, /customers/{uid}/edit, /orders/{uid}/edit,
+       /customers-corporate/{uid}/edit                         writes that land in the history
+  GET  /api/v5/customer-interaction/{site}/cart/{customerId}   a customer's current cart
+  POST /api/v5/customer-interaction/{site}/cart/set | /clear   what the shop's site sends
+Control (not RetailCRM): POST /_emulator/delete {"entity": "customers", "id": 1001} deletes a
+record as a manager would in the UI (a `deleted` history item with the last snapshot).
 
 Run it alone:  python -m emulators.retailcrm --data data/demo --port 8301
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import threading
 import zlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +38,24 @@ import numpy as np
 import pandas as pd
 
 from emulators.base import Emulator, RateLimiter, Request, Response, cli
+from emulators.retailcrm_history import ChangeLog, Clock
 
 ALLOWED_LIMITS = (20, 50, 100)
+SITE = "linzy-shop"
 SUBSCRIPTION = {"id": 2, "channel": "email", "name": "Без тематики", "code": "default_marketing",
                 "active": True, "autoSubscribe": True, "ordering": 1}
+SMS_SUBSCRIPTION = {"id": 3, "channel": "sms", "name": "SMS-рассылка", "code": "sms_marketing",
+                    "active": True, "autoSubscribe": False, "ordering": 2}
+PAID_STATUSES = ("complete", "return")
+# customer JSON key -> (flat column, history field name); field names as the CMS modules map them
+CUSTOMER_FIELDS = {"firstName": ("firstName", "first_name"), "lastName": ("lastName", "last_name"),
+                   "patronymic": ("patronymic", "patronymic"), "email": ("email", "email"),
+                   "birthday": ("birthday", "birthday"), "externalId": ("externalId", "external_id")}
+ONE = re.compile(r"^/api/v5/(customers|orders|customers-corporate)/([^/]+)$")
+EDIT = re.compile(r"^/api/v5/(customers|orders|customers-corporate)/([^/]+)/edit$")
+CONTACTS = re.compile(r"^/api/v5/customers-corporate/([^/]+)/contacts$")
+CART = re.compile(r"^/api/v5/customer-interaction/([^/]+)/cart/([^/]+)$")
+_NO_CHANGE: Any = object()
 
 
 def _clean(value: Any) -> Any:
@@ -39,21 +70,61 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _error(status: int, message: str, errors: Any = None) -> Response:
+    body: dict[str, Any] = {"success": False, "errorMsg": message}
+    if errors is not None:
+        body["errors"] = errors
+    return Response.json(status, body)
+
+
+def _optional(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.exists() else None
+
+
 class RetailCRMEmulator(Emulator):
     name = "retailcrm"
 
     def __init__(self, data_dir: str | Path, api_key: str = "demo-key", rate_per_second: int = 10):
         super().__init__()
-        data_dir = Path(data_dir) / "retailcrm"
+        root = Path(data_dir)
+        data_dir = root / "retailcrm"
         self.api_key = api_key
         self.limiter = RateLimiter(rate_per_second, 1.0)
+        self.clock = Clock(self._as_of(root))
+        self._data_lock = threading.RLock()
         self.customers = pd.read_parquet(data_dir / "customers.parquet").sort_values("id", ignore_index=True)
-        self.orders = pd.read_parquet(data_dir / "orders.parquet").sort_values("id", ignore_index=True)
-        items = pd.read_parquet(data_dir / "order_items.parquet").sort_values(["order_id", "item_id"], ignore_index=True)
-        self.items = items
-        self._item_order_ids = items["order_id"].to_numpy()
-        stats = self.orders[self.orders["status"] != "cancel-other"].groupby("customer_id")["totalSumm"].agg(["count", "sum"])
-        self.customer_stats = stats
+        orders = [pd.read_parquet(data_dir / "orders.parquet"), _optional(data_dir / "cart_orders.parquet")]
+        self.orders = pd.concat([o for o in orders if o is not None], ignore_index=True).sort_values("id", ignore_index=True)
+        items = [pd.read_parquet(data_dir / "order_items.parquet"), _optional(data_dir / "cart_order_items.parquet")]
+        self.items = pd.concat([i for i in items if i is not None], ignore_index=True).sort_values(["order_id", "item_id"], ignore_index=True)
+        self._item_order_ids = self.items["order_id"].to_numpy()
+        self._item_cols = {c: self.items[c].to_numpy() for c in
+                           ("item_id", "article", "productName", "quantity", "initialPrice", "discountTotal")}
+        corporate = data_dir / "customers_corporate.json"
+        self.corporate: dict[int, dict[str, Any]] = (
+            {c["id"]: c for c in json.loads(corporate.read_text(encoding="utf-8"))} if corporate.exists() else {})
+        carts = _optional(data_dir / "carts.parquet")
+        self.carts: dict[int, dict[str, Any]] = (
+            {} if carts is None else {int(r["customer_id"]): {k: _clean(v) for k, v in r.items()} for r in carts.to_dict("records")})
+        visits = _optional(data_dir / "web_visits.parquet")
+        self.web_visits: dict[int, str] = {} if visits is None else dict(zip(visits["customer_id"].astype(int), visits["last_visit_at"]))
+        self.deleted: dict[str, dict[int, dict[str, Any]]] = {"customers": {}, "orders": {}, "customers_corporate": {}}
+        self._refresh_stats()
+        seeds = {"customers": self._seed_customers(), "orders": self._seed_orders(), "customers_corporate": self._seed_corporate()}
+        renderers = {"customers": self._render_seed_customer, "orders": self._render_seed_order,
+                     "customers_corporate": self._render_seed_corporate}
+        self.history = {name: ChangeLog(seed, renderers[name]) for name, seed in seeds.items()}
+
+    @staticmethod
+    def _as_of(root: Path) -> datetime:
+        meta = root / "ground_truth" / "meta.json"
+        if meta.exists():
+            return datetime.strptime(json.loads(meta.read_text())["as_of"], "%Y-%m-%d %H:%M:%S")
+        return datetime.now().replace(microsecond=0)
+
+    def _refresh_stats(self) -> None:
+        live = self.orders[self.orders["status"] != "cancel-other"]
+        self.customer_stats = live.groupby("customer_id")["totalSumm"].agg(["count", "sum"])
 
     # --- API ----------------------------------------------------------------------------------
     def route(self, req: Request) -> Response:
@@ -61,44 +132,81 @@ class RetailCRMEmulator(Emulator):
             return Response.json(200, {"success": True, "versions": ["3.0", "4.0", "5.0"]})
         key = req.headers.get("x-api-key") or req.param("apiKey")
         if not key:
-            return Response.json(403, {"success": False, "errorMsg": '"apiKey" is missing.'})
+            return _error(403, '"apiKey" is missing.')
         if key != self.api_key:
-            return Response.json(403, {"success": False, "errorMsg": 'Wrong "apiKey" value.'})
+            return _error(403, 'Wrong "apiKey" value.')
         if not self.limiter.allow(key):
             return self.rate_limited(req)
         if req.path == "/api/credentials":
-            return Response.json(200, {"success": True, "scopes": ["customer_read", "order_read"],
-                                       "siteAccess": "access_full", "sitesAvailable": ["linzy-shop"]})
-        if req.method != "GET":
-            return Response.json(405, {"success": False, "errorMsg": "Method not allowed"})
-        if req.path == "/api/v5/customers":
-            return self._list(req, self.customers, "customers", self._render_customer, self._filter_customers)
-        if req.path == "/api/v5/orders":
-            return self._list(req, self.orders, "orders", self._render_order, self._filter_orders)
-        if req.path.startswith("/api/v5/customers/"):
-            return self._get_one(req, self.customers, "customer", self._render_customer)
-        if req.path.startswith("/api/v5/orders/"):
-            return self._get_one(req, self.orders, "order", self._render_order)
-        return Response.json(404, {"success": False, "errorMsg": "API method not found"})
+            return Response.json(200, {"success": True, "scopes": ["customer_read", "order_read", "customer_write", "order_write"],
+                                       "siteAccess": "access_full", "sitesAvailable": [SITE]})
+        with self._data_lock:
+            if req.method == "POST":
+                return self._post(req)
+            if req.method != "GET":
+                return _error(405, "Method not allowed")
+            return self._get(req)
+
+    def _get(self, req: Request) -> Response:
+        path = req.path
+        lists = {"/api/v5/customers": (lambda: self.customers, "customers", self._render_customer, self._filter_customers),
+                 "/api/v5/orders": (lambda: self.orders, "orders", self._render_order, self._filter_orders),
+                 "/api/v5/customers-corporate": (self._corporate_frame, "customersCorporate", self._render_corporate,
+                                                 self._filter_ids)}
+        if path in lists:
+            frame, key, render, filt = lists[path]
+            return self._list(req, frame(), key, render, filt)
+        history = {"/api/v5/customers/history": ("customers", "customerId"), "/api/v5/orders/history": ("orders", "orderId"),
+                   "/api/v5/customers-corporate/history": ("customers_corporate", "customerId")}
+        if path in history:
+            return self._history(req, *history[path])
+        if m := CONTACTS.match(path):
+            return self._contacts(req, m.group(1))
+        if m := CART.match(path):
+            return self._cart_get(req, m.group(1), m.group(2))
+        if m := ONE.match(path):
+            entity, uid = m.groups()
+            if entity == "customers":
+                return self._get_one(req, self.customers, "customer", self._render_customer, uid)
+            if entity == "orders":
+                return self._get_one(req, self.orders, "order", self._render_order, uid)
+            return self._get_one(req, self._corporate_frame(), "customerCorporate", self._render_corporate, uid)
+        return _error(404, "API method not found")
+
+    def _post(self, req: Request) -> Response:
+        path = req.path
+        if path == "/api/v5/customers/create":
+            return self._customer_create(req)
+        if m := EDIT.match(path):
+            entity, uid = m.groups()
+            return {"customers": self._customer_edit, "orders": self._order_edit,
+                    "customers-corporate": self._corporate_edit}[entity](req, uid)
+        if m := re.match(r"^/api/v5/customer-interaction/([^/]+)/cart/(set|clear)$", path):
+            return self._cart_write(req, m.group(1), m.group(2))
+        return _error(404, "API method not found")
 
     def rate_limited(self, req: Request) -> Response:
         return Response.json(429, {"success": False, "errorMsg": "Too Many Requests"},
                              **{"Retry-After": str(self.faults.retry_after)})
 
+    # --- reading ------------------------------------------------------------------------------
     def _paging(self, req: Request) -> tuple[int, int] | Response:
         try:
             page = int(req.param("page", 1))
             limit = int(req.param("limit", 20))
         except ValueError:
-            return Response.json(400, {"success": False, "errorMsg": "Errors in the input parameters",
-                                       "errors": {"page": "This value should be of type integer."}})
+            return _error(400, "Errors in the input parameters", {"page": "This value should be of type integer."})
         if limit not in ALLOWED_LIMITS:
-            return Response.json(400, {"success": False, "errorMsg": "Errors in the input parameters",
-                                       "errors": {"limit": f"The value you selected is not a valid choice. Allowed: {', '.join(map(str, ALLOWED_LIMITS))}."}})
+            return _error(400, "Errors in the input parameters",
+                          {"limit": f"The value you selected is not a valid choice. Allowed: {', '.join(map(str, ALLOWED_LIMITS))}."})
         if page < 1:
-            return Response.json(400, {"success": False, "errorMsg": "Errors in the input parameters",
-                                       "errors": {"page": "This value should be greater than or equal to 1."}})
+            return _error(400, "Errors in the input parameters", {"page": "This value should be greater than or equal to 1."})
         return page, limit
+
+    @staticmethod
+    def _envelope(page: int, limit: int, total: int) -> dict[str, Any]:
+        return {"limit": limit, "totalCount": total, "currentPage": page,
+                "totalPageCount": max(1, math.ceil(total / limit)) if total else 0}
 
     def _list(self, req, frame: pd.DataFrame, key: str, render, filt) -> Response:
         paging = self._paging(req)
@@ -106,47 +214,97 @@ class RetailCRMEmulator(Emulator):
             return paging
         page, limit = paging
         frame = filt(req, frame)
-        total = len(frame)
         rows = frame.iloc[(page - 1) * limit: page * limit]
-        return Response.json(200, {
-            "success": True,
-            "pagination": {"limit": limit, "totalCount": total, "currentPage": page,
-                           "totalPageCount": max(1, math.ceil(total / limit)) if total else 0},
-            key: [render(r) for r in rows.to_dict("records")],
-        })
+        return Response.json(200, {"success": True, "pagination": self._envelope(page, limit, len(frame)),
+                                   key: [render(r) for r in rows.to_dict("records")]})
 
-    def _get_one(self, req, frame, key, render) -> Response:
-        uid = req.path.rsplit("/", 1)[1]
-        by = req.param("by", "externalId")
-        col = "id" if by == "id" else "externalId"
+    def _history(self, req: Request, entity: str, id_filter: str) -> Response:
+        paging = self._paging(req)
+        if isinstance(paging, Response):
+            return paging
+        page, limit = paging
+        try:
+            since = req.query.get("filter[sinceId]")
+            since_id = int(since) if since not in (None, "") else None
+            eid = req.query.get(f"filter[{id_filter}]")
+            entity_id = int(eid) if eid not in (None, "") else None
+        except ValueError:
+            return _error(400, "Errors in the input parameters", {"filter[sinceId]": "This value should be of type integer."})
+        start, end = req.query.get("filter[startDate]"), req.query.get("filter[endDate]")
+        for name, value in (("startDate", start), ("endDate", end)):
+            if value and not re.match(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$", value):
+                return _error(400, "Errors in the input parameters", {f"filter[{name}]": "This value is not a valid datetime."})
+        total, items = self.history[entity].query(since_id=since_id, start=start, end=end, entity_id=entity_id,
+                                                  page=page, limit=limit)
+        return Response.json(200, {"success": True, "generatedAt": self.clock.text(), "history": items,
+                                   "pagination": self._envelope(page, limit, total)})
+
+    def _get_one(self, req, frame, key, render, uid) -> Response:
+        col = "id" if req.param("by", "externalId") == "id" else "externalId"
         match = frame[frame[col].astype(str) == uid]
         if match.empty:
-            return Response.json(404, {"success": False, "errorMsg": "Not found"})
+            return _error(404, "Not found")
         return Response.json(200, {"success": True, key: render(match.iloc[0].to_dict())})
 
     @staticmethod
     def _ids(req: Request, name: str) -> list[str] | None:
         return req.query.get(f"filter[{name}][]")
 
-    def _filter_customers(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
+    def _filter_ids(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
         if ids := self._ids(req, "ids"):
             frame = frame[frame["id"].astype(str).isin(ids)]
+        return frame
+
+    def _filter_customers(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = self._filter_ids(req, frame)
         if ext := self._ids(req, "externalIds"):
             frame = frame[frame["externalId"].isin(ext)]
+        if sites := self._ids(req, "sites"):
+            frame = frame[frame["site"].isin(sites)]
         if email := req.query.get("filter[email]"):
             frame = frame[frame["email"].str.strip().str.lower() == email.strip().lower()]
         if date_from := req.query.get("filter[dateFrom]"):
             frame = frame[frame["createdAt"] >= date_from]
+        visit_from, visit_to = req.query.get("filter[lastWebVisitFrom]"), req.query.get("filter[lastWebVisitTo]")
+        if visit_from or visit_to:
+            visits = frame["id"].map(self.web_visits)
+            keep = visits.notna()
+            if visit_from:
+                keep &= visits.fillna("") >= visit_from
+            if visit_to:
+                keep &= visits.fillna("").str[:len(visit_to)] <= visit_to
+            frame = frame[keep]
         return frame
 
     def _filter_orders(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
-        if ids := self._ids(req, "ids"):
-            frame = frame[frame["id"].astype(str).isin(ids)]
+        frame = self._filter_ids(req, frame)
         if cid := req.query.get("filter[customerId]"):
             frame = frame[frame["customer_id"].astype(str) == cid]
         if since := req.query.get("filter[createdAtFrom]"):
             frame = frame[frame["createdAt"] >= since]
         return frame
+
+    def _corporate_frame(self) -> pd.DataFrame:
+        ids = sorted(self.corporate)
+        return pd.DataFrame({"id": ids, "externalId": [self.corporate[i].get("externalId") for i in ids]}, dtype=object)
+
+    def _contacts(self, req: Request, uid: str) -> Response:
+        paging = self._paging(req)
+        if isinstance(paging, Response):
+            return paging
+        page, limit = paging
+        corp = self._find_corporate(uid, req.param("by", "externalId"))
+        if corp is None:
+            return _error(404, "Not found")
+        contacts = [{"isMain": c.get("isMain", False), "id": c["id"], "customer": {**c["customer"], "site": corp["site"]},
+                     "companies": []} for c in corp.get("customerContacts", [])]
+        return Response.json(200, {"success": True, "contacts": contacts[(page - 1) * limit: page * limit],
+                                   "pagination": self._envelope(page, limit, len(contacts))})
+
+    def _find_corporate(self, uid: str, by: str) -> dict[str, Any] | None:
+        if by == "id":
+            return self.corporate.get(int(uid)) if uid.isdigit() else None
+        return next((c for c in self.corporate.values() if c.get("externalId") == uid), None)
 
     # --- rendering in the API's shape -----------------------------------------------------------
     def _render_customer(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -159,13 +317,15 @@ class RetailCRMEmulator(Emulator):
             "type": "customer", "id": r["id"], "externalId": r["externalId"], "isContact": False,
             "createdAt": r["createdAt"], "vip": False, "bad": False, "site": r["site"],
             "contragent": {"contragentType": "individual"}, "tags": [],
-            "customFields": {"loyalty_card": r["loyaltyCard"]} if r["loyaltyCard"] else [],
+            "customFields": _custom_fields(r),
             "personalDiscount": 0, "address": {"countryIso": "RU", "city": r["city"]},
             "firstName": r["firstName"], "lastName": r["lastName"], "patronymic": r["patronymic"],
             "sex": r["sex"], "email": r["email"], "phones": phones,
             "subscribed": r["subscribed"],
             "customerSubscriptions": [{"subscription": dict(SUBSCRIPTION), "subscribed": r["subscribed"],
-                                       "changedAt": r["subscriptionChangedAt"]}],
+                                       "changedAt": r["subscriptionChangedAt"]}]
+            + ([{"subscription": dict(SMS_SUBSCRIPTION), "subscribed": bool(r["smsSubscribed"]),
+                 "changedAt": r.get("smsSubscriptionChangedAt")}] if r.get("smsSubscribed") is not None else []),
             "ordersCount": count, "totalSumm": total, "averageSumm": round(total / count, 2) if count else 0,
         }
         if r["externalId"] is None:
@@ -181,26 +341,27 @@ class RetailCRMEmulator(Emulator):
         lo = np.searchsorted(self._item_order_ids, r["id"], "left")
         hi = np.searchsorted(self._item_order_ids, r["id"], "right")
         items = []
-        for it in self.items.iloc[lo:hi].to_dict("records"):
-            it = {k: _clean(v) for k, v in it.items()}
+        cols = self._item_cols
+        for j in range(lo, hi):
+            it = {k: _clean(v[j]) for k, v in cols.items()}
             items.append({
                 "id": it["item_id"], "quantity": it["quantity"], "initialPrice": it["initialPrice"],
                 "discountTotal": it["discountTotal"], "prices": [{"price": it["initialPrice"] - it["discountTotal"], "quantity": it["quantity"]}],
                 "purchasePrice": round(it["initialPrice"] * 0.6, 2), "vatRate": "none",
                 "status": "return" if r["status"] == "return" else "new",
-                "offer": {"id": zlib.crc32(it["article"].encode()) % 10**6, "externalId": it["article"], "name": it["productName"], "article": it["article"]},
+                "offer": self._offer(it["article"], it["productName"]),
                 "productName": it["productName"],
             })
-        payments: dict[str, Any] | Any = {}
-        if r["status"] in ("complete", "return"):
-            pid = str(r["id"] * 10 + 1)
-            payments = {pid: {"id": int(pid), "type": "bank-card", "status": "paid", "amount": r["totalSumm"], "paidAt": r["createdAt"]}}
-        customer = self.customers.iloc[int(np.searchsorted(self.customers["id"].to_numpy(), r["customer_id"]))]
-        cust_ref = {"type": "customer", "id": r["customer_id"], "site": "linzy-shop"}
-        if isinstance(customer.get("externalId"), str):
-            cust_ref["externalId"] = customer["externalId"]
+        payments: dict[str, Any] = {}
+        if r["status"] in PAID_STATUSES:
+            payment = self._payment(r)
+            payments = {str(payment["id"]): payment}
+        cust_ref = {"type": "customer", "id": r["customer_id"], "site": SITE}
+        ext = self._customer_external_id(r["customer_id"])
+        if ext:
+            cust_ref["externalId"] = ext
         return {
-            "slug": r["id"], "id": r["id"], "number": r["number"], "site": "linzy-shop",
+            "slug": r["id"], "id": r["id"], "number": r["number"], "site": SITE,
             "orderType": "eshop-individual", "orderMethod": r["orderMethod"], "countryIso": "RU",
             "createdAt": r["createdAt"], "statusUpdatedAt": r["statusUpdatedAt"], "status": r["status"],
             "summ": r["summ"], "currency": "RUB", "totalSumm": r["totalSumm"], "prepaySum": 0, "purchaseSumm": 0,
@@ -208,6 +369,339 @@ class RetailCRMEmulator(Emulator):
             "customer": cust_ref, "contact": cust_ref, "items": items, "payments": payments,
             "delivery": {"cost": r["deliveryCost"], "netCost": 0}, "customFields": [],
         }
+
+    @staticmethod
+    def _offer(article: str, name: str) -> dict[str, Any]:
+        return {"id": zlib.crc32(article.encode()) % 10**6, "externalId": article, "name": name, "article": article}
+
+    @staticmethod
+    def _payment(r: dict[str, Any]) -> dict[str, Any]:
+        return {"id": int(r["id"]) * 10 + 1, "type": "bank-card", "status": "paid", "amount": r["totalSumm"],
+                "paidAt": r["statusUpdatedAt"] or r["createdAt"]}
+
+    def _customer_external_id(self, customer_id: int) -> str | None:
+        pos = np.searchsorted(self.customers["id"].to_numpy(), customer_id)
+        if pos < len(self.customers) and self.customers["id"].iat[pos] == customer_id:
+            ext = self.customers["externalId"].iat[pos]
+            return ext if isinstance(ext, str) else None
+        snap = self.deleted["customers"].get(customer_id)
+        return snap.get("externalId") if snap else None
+
+    def _render_corporate(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The list/get shape of the fixtures: main contact, company and address, not the full lists
+        (those come from `/customers-corporate/{id}/contacts` and friends)."""
+        c = self.corporate[int(row["id"])]
+        out = {k: v for k, v in c.items() if k not in ("customerContacts", "companies", "addresses") and v is not None}
+        main = dict(c.get("mainCustomerContact") or {})
+        if main:
+            main["companies"] = [{"id": 100 + c["id"], "company": dict(c["mainCompany"])}] if c.get("mainCompany") else []
+            out["mainCustomerContact"] = main
+        out.update({"marginSumm": 0, "totalSumm": 0, "averageSumm": 0, "ordersCount": 0})
+        return out
+
+    def _cart_render(self, cart: dict[str, Any]) -> dict[str, Any]:
+        lines = json.loads(cart["items"]) if isinstance(cart["items"], str) else cart["items"]
+        out: dict[str, Any] = {
+            "externalId": cart["cart_id"], "currency": cart.get("currency") or "RUB",
+            "createdAt": cart["created_at"], "updatedAt": cart["updated_at"], "droppedAt": cart.get("dropped_at"),
+            "link": f"https://{SITE}.ru/cart/recover?key={cart['cart_id']}",
+            "customer": {"id": cart["customer_id"], "site": cart.get("site") or SITE},
+            "items": [{"id": i + 1, "offer": {**self._offer(line["article"], line["name"]), "displayName": line["name"]},
+                       "quantity": line["quantity"], "price": line["price"],
+                       "createdAt": cart["created_at"], "updatedAt": cart["updated_at"]} for i, line in enumerate(lines)],
+        }
+        if cart.get("cleared_at"):
+            out["clearedAt"] = cart["cleared_at"]
+        order_id = cart.get("order_id")
+        if order_id is not None and order_id > 0:
+            out["order"] = {"id": int(order_id), "number": f"{int(order_id)}C"}
+        return {k: v for k, v in out.items() if v is not None}
+
+    # --- history seeds and rendering ----------------------------------------------------------
+    def _seed_customers(self) -> pd.DataFrame:
+        c = self.customers
+        created = pd.DataFrame({"created_at": c["createdAt"], "entity_id": c["id"], "kind": "created", "old": None, "new": c["id"]})
+        unsub = c[c["emailMarketingUnsubscribedAt"].notna()]
+        unsubs = pd.DataFrame({"created_at": unsub["emailMarketingUnsubscribedAt"], "entity_id": unsub["id"],
+                               "kind": "email_marketing_unsubscribed_at", "old": None, "new": unsub["emailMarketingUnsubscribedAt"]})
+        return pd.concat([created, unsubs], ignore_index=True)
+
+    def _seed_orders(self) -> pd.DataFrame:
+        o = self.orders
+        created = pd.DataFrame({"created_at": o["createdAt"], "entity_id": o["id"], "kind": "created", "old": None,
+                                "new": [{"code": "new"}] * len(o)})
+        moved = o[o["status"] != "new"]
+        # The generator dates some status changes after `as_of`; the journal cannot hold the future.
+        as_of = self.clock.as_of.strftime("%Y-%m-%d %H:%M:%S")
+        status = pd.DataFrame({"created_at": moved["statusUpdatedAt"].where(moved["statusUpdatedAt"] <= as_of, as_of), "entity_id": moved["id"], "kind": "status",
+                               "old": [{"code": "new"}] * len(moved), "new": [{"code": s} for s in moved["status"]]})
+        return pd.concat([created, status], ignore_index=True)
+
+    def _seed_corporate(self) -> pd.DataFrame:
+        rows = [{"created_at": c["createdAt"], "entity_id": c["id"], "kind": "created", "old": None, "new": c["id"]}
+                for c in self.corporate.values()]
+        return pd.DataFrame(rows, columns=["created_at", "entity_id", "kind", "old", "new"])
+
+    def _customer_snapshot(self, cid: int) -> dict[str, Any] | None:
+        pos = np.searchsorted(self.customers["id"].to_numpy(), cid)
+        if pos < len(self.customers) and self.customers["id"].iat[pos] == cid:
+            return self._render_customer(self.customers.iloc[pos].to_dict())
+        return self.deleted["customers"].get(cid)
+
+    def _customer_stub(self, cid: int) -> dict[str, Any]:
+        stub: dict[str, Any] = {"id": cid}
+        ext = self._customer_external_id(cid)
+        if ext:
+            stub["externalId"] = ext
+        stub["site"] = SITE
+        return stub
+
+    def _order_snapshot(self, oid: int) -> dict[str, Any] | None:
+        pos = np.searchsorted(self.orders["id"].to_numpy(), oid)
+        if pos < len(self.orders) and self.orders["id"].iat[pos] == oid:
+            snap = self._render_order(self.orders.iloc[pos].to_dict())
+            snap["payments"] = list(snap["payments"].values())  # history snapshots list payments
+            return snap
+        return self.deleted["orders"].get(oid)
+
+    def _order_stub(self, oid: int) -> dict[str, Any]:
+        snap = self._order_snapshot(oid) or {"id": oid}
+        return {k: snap[k] for k in ("id", "externalId", "site", "status") if k in snap}
+
+    def _render_seed_customer(self, kind, eid, created_at, old, new, item_id) -> dict[str, Any]:
+        if kind == "created":
+            return {"id": item_id, "createdAt": created_at, "created": True, "source": "api", "field": "id",
+                    "apiKey": {"current": False}, "oldValue": None, "newValue": eid, "customer": self._customer_snapshot(eid) or {"id": eid}}
+        return {"id": item_id, "createdAt": created_at, "source": "user", "user": {"id": 1}, "field": kind,
+                "oldValue": old, "newValue": new, "customer": self._customer_stub(eid)}
+
+    def _render_seed_order(self, kind, eid, created_at, old, new, item_id) -> dict[str, Any]:
+        if kind == "created":
+            snap = dict(self._order_snapshot(eid) or {"id": eid})
+            snap.pop("status", None)  # as recorded: the created item carries the status as its diff
+            return {"id": item_id, "createdAt": created_at, "created": True, "source": "api", "field": "status",
+                    "apiKey": {"current": False}, "oldValue": None, "newValue": new, "order": snap}
+        return {"id": item_id, "createdAt": created_at, "source": "user", "user": {"id": 1}, "field": kind,
+                "oldValue": old, "newValue": new, "order": self._order_stub(eid)}
+
+    def _render_seed_corporate(self, kind, eid, created_at, old, new, item_id) -> dict[str, Any]:
+        snap = self.corporate.get(eid) or self.deleted["customers_corporate"].get(eid) or {"id": eid}
+        return {"id": item_id, "createdAt": created_at, "created": True, "source": "api", "field": "id",
+                "apiKey": {"current": False}, "oldValue": None, "newValue": eid,
+                "customer": {k: v for k, v in snap.items() if v is not None}}
+
+    def _log(self, entity: str, eid: int, ref_key: str, ref: dict[str, Any], field: str, old: Any, new: Any,
+             **extra: Any) -> None:
+        source = extra.pop("source", "api")
+        item = {"createdAt": self.clock.text(), **extra, "source": source, "field": field,
+                "oldValue": old, "newValue": new, ref_key: ref, "_entity_id": eid}
+        if source == "api":
+            item["apiKey"] = {"current": True}
+        self.history[entity].append(item)
+
+    # --- writes -------------------------------------------------------------------------------
+    @staticmethod
+    def _entity_json(req: Request, name: str) -> dict[str, Any] | Response:
+        raw = req.form.get(name)
+        if raw is None:
+            return _error(400, f"Parameter '{name}' is missing")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return _error(400, "Errors in the entity format", {name: "Invalid JSON"})
+        if not isinstance(value, dict):
+            return _error(400, "Errors in the entity format", {name: "An object is expected"})
+        return value
+
+    def _customer_pos(self, uid: str, by: str) -> int | None:
+        col = "id" if by == "id" else "externalId"
+        hits = np.flatnonzero(self.customers[col].astype(str).to_numpy() == uid)
+        return int(hits[0]) if len(hits) else None
+
+    def _customer_edit(self, req: Request, uid: str) -> Response:
+        data = self._entity_json(req, "customer")
+        if isinstance(data, Response):
+            return data
+        pos = self._customer_pos(uid, req.param("by", "externalId"))
+        if pos is None:
+            return _error(404, "Not found")
+        cid = int(self.customers["id"].iat[pos])
+        self._apply_customer(pos, cid, data)
+        return Response.json(200, {"success": True, "id": cid})
+
+    def _customer_create(self, req: Request) -> Response:
+        data = self._entity_json(req, "customer")
+        if isinstance(data, Response):
+            return data
+        cid = max([int(self.customers["id"].max()), *self.deleted["customers"]]) + 1  # ids are never reused
+        now = self.clock.text()
+        row = {col: None for col in self.customers.columns}
+        row.update({"id": cid, "site": req.form.get("site") or SITE, "createdAt": now, "email": "",
+                    "subscribed": False, "subscriptionChangedAt": now, "sex": data.get("sex"), "city": None})
+        self.customers = pd.concat([self.customers, pd.DataFrame([row]).astype(self.customers.dtypes.to_dict(), errors="ignore")],
+                                   ignore_index=True)
+        pos = len(self.customers) - 1
+        self._apply_customer(pos, cid, data, log=False)
+        self._log("customers", cid, "customer", self._customer_snapshot(cid), "id", None, cid, created=True)
+        return Response.json(201, {"success": True, "id": cid})
+
+    def _apply_customer(self, pos: int, cid: int, data: dict[str, Any], log: bool = True) -> None:
+        frame = self.customers
+        changes: list[tuple[str, Any, Any]] = []
+        for key, (col, field) in CUSTOMER_FIELDS.items():
+            if key in data:
+                old = _clean(frame[col].iat[pos])
+                frame.loc[pos, col] = data[key]
+                changes.append((field, old, data[key]))
+        if "phones" in data:
+            numbers = [p.get("number") for p in data["phones"] if isinstance(p, dict)] + [None, None]
+            for col, new in zip(("phone1", "phone2"), numbers[:2]):
+                old = _clean(frame[col].iat[pos])
+                if old != new:
+                    frame.loc[pos, col] = new
+                    changes.append(("phones", old, new))
+        unsub = self._unsubscribe_change(data)
+        if unsub is not _NO_CHANGE:
+            old = _clean(frame["emailMarketingUnsubscribedAt"].iat[pos])
+            if old != unsub:
+                frame.loc[pos, "emailMarketingUnsubscribedAt"] = unsub
+                frame.loc[pos, "subscribed"] = unsub is None
+                frame.loc[pos, "subscriptionChangedAt"] = unsub or self.clock.text()
+                changes.append(("email_marketing_unsubscribed_at", old, unsub))
+        if log:
+            for field, old, new in changes:
+                if old != new:
+                    self._log("customers", cid, "customer", self._customer_stub(cid), field, old, new)
+
+    def _unsubscribe_change(self, data: dict[str, Any]) -> Any:
+        """`emailMarketingUnsubscribedAt` wins and the legacy `subscribed` flag maps onto it: the new
+        unsubscribe time, None for "subscribed again", or `_NO_CHANGE`."""
+        if "emailMarketingUnsubscribedAt" in data:
+            return data["emailMarketingUnsubscribedAt"]
+        if "subscribed" in data:
+            return None if data["subscribed"] else self.clock.text()
+        return _NO_CHANGE
+
+    def _order_edit(self, req: Request, uid: str) -> Response:
+        data = self._entity_json(req, "order")
+        if isinstance(data, Response):
+            return data
+        col = "id" if req.param("by", "externalId") == "id" else "number"
+        hits = np.flatnonzero(self.orders[col].astype(str).to_numpy() == uid)
+        if not len(hits):
+            return _error(404, "Not found")
+        pos = int(hits[0])
+        oid = int(self.orders["id"].iat[pos])
+        if "status" in data and data["status"] != self.orders["status"].iat[pos]:
+            old = self.orders["status"].iat[pos]
+            self.orders.loc[pos, "status"] = data["status"]
+            self.orders.loc[pos, "statusUpdatedAt"] = self.clock.text()
+            self._log("orders", oid, "order", self._order_stub(oid), "status", {"code": old}, {"code": data["status"]})
+            if data["status"] in PAID_STATUSES and old not in PAID_STATUSES:
+                payment = self._payment(self.orders.iloc[pos].to_dict())
+                self._log("orders", oid, "order", self._order_stub(oid), "payments", None,
+                          {"id": payment["id"], "type": payment["type"]}, payment=payment)
+            self._refresh_stats()
+        return Response.json(200, {"success": True, "id": oid})
+
+    def _corporate_edit(self, req: Request, uid: str) -> Response:
+        data = self._entity_json(req, "customerCorporate")
+        if isinstance(data, Response):
+            return data
+        corp = self._find_corporate(uid, req.param("by", "externalId"))
+        if corp is None:
+            return _error(404, "Not found")
+        for key, field in (("nickName", "nick_name"), ("vip", "vip"), ("externalId", "external_id")):
+            if key in data and data[key] != corp.get(key):
+                old, corp[key] = corp.get(key), data[key]
+                self._log("customers_corporate", corp["id"], "customer", {"id": corp["id"], "site": corp["site"]}, field, old, data[key])
+        return Response.json(200, {"success": True, "id": corp["id"]})
+
+    # --- carts --------------------------------------------------------------------------------
+    def _cart_customer(self, uid: str, by: str) -> int | None:
+        pos = self._customer_pos(uid, by)
+        return None if pos is None else int(self.customers["id"].iat[pos])
+
+    def _cart_get(self, req: Request, site: str, uid: str) -> Response:
+        if site != SITE:
+            return _error(404, "Not found", {"site": f"Site '{site}' not found"})
+        cid = self._cart_customer(uid, req.param("by", "externalId"))
+        if cid is None:
+            return _error(404, "Not found")
+        cart = self.carts.get(cid)
+        # No cart: a bare success (the CMS modules test `cart.externalId`, not the status).
+        return Response.json(200, {"success": True, "cart": self._cart_render(cart)} if cart else {"success": True})
+
+    def _cart_write(self, req: Request, site: str, action: str) -> Response:
+        if site != SITE:
+            return _error(404, "Not found", {"site": f"Site '{site}' not found"})
+        data = self._entity_json(req, "cart")
+        if isinstance(data, Response):
+            return data
+        who = data.get("customer") or {}
+        cid = self._cart_customer(str(who["id"]), "id") if "id" in who else (
+            self._cart_customer(str(who["externalId"]), "externalId") if "externalId" in who else None)
+        if cid is None:
+            return _error(400, "Errors in the entity format", {"cart.customer": "Customer not found"})
+        now = self.clock.text() + "+03:00"
+        if action == "set":
+            current = self.carts.get(cid) if cid in self.carts and not self.carts[cid].get("cleared_at") else None
+            lines = [{"article": (i.get("offer") or {}).get("externalId", "?"), "name": (i.get("offer") or {}).get("name", "?"),
+                      "quantity": i.get("quantity", 1), "price": i.get("price", 0)} for i in data.get("items", [])]
+            self.carts[cid] = {"cart_id": data.get("externalId") or (current or {}).get("cart_id") or f"cart-{cid}-{len(self.carts)}",
+                               "customer_id": cid, "site": site, "currency": data.get("currency", "RUB"),
+                               "created_at": (current or {}).get("created_at") or data.get("createdAt") or now,
+                               "updated_at": data.get("updatedAt") or now, "dropped_at": data.get("droppedAt") or now,
+                               "cleared_at": None, "order_id": -1, "items": lines}
+            self.web_visits[cid] = self.clock.text()
+        else:
+            if cid not in self.carts:
+                return _error(404, "Not found")
+            self.carts[cid]["cleared_at"] = data.get("clearedAt") or now
+            self.carts[cid]["order_id"] = int((data.get("order") or {}).get("id") or -1)
+        return Response.json(200, {"success": True})
+
+    # --- control ------------------------------------------------------------------------------
+    def control(self, req: Request) -> Response | None:
+        if req.path != "/_emulator/delete" or req.method != "POST":
+            return None
+        body = json.loads(req.body or b"{}")
+        entity, eid = body.get("entity"), int(body.get("id", 0))
+        with self._data_lock:
+            if entity == "customers":
+                snap = self._customer_snapshot(eid)
+                if snap is None or eid in self.deleted["customers"]:
+                    return Response.json(404, {"error": "no such customer"})
+                self.deleted["customers"][eid] = snap
+                self.customers = self.customers[self.customers["id"] != eid].reset_index(drop=True)
+                ref_key = "customer"
+            elif entity == "orders":
+                snap = self._order_snapshot(eid)
+                if snap is None or eid in self.deleted["orders"]:
+                    return Response.json(404, {"error": "no such order"})
+                self.deleted["orders"][eid] = snap
+                self.orders = self.orders[self.orders["id"] != eid].reset_index(drop=True)
+                self._refresh_stats()
+                ref_key = "order"
+            elif entity == "customers_corporate":
+                snap = self.corporate.pop(eid, None)
+                if snap is None:
+                    return Response.json(404, {"error": "no such corporate customer"})
+                self.deleted["customers_corporate"][eid] = snap
+                ref_key = "customer"
+            else:
+                return Response.json(400, {"error": "entity is customers, orders or customers_corporate"})
+            self._log(entity, eid, ref_key, snap, "id", eid, None, deleted=True, source="user", user={"id": 1})
+        return Response.json(200, {"ok": True})
+
+
+
+def _custom_fields(r: dict[str, Any]) -> dict[str, Any] | list:
+    """User fields as the API sends them: an object keyed by field code, `[]` when none is set."""
+    fields = {"loyalty_card": r.get("loyaltyCard"), "ads_consent": r.get("adsConsent"),
+              "ads_consent_at": r.get("adsConsentAt")}
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return fields or []
 
 
 def main() -> None:

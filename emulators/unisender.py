@@ -9,10 +9,19 @@ whatever an import says (only the person can undo it); `exclude` takes a contact
 without marking it unsubscribed; `async/exportContacts` returns a task polled with
 `async/getTaskResult`, whose `file_to_download` serves the CSV.
 
+Campaign statistics (served from the generator's `campaigns`, `campaign_deliveries` and
+`visited_links` files when present): `getCampaigns(from, to, limit 1..100 default 50, offset)`
+filtered on `start_time` (UTC text); `getCampaignCommonStats(campaign_id)` counted from the
+deliveries; `getCampaignDeliveryStats(campaign_id, changed_since)` answers
+`{"fields": ["email", "send_result", "last_update"], "data": [[...]]}`, `changed_since` inclusive;
+`getVisitedLinks(campaign_id, group)` answers `{"fields": ["email", "url", "request_time", "ip"
+(, "count")], "data": [...]}`. The journal also records the non-personal paging and filter
+parameters of these calls, so tests can see what an incremental run asked for.
+
 Read back what it received:
   GET /_emulator/lists                   lists with their active member counts
   GET /_emulator/lists/<id>/members      the active members' e-mails of one list
-  GET /_emulator/requests                the request journal (no keys, no payload values)
+  GET /_emulator/requests                the request journal (no keys, no personal values)
 
 Run it alone:  python -m emulators.unisender --data data/demo --port 8302
 """
@@ -24,20 +33,31 @@ import html
 import io
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from emulators.base import Emulator, RateLimiter, Request, Response, cli
+from emulators.base import SECRET_PARAMS, Emulator, RateLimiter, Request, Response, cli
 
 ROLE_LOCALPARTS = {"info", "sales", "admin", "support", "no-reply", "noreply", "office", "abuse", "postmaster"}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_IMPORT_ROWS = 500
 EXPORT_FIELDS = ["email", "email_status", "email_availability", "email_add_time", "email_list_ids",
                  "email_unsubscribed_list_ids", "email_excluded_list_ids", "Name"]
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Non-personal parameters worth keeping in the journal (values, not just names).
+LOGGED_PARAMS = ("campaign_id", "changed_since", "from", "to", "limit", "offset", "group")
+# send_result values (third-party client code and Unisender's status pages), grouped for
+# getCampaignCommonStats.
+SENT = {"ok_sent", "ok_delivered", "ok_read", "ok_link_visited", "ok_unsubscribed", "ok_spam_folder", "ok_fbl",
+        "err_user_unknown", "err_user_inactive", "err_mailbox_full", "err_spam_rejected", "err_spam_folder",
+        "err_delivery_failed", "err_will_retry", "err_domain_inactive", "err_dest_invalid", "err_not_available"}
+DELIVERED = {"ok_delivered", "ok_read", "ok_link_visited", "ok_unsubscribed", "ok_spam_folder", "ok_fbl"}
+READ = {"ok_read", "ok_link_visited", "ok_unsubscribed", "ok_fbl"}
 
 
 @dataclass
@@ -67,6 +87,9 @@ class UnisenderEmulator(Emulator):
         self.lists: dict[int, str] = {}
         self.tasks: dict[str, dict] = {}
         self.files: dict[str, bytes] = {}
+        self.campaigns: list[dict] = []  # sorted by start_time, then id
+        self.deliveries: dict[int, list[list]] = {}  # campaign id -> [email, send_result, last_update]
+        self.visited_links: dict[int, list[list]] = {}  # campaign id -> [email, url, request_time, ip, count]
         self._state_lock = threading.Lock()
         if data_dir is not None:
             self._seed(Path(data_dir) / "unisender")
@@ -82,6 +105,22 @@ class UnisenderEmulator(Emulator):
             email = r.email.strip().lower()
             self.contacts[email] = Contact(email, r.email_status, r.email_add_time, ids(r.email_list_ids),
                                            ids(r.email_unsubscribed_list_ids), set(), {"Name": r.Name})
+        if (folder / "campaigns.parquet").exists():
+            self._seed_campaigns(folder)
+
+    def _seed_campaigns(self, folder: Path) -> None:
+        frame = pd.read_parquet(folder / "campaigns.parquet")
+        host = "https://cp.unisender.com/ru/v5/campaigns/"
+        self.campaigns = sorted(({**{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()},
+                                  "stats_url": f"{host}{r['id']}/stats"} for r in frame.to_dict("records")),
+                                key=lambda c: (c["start_time"], c["id"]))
+        deliveries = pd.read_parquet(folder / "campaign_deliveries.parquet")
+        for cid, part in deliveries.groupby("campaign_id", sort=False):
+            self.deliveries[int(cid)] = part[["email", "send_result", "last_update"]].values.tolist()
+        links = pd.read_parquet(folder / "visited_links.parquet")
+        for cid, part in links.groupby("campaign_id", sort=False):
+            rows = part[["email", "url", "request_time", "ip", "count"]].values.tolist()
+            self.visited_links[int(cid)] = [[e, u, t, ip, int(n)] for e, u, t, ip, n in rows]
 
     # --- envelope -------------------------------------------------------------------------------
     @staticmethod
@@ -94,6 +133,17 @@ class UnisenderEmulator(Emulator):
 
     def rate_limited(self, req: Request) -> Response:
         return self.error("api_call_limit_exceeded_for_api_key", "API call limit exceeded for this API key, try again later")
+
+    def _record(self, req: Request, resp: Response) -> None:
+        entry = {
+            "at": time.time(), "method": req.method, "path": req.path,
+            "query": {k: v for k, v in req.query.items() if k not in SECRET_PARAMS},
+            "form_keys": sorted({k.split("[")[0] for k in req.form if k not in SECRET_PARAMS}),
+            "params": {k: req.param(k) for k in LOGGED_PARAMS if req.param(k) is not None},
+            "status": resp.status,
+        }
+        with self._lock:
+            self.journal.append(entry)
 
     # --- API ----------------------------------------------------------------------------------
     def route(self, req: Request) -> Response:
@@ -113,6 +163,8 @@ class UnisenderEmulator(Emulator):
             "getLists": self.get_lists, "createList": self.create_list, "importContacts": self.import_contacts,
             "exclude": self.exclude, "unsubscribe": self.unsubscribe,
             "async/exportContacts": self.export_contacts, "async/getTaskResult": self.get_task_result,
+            "getCampaigns": self.get_campaigns, "getCampaignCommonStats": self.get_campaign_common_stats,
+            "getCampaignDeliveryStats": self.get_campaign_delivery_stats, "getVisitedLinks": self.get_visited_links,
         }.get(method)
         if handler is None:
             return self.error("unknown_method", f"Unknown method: {method}")
@@ -247,6 +299,85 @@ class UnisenderEmulator(Emulator):
             return self.ok({"task_uuid": task, "status": "processing"})
         host = req.headers.get("host", "127.0.0.1")
         return self.ok({"task_uuid": task, "status": "completed", "file_to_download": f"http://{host}/download/{task}.csv"})
+
+    # --- campaign statistics --------------------------------------------------------------------
+    @staticmethod
+    def _time_arg(req: Request, name: str) -> tuple[str | None, Response | None]:
+        """A `YYYY-MM-DD hh:mm:ss` (UTC) argument, normalised for text comparison."""
+        raw = req.param(name)
+        if raw in (None, ""):
+            return None, None
+        try:
+            return datetime.strptime(raw, TIME_FORMAT).strftime(TIME_FORMAT), None
+        except (TypeError, ValueError):
+            return None, UnisenderEmulator.error("invalid_arg", f"Parameter {name} must be in format YYYY-MM-DD hh:mm:ss")
+
+    def _campaign(self, req: Request) -> tuple[int | None, Response | None]:
+        raw = req.param("campaign_id")
+        try:
+            cid = int(raw)
+        except (TypeError, ValueError):
+            return None, self.error("invalid_arg", "Parameter campaign_id is required and must be an integer")
+        if not any(c["id"] == cid for c in self.campaigns):
+            return None, self.error("invalid_arg", f"Campaign {cid} not found")
+        return cid, None
+
+    def get_campaigns(self, req: Request) -> Response:
+        start, bad = self._time_arg(req, "from")
+        end, bad2 = self._time_arg(req, "to")
+        if bad or bad2:
+            return bad or bad2
+        try:
+            limit = int(req.param("limit", 50))
+            offset = int(req.param("offset", 0))
+        except (TypeError, ValueError):
+            return self.error("invalid_arg", "limit and offset must be integers")
+        if not 1 <= limit <= 100:
+            return self.error("invalid_arg", "Parameter limit must be in the range 1..100")
+        if offset < 0:
+            return self.error("invalid_arg", "Parameter offset must be 0 or more")
+        chosen = [c for c in self.campaigns if (start is None or c["start_time"] >= start) and (end is None or c["start_time"] <= end)]
+        return self.ok(chosen[offset:offset + limit])
+
+    def get_campaign_common_stats(self, req: Request) -> Response:
+        cid, bad = self._campaign(req)
+        if bad:
+            return bad
+        results = [r[1] for r in self.deliveries.get(cid, [])]
+        links = self.visited_links.get(cid, [])
+        read_unique = sum(r in READ for r in results) + len({e for e, *_ in links} - {
+            e for e, r, _ in self.deliveries.get(cid, []) if r in READ})
+        return self.ok({
+            "total": len(results), "sent": sum(r in SENT for r in results),
+            "delivered": sum(r in DELIVERED for r in results), "read_unique": read_unique,
+            "read_all": read_unique + sum(n - 1 for *_, n in links), "clicked_unique": len({e for e, *_ in links}),
+            "clicked_all": sum(n for *_, n in links), "unsubscribed": results.count("ok_unsubscribed"),
+            "spam": results.count("ok_fbl"),
+        })
+
+    def get_campaign_delivery_stats(self, req: Request) -> Response:
+        cid, bad = self._campaign(req)
+        if bad:
+            return bad
+        since, bad = self._time_arg(req, "changed_since")
+        if bad:
+            return bad
+        rows = [list(r) for r in self.deliveries.get(cid, []) if since is None or r[2] >= since]
+        return self.ok({"fields": ["email", "send_result", "last_update"], "data": rows})
+
+    def get_visited_links(self, req: Request) -> Response:
+        cid, bad = self._campaign(req)
+        if bad:
+            return bad
+        rows = self.visited_links.get(cid, [])
+        if str(req.param("group", "0")) == "1":
+            return self.ok({"fields": ["email", "url", "request_time", "ip", "count"], "data": [list(r) for r in rows]})
+        # Ungrouped: one row per visit, the repeats a little later than the first.
+        flat = []
+        for email, url, at, ip, n in rows:
+            first = datetime.strptime(at, TIME_FORMAT)
+            flat += [[email, url, (first + timedelta(minutes=7 * i)).strftime(TIME_FORMAT), ip] for i in range(n)]
+        return self.ok({"fields": ["email", "url", "request_time", "ip"], "data": flat})
 
     # --- read back ----------------------------------------------------------------------------
     def control(self, req: Request) -> Response | None:

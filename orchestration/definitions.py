@@ -16,6 +16,10 @@ from assets.transform import dbt_models
 from orchestration.dbt import dbt_project, ensure_manifest
 from orchestration.jobs import daily_refresh_job, daily_refresh_job_schedule, spreadsheet_inbox_sensor
 from orchestration.resources import RetailCRMApi, S3Storage, SpreadsheetInbox, UnisenderApi, Warehouse
+from orchestration.resources import Bitrix24Api
+from orchestration.resources import AmoCRMApi
+from orchestration.resources import SendsayApi
+from orchestration.resources import OneCApi, OneCExchange
 
 
 def build_resources() -> dict:
@@ -26,7 +30,19 @@ def build_resources() -> dict:
         "duckdb": Warehouse(path=dg.EnvVar("CDP_DUCKDB_PATH")),
         "retailcrm_api": RetailCRMApi(base_url=dg.EnvVar("RETAILCRM_BASE_URL"), api_key=dg.EnvVar("RETAILCRM_API_KEY")),
         "unisender_api": UnisenderApi(base_url=dg.EnvVar("UNISENDER_BASE_URL"), api_key=dg.EnvVar("UNISENDER_API_KEY")),
-        "spreadsheet_inbox": SpreadsheetInbox(path=dg.EnvVar("SPREADSHEET_INBOX")),
+        "bitrix24_api": Bitrix24Api(base_url=dg.EnvVar("BITRIX24_BASE_URL"), api_key=dg.EnvVar("BITRIX24_API_KEY")),
+        "amocrm_api": AmoCRMApi(base_url=dg.EnvVar("AMOCRM_BASE_URL"), access_token=dg.EnvVar("AMOCRM_API_KEY")),
+        "sendsay_api": SendsayApi(base_url=dg.EnvVar("SENDSAY_BASE_URL"), api_key=dg.EnvVar("SENDSAY_API_KEY")),
+        # 1C: the API key of the stack is the OData user's password; the user name is on the resource.
+        "onec_api": OneCApi(base_url=dg.EnvVar("ONEC_BASE_URL"), password=dg.EnvVar("ONEC_API_KEY")),
+        "onec_exchange": OneCExchange(path=dg.EnvVar("ONEC_EXCHANGE_DIR")),
+        # An s3:// inbox uses the same S3-compatible account as the audience bucket.
+        "spreadsheet_inbox": SpreadsheetInbox(
+            path=dg.EnvVar("SPREADSHEET_INBOX"),
+            s3_endpoint_url=dg.EnvVar("S3_ENDPOINT_URL"),
+            s3_access_key_id=dg.EnvVar("S3_ACCESS_KEY_ID"),
+            s3_secret_access_key=dg.EnvVar("S3_SECRET_ACCESS_KEY"),
+        ),
         "s3": S3Storage(
             endpoint_url=dg.EnvVar("S3_ENDPOINT_URL"),
             bucket=dg.EnvVar("S3_AUDIENCE_BUCKET"),

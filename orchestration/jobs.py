@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import dagster as dg
+
+from orchestration.resources import SpreadsheetInbox
 
 daily_refresh_job = dg.define_asset_job(
     "daily_refresh_job",
@@ -20,14 +19,14 @@ daily_refresh_job_schedule = dg.ScheduleDefinition(
 
 
 @dg.sensor(job=daily_refresh_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
-def spreadsheet_inbox_sensor(context: dg.SensorEvaluationContext):
-    """A new or changed file in the spreadsheet inbox triggers a refresh. The cursor is the set of
-    (name, size, mtime) seen; the ingest itself still decides by content hash."""
-    folder = Path(os.environ.get("SPREADSHEET_INBOX", ""))
-    if not folder.is_dir():
-        return dg.SkipReason(f"inbox {folder} is not a folder")
+def spreadsheet_inbox_sensor(context: dg.SensorEvaluationContext, spreadsheet_inbox: SpreadsheetInbox):
+    """A new or changed file in the spreadsheet inbox (folder or S3 prefix) triggers a refresh. The
+    cursor is the set of (name, size and mtime or ETag) seen; the ingest still decides by content hash."""
+    try:
+        now = {f"{f.name}|{f.stamp}" for f in spreadsheet_inbox.open().files()}
+    except Exception as exc:  # a missing folder or an unreachable bucket: say so, try again next tick
+        return dg.SkipReason(f"inbox {spreadsheet_inbox.path} cannot be listed: {type(exc).__name__}: {exc}")
     seen = set(filter(None, (context.cursor or "").split("\n")))
-    now = {f"{p.name}|{p.stat().st_size}|{int(p.stat().st_mtime)}" for p in folder.iterdir() if p.is_file()}
     new = sorted(now - seen)
     context.update_cursor("\n".join(sorted(now)))
     if not new:

@@ -49,11 +49,45 @@ class UnisenderApi(dg.ConfigurableResource):
     api_key: str
 
 
+class Bitrix24Api(dg.ConfigurableResource):
+    """An incoming webhook `https://<portal>/rest/<user_id>/<code>/`: `base_url` is the portal
+    address (a `/rest/<user_id>` suffix is honoured), `api_key` the secret webhook code."""
+
+    base_url: str
+    api_key: str
+    user_id: int = 1
+
+
+class AmoCRMApi(dg.ConfigurableResource):
+    """`https://<subdomain>.amocrm.ru` (or `.kommo.com`) and a long-lived access token (or an
+    OAuth access token someone keeps fresh), sent as `Authorization: Bearer`."""
+
+    base_url: str
+    access_token: str
+
+
 class SpreadsheetInbox(dg.ConfigurableResource):
-    """A local folder of xlsx/csv files and the YAML mapping that says what their columns mean."""
+    """A local folder or an `s3://bucket/prefix/` of csv/xlsx/xls files, and the YAML mapping that
+    says what their columns mean. The S3 fields are used only when `path` is an S3 address."""
 
     path: str
     mapping_path: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str | None = None
+
+    def source_kwargs(self) -> dict:
+        """Arguments for `spreadsheets_source` (and `open_inbox`, minus the mapping)."""
+        return {"inbox": self.path, "mapping_path": self.mapping_path, "s3_endpoint_url": self.s3_endpoint_url,
+                "s3_access_key_id": self.s3_access_key_id, "s3_secret_access_key": self.s3_secret_access_key,
+                "s3_region": self.s3_region}
+
+    def open(self):
+        from connectors.spreadsheets.inbox import open_inbox
+
+        return open_inbox(self.path, s3_endpoint_url=self.s3_endpoint_url, s3_access_key_id=self.s3_access_key_id,
+                          s3_secret_access_key=self.s3_secret_access_key, s3_region=self.s3_region)
 
 
 class S3Storage(dg.ConfigurableResource):
@@ -74,3 +108,30 @@ class S3Storage(dg.ConfigurableResource):
             aws_secret_access_key=self.secret_access_key,
             config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 5, "mode": "standard"}),
         )
+
+
+class SendsayApi(dg.ConfigurableResource):
+    """Sendsay: the API host (`https://api.sendsay.ru`; the client adds
+    `/general/api/v100/json/<login>`), the account login, and a sub-user's API key. The login is
+    not secret; the demo account's name is the default."""
+
+    base_url: str
+    api_key: str
+    login: str = "linzy-shop"
+
+
+class OneCApi(dg.ConfigurableResource):
+    """1C's standard OData interface: the publication (`https://host/trade`; `/odata/standard.odata`
+    is added), an infobase user with read rights on the published objects, and its password.
+    The user name is not secret; `odata` (the demo infobase's) is the default."""
+
+    base_url: str
+    password: str
+    user: str = "odata"
+    sales_lookback_days: int = 30
+
+
+class OneCExchange(dg.ConfigurableResource):
+    """The folder 1C (or the site) writes CommerceML exchange files into."""
+
+    path: str

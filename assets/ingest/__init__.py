@@ -9,5 +9,13 @@ carry the real URLs and keys.
 from assets.ingest.retailcrm import retailcrm_ingest
 from assets.ingest.spreadsheets import spreadsheets_ingest
 from assets.ingest.unisender import unisender_ingest
+from assets.ingest.bitrix24 import bitrix24_ingest
+from assets.ingest.amocrm import amocrm_ingest
+from assets.ingest.sendsay import sendsay_ingest
+from assets.ingest.onec import commerceml_ingest, onec_ingest
 
 ingest_assets = [retailcrm_ingest, spreadsheets_ingest, unisender_ingest]
+ingest_assets.append(bitrix24_ingest)
+ingest_assets.append(amocrm_ingest)
+ingest_assets.append(sendsay_ingest)
+ingest_assets.extend([onec_ingest, commerceml_ingest])

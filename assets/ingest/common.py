@@ -30,3 +30,20 @@ def report_quarantine(context: dg.AssetExecutionContext, warehouse: Warehouse, s
     if rows:
         total = sum(n for _, n in rows)
         context.log.warning(f"{system}: {total} row(s) in raw_{system}.quarantine: " + "; ".join(f"{n} × {r}" for r, n in rows))
+
+
+def run_and_report(context: dg.AssetExecutionContext, dlt_resource, source, pipeline, warehouse: Warehouse, system: str):
+    """Run a dlt source as its assets, then add each table's total row count (`dagster/row_count`,
+    shown in the UI next to dlt's rows-loaded-this-run) and report the quarantine."""
+    results = list(dlt_resource.run(context, dlt_source=source, dlt_pipeline=pipeline))
+    with warehouse.connect(read_only=True) as con:
+        existing = {t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [f"raw_{system}"]).fetchall()}
+        for result in results:
+            key = getattr(result, "asset_key", None)
+            table = key.path[-1] if key is not None else None
+            if table in existing and hasattr(result, "_replace"):
+                total = con.execute(f'select count(*) from "raw_{system}"."{table}"').fetchone()[0]
+                result = result._replace(metadata={**(result.metadata or {}), "dagster/row_count": dg.MetadataValue.int(total)})
+            yield result
+    report_quarantine(context, warehouse, system)

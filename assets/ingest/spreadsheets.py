@@ -1,9 +1,9 @@
-"""spreadsheets: one `raw/spreadsheets/<table>` asset per dlt resource."""
+"""spreadsheets: one `raw/spreadsheets/<table>` asset per dlt resource (members, orders, quarantine)."""
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingest.common import PLACEHOLDER_URL, TRANSLATOR, definition_pipeline, report_quarantine
+from assets.ingest.common import TRANSLATOR, definition_pipeline, run_and_report
 from connectors.spreadsheets import spreadsheets_source
 from orchestration.resources import SpreadsheetInbox, Warehouse
 
@@ -16,10 +16,10 @@ from orchestration.resources import SpreadsheetInbox, Warehouse
     pool="duckdb_writer",
 )
 def spreadsheets_ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, duckdb: Warehouse, spreadsheet_inbox: SpreadsheetInbox):
-    """Spreadsheet inbox files, each read once per content hash; unreadable rows quarantined."""
-    yield from dlt.run(
-        context,
-        dlt_source=spreadsheets_source(inbox=spreadsheet_inbox.path, mapping_path=spreadsheet_inbox.mapping_path),
-        dlt_pipeline=duckdb.dlt_pipeline("spreadsheets"),
+    """Inbox files (folder or S3 prefix), each read once per content hash; a changed file replaces
+    its rows; unreadable files and rows quarantined."""
+    yield from run_and_report(
+        context, dlt,
+        spreadsheets_source(**spreadsheet_inbox.source_kwargs()),
+        duckdb.dlt_pipeline("spreadsheets"), duckdb, "spreadsheets",
     )
-    report_quarantine(context, duckdb, "spreadsheets")

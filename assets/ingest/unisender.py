@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingest.common import PLACEHOLDER_URL, TRANSLATOR, definition_pipeline, report_quarantine
+from assets.ingest.common import PLACEHOLDER_URL, TRANSLATOR, definition_pipeline, run_and_report
 from connectors.unisender import unisender_source
 from orchestration.resources import UnisenderApi, Warehouse
 
@@ -16,10 +16,10 @@ from orchestration.resources import UnisenderApi, Warehouse
     pool="duckdb_writer",
 )
 def unisender_ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, duckdb: Warehouse, unisender_api: UnisenderApi):
-    """Unisender contacts with their subscription status (unsubscribes feed consent)."""
-    yield from dlt.run(
-        context,
-        dlt_source=unisender_source(base_url=unisender_api.base_url, api_key=unisender_api.api_key),
-        dlt_pipeline=duckdb.dlt_pipeline("unisender"),
+    """Unisender contacts with their subscription status (unsubscribes feed consent), campaigns,
+    per-address delivery results and visited links (engagement)."""
+    yield from run_and_report(
+        context, dlt,
+        unisender_source(base_url=unisender_api.base_url, api_key=unisender_api.api_key),
+        duckdb.dlt_pipeline("unisender"), duckdb, "unisender",
     )
-    report_quarantine(context, duckdb, "unisender")

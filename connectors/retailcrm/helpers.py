@@ -1,7 +1,9 @@
-"""HTTP and paging for RetailCRM: `X-API-KEY` auth, `page`/`limit` paging, the error envelope."""
+"""HTTP and paging for RetailCRM: `X-API-KEY` auth, `page`/`limit` paging, the history journal
+read by `sinceId`, and the error envelope."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterator
 
 import requests
@@ -10,14 +12,15 @@ from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from connectors.common.http import SourceError, describe_http_error, retrying_session
-from connectors.retailcrm.settings import API_PREFIX, PAGE_LIMIT
+from connectors.retailcrm.settings import API_PREFIX, CLOCK_PROBE_DATE, IDS_PER_REQUEST, PAGE_LIMIT
 
 
-def make_client(base_url: str, api_key: str, timeout: float = 30.0) -> RESTClient:
+def make_client(base_url: str, api_key: str, timeout: float = 30.0, attempts: int = 6) -> RESTClient:
     return RESTClient(
         base_url=base_url.rstrip("/") + API_PREFIX,
         auth=APIKeyAuth(name="X-API-KEY", api_key=api_key, location="header"),
-        session=retrying_session(timeout=timeout, raise_for_status=False),  # RESTClient raises itself
+        # RESTClient raises itself
+        session=retrying_session(timeout=timeout, attempts=attempts, raise_for_status=False),
     )
 
 
@@ -35,3 +38,74 @@ def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None
             yield page_no, list(page)
     except requests.HTTPError as exc:
         raise describe_http_error("RetailCRM", exc, ("errorMsg", "errors")) from None
+
+
+def get_json(client: RESTClient, path: str, params: dict[str, Any] | None = None,
+             missing_ok: bool = False) -> dict[str, Any] | None:
+    """One GET answered with RetailCRM's envelope; `None` for a 404 when `missing_ok`."""
+    response = client.get(path, params=params or {})
+    if missing_ok and response.status_code == 404:
+        return None
+    try:
+        response.raise_for_status()
+    except requests.HTTPError as exc:
+        raise describe_http_error("RetailCRM", exc, ("errorMsg", "errors")) from None
+    body = response.json()
+    if not isinstance(body, dict) or body.get("success") is not True:
+        detail = body.get("errorMsg", "?") if isinstance(body, dict) else f"a JSON {type(body).__name__}, not an object"
+        raise SourceError(f"RetailCRM {path}: success is not true: {detail}")
+    return body
+
+
+def history_pages(client: RESTClient, path: str, since_id: int | None,
+                  start_date: str | None = None) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Read a journal forward the way the official example does (api-client-php
+    `doc/usage/examples/orders_history.md`): the first call may bound by `startDate`, every later
+    call asks page 1 with `sinceId` set to the last id seen, so the cursor moves and the page
+    number never grows (a deep page of a journal that keeps growing would skip or repeat items)."""
+    call = 0
+    while True:
+        call += 1
+        if since_id is None and start_date:
+            flt = {"filter[startDate]": start_date}
+        else:
+            flt = {"filter[sinceId]": since_id or 0}
+        body = get_json(client, path, {"limit": PAGE_LIMIT, "page": 1, **flt})
+        items = body.get("history") or []
+        if not items:
+            return
+        yield call, items
+        last = items[-1].get("id") if isinstance(items[-1], dict) else None
+        if not isinstance(last, int) or (since_id is not None and last <= since_id):
+            raise SourceError(f"RetailCRM {path}: history page {call} does not move forward (last id {last!r})")
+        since_id = last
+        if (body.get("pagination") or {}).get("totalPageCount", 1) <= 1:
+            return
+
+
+def last_history_id(client: RESTClient, path: str) -> int:
+    """The newest journal id now. Recorded *before* a full load, so a change made while the full
+    load pages through is read again from the journal next time instead of being lost."""
+    first = get_json(client, path, {"limit": PAGE_LIMIT, "page": 1})
+    pagination = first.get("pagination") or {}
+    last_page = int(pagination.get("totalPageCount") or 0)
+    if last_page == 0:
+        return 0
+    body = first if last_page == 1 else get_json(client, path, {"limit": PAGE_LIMIT, "page": last_page})
+    items = body.get("history") or []
+    return max((i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), int)), default=0)
+
+
+def account_now(client: RESTClient) -> datetime:
+    """The account's own clock (local time, no offset) from a history answer's `generatedAt`:
+    site visits and carts are in account time, and the machine running us may be elsewhere."""
+    body = get_json(client, "/customers/history", {"limit": 20, "page": 1, "filter[startDate]": CLOCK_PROBE_DATE})
+    return datetime.strptime(body["generatedAt"], "%Y-%m-%d %H:%M:%S")
+
+
+def by_ids(client: RESTClient, path: str, key: str, ids: list[int]) -> Iterator[tuple[str, list[Any]]]:
+    """Re-read records by internal id (`filter[ids][]`), a chunk per call; yields (position, records)."""
+    for start in range(0, len(ids), IDS_PER_REQUEST):
+        chunk = ids[start:start + IDS_PER_REQUEST]
+        for page_no, records in pages(client, path, key, {"filter[ids][]": chunk}):
+            yield f"{path} ids {chunk[0]}..{chunk[-1]} page {page_no}", records

@@ -1,118 +1,118 @@
-"""Spreadsheet inbox as a dlt source: csv/xlsx files in a folder, mapped by a YAML file.
+"""Spreadsheet inbox as a dlt source: csv/xlsx/xls files in a folder or an S3 prefix, mapped by YAML.
 
-Each file is read once: its SHA-256 is kept in dlt state and an unchanged file is skipped on the
-next run; a changed file is read again and its rows merged on the record id. Good rows land with
-our field names plus the whole original row as `payload`; rows that cannot be read (bad bytes,
-wrong field count, no record id, a record id repeated in one file) go to `quarantine` with the
-file, line and reason. Values are kept as text: staging casts and flags them.
+Shops send what their tools export: 1C reports in cp1251 with a title block, Excel workbooks with
+a sheet per event, legacy .xls. A mapping entry (connectors/spreadsheets/README.md) claims files
+by name and says which table they feed (`members`: person-like rows; `orders`) and what each
+column means; the header row is found by those column names, wherever it is.
+
+Each file is read once per content: its SHA-256 (with the digest of its mapping entry) is kept in
+dlt state and an unchanged file is skipped; on S3 the size and ETag let it be skipped without a
+download. A changed file is read again and *replaces* its old rows: the tables merge with
+delete-insert on `source_file` (merge key) and `record_id` (primary key, prefixed per mapping entry
+so ids of different file kinds never collide), so rows that left the file leave the table too. A
+file that disappears from the inbox keeps its rows (moving processed files aside is normal).
+
+Good rows land with our field names (values as text; dates ISO, flags true/false, amounts plain
+decimals) plus the whole original row as `payload`. What cannot be used goes to `quarantine`: a
+file that cannot be read at all or whose header lacks mapped columns (one row naming the file and
+the columns it has), and single rows (bad bytes, wrong field count, no or repeated record id, an
+order without a readable date or amount) with file, sheet, row and reason.
 
 Standalone:  python -m connectors.spreadsheets --inbox data/demo/inbox
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
-import json
-from pathlib import Path
-from typing import Any, Iterator
+import logging
+from typing import Any, Iterator, Optional
 
 import dlt
-import yaml
 
 from connectors.common.quarantine import quarantine_resource, quarantined
-from connectors.spreadsheets.readers import read_csv, read_xlsx
+from connectors.spreadsheets.inbox import Inbox, open_inbox
+from connectors.spreadsheets.mapping import MEMBER_FIELDS, ORDER_FIELDS, Mapping, MappingError, load_mapping
+from connectors.spreadsheets.records import SOURCE, file_records
 
-DEFAULT_MAPPING = Path(__file__).with_name("default_mapping.yml")
-SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
+log = logging.getLogger(__name__)
 
+PROVENANCE = ("record_id", "source_record_id", "mapping_name", "source_file", "source_sheet", "source_row",
+              "source_position", "file_sha256", "payload")
 
-def load_mapping(path: str | Path | None) -> list[dict[str, Any]]:
-    spec = yaml.safe_load(Path(path or DEFAULT_MAPPING).read_text(encoding="utf-8"))
-    return spec["files"]
-
-
-def _entry_for(name: str, mapping: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((e for e in mapping if fnmatch.fnmatch(name.lower(), e["pattern"].lower())), None)
-
-
-def _resolve_columns(header: list[str], wanted: dict[str, Any]) -> tuple[dict[str, int], list[str]]:
-    """Our field -> column index; a field may list several header spellings (first present wins)."""
-    lowered = {h.strip().lower(): i for i, h in enumerate(header)}
-    found: dict[str, int] = {}
-    for field, names in wanted.items():
-        for name in [names] if isinstance(names, str) else names:
-            if name.strip().lower() in lowered:
-                found[field] = lowered[name.strip().lower()]
-                break
-    missing = [] if "record_id" in found else ["record_id"]
-    if not {"full_name", "phone", "email"} & set(found):
-        missing.append("one of full_name/phone/email")
-    return found, missing
+def _text_columns(names) -> dict[str, dict[str, str]]:
+    """Every column declared as text (one dict each: dlt annotates them in place), so columns no
+    file has mapped yet still exist for staging, and ISO dates are never re-typed by inference."""
+    return {c: {"data_type": "text"} for c in names}
 
 
-def _file_rows(path: Path, file_hash: str, entry: dict[str, Any]) -> Iterator[Any]:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        sheets = list(read_xlsx(path))
-    else:
-        header, rows = read_csv(path)
-        sheets = [("", header, rows)]
-    for sheet, header, rows in sheets:
-        columns, missing = _resolve_columns(header, entry["columns"])
-        where = f"{path.name}" + (f" sheet '{sheet}'" if sheet else "")
-        if missing:
-            yield quarantined("spreadsheets", where, f"header lacks {', '.join(missing)} (mapping '{entry['pattern']}')",
-                              {"header": header})
+MEMBER_COLUMNS = (*PROVENANCE, *sorted(MEMBER_FIELDS))
+ORDER_COLUMNS = (*PROVENANCE, *sorted(ORDER_FIELDS), "status_raw", "customer_record_id")
+# Parquet load files: DuckDB ingests them ~15x faster than the default INSERT statements (a 1 M
+# customer demo inbox spent six minutes loading otherwise).
+TABLE_HINTS = dict(primary_key="record_id", merge_key="source_file", write_disposition="merge", file_format="parquet")
+
+
+def _table_items(inbox: Inbox, mapping: Mapping, table: str, report_unmatched: bool) -> Iterator[Any]:
+    """Rows of every new or changed file whose mapping entry feeds `table`.
+
+    State per resource: `file_hashes` (name -> "<sha256>:<entry digest>", the authority) and
+    `file_stamps` (name -> size/mtime or size/ETag, a shortcut that avoids reading unchanged files).
+    """
+    state = dlt.current.resource_state()
+    hashes: dict[str, str] = state.setdefault("file_hashes", {})
+    stamps: dict[str, str] = state.setdefault("file_stamps", {})
+    yield dlt.mark.materialize_table_schema()  # the table exists even before its first file arrives
+    read = skipped = 0
+    for f in inbox.files():
+        entry = mapping.entry_for(f.name)
+        if entry is None:
+            if report_unmatched and stamps.get(f.name) != f.stamp:
+                yield quarantined(SOURCE, f.name, f"{f.name}: no mapping entry's patterns match this file name",
+                                  {"file": f.name})
+                stamps[f.name] = f.stamp
             continue
-        seen: dict[str, str] = {}
-        batch = []
-        for row in rows:
-            if row.error:
-                yield quarantined("spreadsheets", row.position, row.error, row.raw)
-                continue
-            record = {f: row.cells[i] for f, i in columns.items()}
-            rid = record["record_id"]
-            if not rid:
-                yield quarantined("spreadsheets", row.position, "record id is empty", row.raw)
-                continue
-            if rid in seen:
-                yield quarantined("spreadsheets", row.position, f"record id repeats {seen[rid]}", row.raw)
-                continue
-            seen[rid] = row.position
-            batch.append({
-                **record,
-                "source_file": path.name,
-                "source_sheet": sheet or None,
-                "source_position": row.position,
-                "file_sha256": file_hash,
-                "payload": json.dumps(dict(zip(header, row.cells)), ensure_ascii=False),
-            })
-            if len(batch) >= 10_000:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        if entry.table != table:
+            continue
+        if stamps.get(f.name) == f.stamp and hashes.get(f.name, "").endswith(":" + entry.digest):
+            skipped += 1
+            continue
+        data = inbox.read(f.name)
+        file_hash = hashlib.sha256(data).hexdigest()
+        key = f"{file_hash}:{entry.digest}"
+        if hashes.get(f.name) != key:
+            read += 1
+            yield from file_records(f.name, data, file_hash, entry, mapping)
+            hashes[f.name] = key
+        else:
+            skipped += 1
+        stamps[f.name] = f.stamp
+    log.info("spreadsheets/%s: %d file(s) read, %d unchanged skipped (inbox %s)", table, read, skipped, inbox.location)
 
 
 @dlt.source(name="spreadsheets", max_table_nesting=0)
-def spreadsheets_source(inbox: str = dlt.config.value, mapping_path: str | None = None):
+def spreadsheets_source(
+    inbox: str = dlt.config.value,
+    mapping_path: Optional[str] = None,
+    s3_endpoint_url: Optional[str] = None,
+    s3_access_key_id: Optional[str] = dlt.secrets.value,
+    s3_secret_access_key: Optional[str] = dlt.secrets.value,
+    s3_region: Optional[str] = None,
+):
+    """`inbox` is a folder path or `s3://bucket/prefix/`; the S3 arguments are used only for the latter."""
     mapping = load_mapping(mapping_path)
-    folder = Path(inbox)
+    box = open_inbox(inbox, s3_endpoint_url=s3_endpoint_url, s3_access_key_id=s3_access_key_id,
+                     s3_secret_access_key=s3_secret_access_key, s3_region=s3_region)
 
-    @dlt.resource(name="members", primary_key="record_id", write_disposition="merge",
-                  columns={f: {"data_type": "text"} for f in ("record_id", "full_name", "phone", "email", "birthday",
-                                                               "email_consent", "email_consent_at", "store", "registered_at", "source_sheet")})
+    @dlt.resource(name="members", columns=_text_columns(MEMBER_COLUMNS), **TABLE_HINTS)
     def members() -> Iterator[Any]:
-        state = dlt.current.resource_state().setdefault("file_hashes", {})
-        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and not p.name.startswith((".", "~$"))):
-            file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-            if state.get(path.name) == file_hash:
-                continue  # loaded before, unchanged
-            entry = _entry_for(path.name, mapping)
-            if entry is None:
-                yield quarantined("spreadsheets", path.name, "no mapping entry matches this file name", {"file": path.name})
-            else:
-                yield from _file_rows(path, file_hash, entry)
-            state[path.name] = file_hash
+        """Person-like rows of every members entry; also reports files no entry claims."""
+        yield from _table_items(box, mapping, "members", report_unmatched=True)
 
-    return members, quarantine_resource()
+    @dlt.resource(name="orders", columns=_text_columns(ORDER_COLUMNS), **TABLE_HINTS)
+    def orders() -> Iterator[Any]:
+        yield from _table_items(box, mapping, "orders", report_unmatched=False)
+
+    return members, orders, quarantine_resource()
+
+
+__all__ = ["spreadsheets_source", "load_mapping", "MappingError"]

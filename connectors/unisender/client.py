@@ -1,5 +1,5 @@
-"""Unisender API client used in both directions: exports for the source, lists and imports for
-activation.
+"""Unisender API client used in both directions: exports and campaign statistics for the source,
+lists and imports for activation.
 
 Calls are POSTed form-encoded (the key stays out of URLs and logs); errors arrive as
 `{"error", "code"}` inside HTTP 200, so the envelope is checked on every answer and the
@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import time
-from typing import Any, Iterable, Optional
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Optional
 
 import requests
 
 from connectors.common.http import SourceError, retrying_session
-from connectors.unisender.settings import EXPORT_FIELDS, IMPORT_BATCH, RETRYABLE_CODES
+from connectors.unisender.settings import CAMPAIGNS_PAGE, EXPORT_FIELDS, IMPORT_BATCH, RETRYABLE_CODES, TIME_FORMAT
 
 
 def _overloaded(response: Optional[requests.Response], exception: Optional[BaseException]) -> bool:
@@ -29,6 +30,18 @@ def _overloaded(response: Optional[requests.Response], exception: Optional[BaseE
     return isinstance(body, dict) and body.get("code") in RETRYABLE_CODES
 
 
+def parse_utc(text: Any) -> datetime | None:
+    """Unisender's `YYYY-MM-DD hh:mm:ss` (documented as UTC) as an aware datetime; None if it is not one."""
+    try:
+        return datetime.strptime(str(text), TIME_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def format_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
+
 class UnisenderError(SourceError):
     def __init__(self, method: str, code: str, message: str):
         super().__init__(f"Unisender {method} failed: {code}: {message}")
@@ -36,10 +49,10 @@ class UnisenderError(SourceError):
 
 
 class UnisenderClient:
-    def __init__(self, base_url: str, api_key: str, lang: str = "ru", timeout: float = 30.0):
+    def __init__(self, base_url: str, api_key: str, lang: str = "ru", timeout: float = 30.0, attempts: int = 6):
         self.base = f"{base_url.rstrip('/')}/{lang}/api"
         self.api_key = api_key
-        self.session = retrying_session(timeout=timeout, extra_conditions=[_overloaded])
+        self.session = retrying_session(timeout=timeout, attempts=attempts, extra_conditions=[_overloaded])
 
     def call(self, method: str, params: dict[str, Any] | Iterable[tuple[str, Any]] = ()) -> Any:
         pairs = list(params.items()) if isinstance(params, dict) else list(params)
@@ -107,4 +120,47 @@ class UnisenderClient:
         return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
-__all__ = ["UnisenderClient", "UnisenderError"]
+    # --- campaign statistics (source) ------------------------------------------------------------
+    def get_campaigns(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Campaigns started at or after `since` (all when None), paged with limit/offset. The order
+        of the list is not documented, so a campaign seen on an earlier page is not yielded twice."""
+        seen: set[Any] = set()
+        offset = 0
+        while True:
+            params: dict[str, Any] = {"limit": CAMPAIGNS_PAGE, "offset": offset}
+            if since is not None:
+                params["from"] = format_utc(since)
+            page = self.call("getCampaigns", params)
+            if not isinstance(page, list):
+                raise SourceError(f"Unisender getCampaigns: result is {type(page).__name__}, not a list")
+            for campaign in page:
+                key = campaign.get("id") if isinstance(campaign, dict) else repr(campaign)
+                if key not in seen:
+                    seen.add(key)
+                    yield campaign
+            if len(page) < CAMPAIGNS_PAGE:
+                return
+            offset += len(page)
+
+    def get_campaign_common_stats(self, campaign_id: int) -> dict[str, Any]:
+        return self.call("getCampaignCommonStats", {"campaign_id": campaign_id})
+
+    def _table(self, method: str, params: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        result = self.call(method, params)
+        if not isinstance(result, dict) or not isinstance(result.get("fields"), list) or not isinstance(result.get("data"), list):
+            raise SourceError(f"Unisender {method}: result is not {{fields, data}}")
+        return result["fields"], result["data"]
+
+    def get_delivery_stats(self, campaign_id: int, changed_since: datetime | None = None) -> tuple[list[str], list[Any]]:
+        """(fields, rows) of per-address delivery results; `changed_since` is inclusive."""
+        params: dict[str, Any] = {"campaign_id": campaign_id}
+        if changed_since is not None:
+            params["changed_since"] = format_utc(changed_since)
+        return self._table("getCampaignDeliveryStats", params)
+
+    def get_visited_links(self, campaign_id: int) -> tuple[list[str], list[Any]]:
+        """(fields, rows): one row per address and link, with the visit count (`group=1`)."""
+        return self._table("getVisitedLinks", {"campaign_id": campaign_id, "group": 1})
+
+
+__all__ = ["UnisenderClient", "UnisenderError", "parse_utc", "format_utc"]

@@ -2,7 +2,7 @@
 -- plus a second, stricter rule for records that share no contact detail: the same surname, given
 -- name and birth date (folded: case, ё/е). Twins differ in given name; namesakes rarely share a
 -- birthday; a combination held by more records than the overshared threshold is ignored like a
--- switchboard phone. See dbt_project/DECISIONS.md for why this is not a Splink model.
+-- switchboard phone (counted within one system). See dbt_project/DECISIONS.md for why this is not a Splink model.
 with identifiers as (
     select * from {{ ref('int_identifiers_unioned') }}
 ),
@@ -34,10 +34,15 @@ name_birthday as (
       and birth_date is not null
 ),
 
-name_birthday_rare as (
-    select name_birthday.*
+name_birthday_counted as (
+    select *, count(*) over (partition by identifier_value, split_part(record_key, ':', 1)) as records_in_system
     from name_birthday
-    qualify count(*) over (partition by identifier_value) <= {{ var('identity_max_records_per_identifier') }}
+),
+
+name_birthday_rare as (
+    select record_key, identifier_type, identifier_value
+    from name_birthday_counted
+    qualify max(records_in_system) over (partition by identifier_value) <= {{ var('identity_max_records_per_identifier') }}
 ),
 
 final as (

@@ -7,7 +7,7 @@ with identity as (
 crm_subscriptions as (
     select
         'retailcrm:' || customer_record_id as record_key,
-        channel,
+        case when channel in ('waba', 'whatsapp', 'telegram', 'viber', 'vk') then 'messengers' else channel end as channel,
         'retailcrm' as source_system,
         changed_at as event_at,
         case when is_subscribed then 'granted' else 'revoked' end as event_kind,
@@ -22,6 +22,15 @@ crm_unsubscribed as (
         'revoked', 'emailMarketingUnsubscribedAt', false
     from {{ ref('stg_retailcrm__customers') }}
     where email_marketing_unsubscribed_at is not null
+),
+
+crm_ads_consent as (
+    select
+        'retailcrm:' || customer_record_id, 'ads', 'retailcrm', ads_consent_changed_at,
+        case when ads_consent then 'granted' else 'revoked' end,
+        'customFields.ads_consent=' || cast(ads_consent as varchar), false
+    from {{ ref('stg_retailcrm__customers') }}
+    where ads_consent is not null
 ),
 
 sheet_consent as (
@@ -44,11 +53,52 @@ esp_status as (
     where email_status in ('active', 'unsubscribed')
 ),
 
+esp_campaign_unsubscribes as (
+    -- The unsubscribe link in a campaign, dated by Unisender's status change. It stands unless the
+    -- contact is active again (only the person can undo it, through the activation link).
+    select
+        'unisender:' || events.email, 'email', 'unisender', events.event_at, 'revoked',
+        'campaign ' || events.campaign_id || ' send_result=ok_unsubscribed',
+        coalesce(contacts.email_status <> 'active', true)
+    from {{ ref('stg_unisender__message_events') }} as events
+    left join {{ ref('stg_unisender__contacts') }} as contacts on contacts.contact_record_id = events.email
+    where events.event_type = 'unsubscribed'
+),
+
+sendsay_subscriptions as (
+    select
+        'sendsay:' || member_record_id, 'email', 'sendsay', email_subscribed_at, 'granted',
+        'member of the e-mail list (-group)', false
+    from {{ ref('stg_sendsay__members') }}
+    where email_subscribed
+    union all
+    select
+        'sendsay:' || member_record_id, 'sms', 'sendsay', sms_subscribed_at, 'granted',
+        'member of the SMS list (-group)', false
+    from {{ ref('stg_sendsay__members') }}
+    where sms_subscribed
+),
+
+sendsay_unsubscribes as (
+    -- The stop-list "unsubscribed from all": it covers every channel and stands while the member
+    -- is on it (Sendsay lets only a small share of self-unsubscribed addresses be taken off).
+    select
+        'sendsay:' || member_record_id, channel.name, 'sendsay', email_unsubscribed_at, 'revoked',
+        'stop-list: unsubscribed from all (member.haslock)', true
+    from {{ ref('stg_sendsay__members') }}
+    cross join (values ('email'), ('sms')) as channel(name)
+    where is_on_stop_list and email_unsubscribed_at is not null
+),
+
 unioned as (
     select * from crm_subscriptions
     union all select * from crm_unsubscribed
+    union all select * from crm_ads_consent
     union all select * from sheet_consent
     union all select * from esp_status
+    union all select * from esp_campaign_unsubscribes
+    union all select * from sendsay_subscriptions
+    union all select * from sendsay_unsubscribes
 ),
 
 final as (

@@ -1,14 +1,21 @@
 -- Grain: one row per customer (a connected cluster of source records).
--- Survivorship: for name and e-mail the most trusted source wins (CRM, then spreadsheet, then the
--- mailing tool), and within a source the most recently created record; phones come from the CRM
--- first, then the spreadsheet. Identifiers that are shared by many records never survive.
+-- Survivorship (dbt_project/DECISIONS.md): for name, birth date, e-mail and phone the most
+-- trusted source wins (the main CRM, then 1C and the other CRMs, then spreadsheets, then mailing
+-- tools), and within a source the most recently created record. Identifiers shared by many
+-- records never survive.
 with identity as (
     select * from {{ ref('customer_identity_map') }}
 ),
 
 records as (
     select r.*, i.customer_id,
-        case r.source_system when 'retailcrm' then 1 when 'spreadsheets' then 2 else 3 end as source_rank
+        case r.source_system
+            when 'retailcrm' then 1
+            when 'onec' then 2 when 'commerceml' then 2
+            when 'amocrm' then 3 when 'bitrix24' then 3
+            when 'spreadsheets' then 4
+            else 5
+        end as source_rank
     from {{ ref('int_source_records_unioned') }} r
     join identity i using (record_key)
 ),
@@ -29,22 +36,17 @@ best_email as (
 ),
 
 phones as (
-    select i.customer_id, p.phone, 1 as source_rank, p.phone_position as position
-    from {{ ref('stg_retailcrm__customer_phones') }} p
-    join identity i on i.source_system = 'retailcrm' and i.source_record_id = p.customer_record_id
-    where p.phone is not null
-    union all
-    select i.customer_id, m.phone, 2, 1
-    from {{ ref('stg_spreadsheets__members') }} m
-    join identity i on i.source_system = 'spreadsheets' and i.source_record_id = m.member_record_id
-    where m.phone is not null
+    select records.customer_id, ids.identifier_value as phone, records.source_rank, records.record_created_at, records.record_key
+    from {{ ref('int_identifiers_unioned') }} ids
+    join records using (record_key)
+    where ids.identifier_type = 'phone'
 ),
 
 best_phone as (
     select distinct on (customer_id) customer_id, phone
     from phones
     where phone not in (select identifier_value from {{ ref('int_identifiers_overshared') }} where identifier_type = 'phone')
-    order by customer_id, source_rank, position, phone
+    order by customer_id, source_rank, record_created_at desc nulls last, record_key, phone
 ),
 
 sources as (
@@ -69,8 +71,20 @@ orders as (
     group by 1
 ),
 
-email_consent as (
-    select customer_id, has_consent from {{ ref('consent_current') }} where channel = 'email'
+consent as (
+    select
+        customer_id,
+        bool_or(has_consent) filter (where channel = 'email') as has_email_consent,
+        bool_or(has_consent) filter (where channel = 'sms') as has_sms_consent,
+        bool_or(has_consent) filter (where channel = 'ads') as has_ads_consent,
+        list(channel order by channel) filter (where has_consent) as consented_channels
+    from {{ ref('consent_current') }}
+    group by 1
+),
+
+engagement as (
+    select customer_id, campaigns_delivered, campaigns_opened, campaigns_clicked, open_rate, ctr, last_opened_at
+    from {{ ref('customer_engagement') }}
 ),
 
 final as (
@@ -94,16 +108,27 @@ final as (
         -- and of the phone as digits with the country code, no '+'.
         sha256(lower(best_email.email)) as email_sha256,
         sha256(ltrim(best_phone.phone, '+')) as phone_sha256,
+        coalesce(orders.orders_count, 0) > 1 as is_repeat_buyer,
         best_email.email is not null as has_email,
         best_phone.phone is not null as has_phone,
-        coalesce(email_consent.has_consent, false) as has_email_consent,
+        coalesce(consent.has_email_consent, false) as has_email_consent,
+        coalesce(consent.has_sms_consent, false) as has_sms_consent,
+        coalesce(consent.has_ads_consent, false) as has_ads_consent,
+        coalesce(consent.consented_channels, []) as consented_channels,
+        coalesce(engagement.campaigns_delivered, 0) as campaigns_delivered,
+        coalesce(engagement.campaigns_opened, 0) as campaigns_opened,
+        coalesce(engagement.campaigns_clicked, 0) as campaigns_clicked,
+        engagement.open_rate,
+        engagement.ctr,
+        engagement.last_opened_at,
         rfm.rfm_segment
     from sources
     left join best_name using (customer_id)
     left join best_email using (customer_id)
     left join best_phone using (customer_id)
     left join orders using (customer_id)
-    left join email_consent using (customer_id)
+    left join consent using (customer_id)
+    left join engagement using (customer_id)
     left join {{ ref('rfm') }} rfm using (customer_id)
 )
 

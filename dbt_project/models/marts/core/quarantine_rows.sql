@@ -1,5 +1,6 @@
 -- Grain: one row per input row (or file) a connector refused, from every source that has any.
-{%- set sources = ['retailcrm', 'spreadsheets', 'unisender'] %}
+{#- Every source whose _sources.yml declares a quarantine table; add new systems here. -#}
+{%- set sources = ['retailcrm', 'spreadsheets', 'unisender', 'amocrm', 'bitrix24', 'sendsay', 'onec', 'commerceml'] %}
 {%- set existing = [] %}
 {%- for s in sources %}
     {%- if execute and adapter.get_relation(database=target.database, schema='raw_' ~ s, identifier='quarantine') %}

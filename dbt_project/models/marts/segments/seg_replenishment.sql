@@ -7,7 +7,9 @@ with items as (
 ),
 
 orders as (
-    select order_id, customer_id, ordered_at from {{ ref('fct_orders') }} where is_completed and customer_id is not null
+    select source_order_id as order_id, customer_id, ordered_at
+    from {{ ref('fct_orders') }}
+    where is_completed and customer_id is not null and source_system = 'retailcrm'  -- the system with line items
 ),
 
 catalogue as (

@@ -21,9 +21,15 @@ renamed as (
         {{ email_issue('email') }} as email_issue,
         phones,
         custom_fields->>'$.loyalty_card' as loyalty_card,
+        -- The shop's user fields for the separate advertising consent (152-FZ art. 9): the tick
+        -- and the date it last changed, account-local like every RetailCRM datetime.
+        try_cast(custom_fields->>'$.ads_consent' as boolean) as ads_consent,
+        {{ local_to_utc("custom_fields->>'$.ads_consent_at'", var('retailcrm_timezone')) }} as ads_consent_changed_at,
         subscribed as is_subscribed_legacy,
         {{ local_to_utc('email_marketing_unsubscribed_at', var('retailcrm_timezone')) }} as email_marketing_unsubscribed_at,
         customer_subscriptions,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ local_to_utc('deleted_at', var('retailcrm_timezone')) }} as deleted_at,
         _dlt_load_id as load_id
     from source
 ),
@@ -44,9 +50,13 @@ final as (
         email_issue,
         phones,
         nullif(trim(loyalty_card), '') as loyalty_card,
+        ads_consent,
+        ads_consent_changed_at,
         is_subscribed_legacy,
         email_marketing_unsubscribed_at,
         customer_subscriptions,
+        is_deleted,
+        deleted_at,
         load_id
     from renamed
 )

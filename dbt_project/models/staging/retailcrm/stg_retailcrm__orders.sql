@@ -16,6 +16,9 @@ renamed as (
         cast(total_summ as double) as total_amount,
         cast(delivery->>'$.cost' as double) as delivery_cost,
         items,
+        payments,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ local_to_utc('deleted_at', var('retailcrm_timezone')) }} as deleted_at,
         _dlt_load_id as load_id
     from source
 ),

@@ -1,0 +1,103 @@
+"""HTTP for 1C's standard OData: UTF-8 Basic auth, `$top/$skip` paging, the `odata.error` envelope.
+
+1C answers without `nextLink` or server paging, so a client asks for `$top` rows from `$skip` in a
+stable `$orderby` and stops at a short page. Query options go into the URL with spaces as `%20`
+(not `+`) and Cyrillic entity names percent-encoded as UTF-8, as 1C's web extension expects.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Iterator, Optional
+from urllib.parse import quote
+
+import requests
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+
+from connectors.common.http import SourceError, retrying_session
+from connectors.onec.settings import ODATA_ROOT, TIMEOUT_SECONDS
+
+QUERY_SAFE = "'(),:=$"
+
+
+class Utf8BasicAuth(requests.auth.AuthBase):
+    """Basic auth encoded as UTF-8: 1C accepts Cyrillic user names only that way (requests'
+    own `HTTPBasicAuth` encodes latin-1)."""
+
+    def __init__(self, user: str, password: str):
+        self._header = "Basic " + base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
+
+class TopSkipPaginator(BasePaginator):
+    """Offset paging without a total: the next page starts where the rows so far end; a page
+    shorter than `$top` is the last one (no extra empty request)."""
+
+    def __init__(self, top: int):
+        super().__init__()
+        self.top, self.skip = top, 0
+
+    def init_request(self, request) -> None:
+        request.params = {**(request.params or {}), "$top": self.top, "$skip": 0}
+
+    def update_state(self, response, data: Optional[list[Any]] = None) -> None:
+        count = len(data or [])
+        self.skip += count
+        if count < self.top:
+            self._has_next_page = False
+
+    def update_request(self, request) -> None:
+        request.params["$skip"] = self.skip
+
+
+def make_client(base_url: str, user: str, password: str, *, attempts: int = 6, timeout: float = TIMEOUT_SECONDS) -> RESTClient:
+    """`base_url` is the publication (`https://host/trade`) or its OData root; either works."""
+    root = base_url.rstrip("/")
+    if not root.endswith(ODATA_ROOT):
+        root += ODATA_ROOT
+    session = retrying_session(timeout=timeout, attempts=attempts, raise_for_status=False)
+    session.headers["Accept"] = "application/json"
+    return RESTClient(base_url=root, auth=Utf8BasicAuth(user, password), session=session)
+
+
+def entity_path(entity: str, params: dict[str, str]) -> str:
+    query = "&".join(f"{quote(k, safe='$')}={quote(str(v), safe=QUERY_SAFE)}" for k, v in params.items())
+    return f"/{quote(entity)}" + (f"?{query}" if query else "")
+
+
+def odata_message(response: requests.Response | None) -> str:
+    """`odata.error.code` and `message.value`, or what kind of body came instead."""
+    if response is None:
+        return "no answer"
+    try:
+        body = response.json()
+    except ValueError:
+        return f"non-JSON answer ({response.headers.get('Content-Type', '?')})"
+    error = body.get("odata.error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "no odata.error in the answer"
+    message = error.get("message")
+    text = message.get("value") if isinstance(message, dict) else message
+    return f"code {error.get('code')}: {text}"
+
+
+def pages(client: RESTClient, entity: str, params: dict[str, str], top: int) -> Iterator[tuple[int, list[Any]]]:
+    """Yield (page number, rows) of one entity set; errors name the entity, status and 1C's reason
+    (never the query string: it can carry filter values)."""
+    params = {"$format": "json", **params}
+    page_no = 0
+    try:
+        for page in client.paginate(entity_path(entity, params), paginator=TopSkipPaginator(top), data_selector="value"):
+            page_no += 1
+            body = page.response.json()
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise SourceError(f"1C {entity} page {page_no}: the answer has no `value` list")
+            yield page_no, list(page)
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise SourceError(f"1C GET {entity} page {page_no + 1} answered HTTP {status} after retries: "
+                          f"{odata_message(exc.response)}") from None

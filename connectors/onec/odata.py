@@ -1,0 +1,161 @@
+"""1C:Enterprise standard OData as a dlt source `onec`: counterparties, products, sales documents
+and their lines, as received, merged on `Ref_Key`.
+
+Why it reads the way it does (1C's OData has no modified-at filter; ../shared/specs/sources.md §4):
+- Catalogs (`counterparties`, `products`) are read in full every run, paged by `$top/$skip` in
+  `Ref_Key` order, and only records whose opaque `DataVersion` differs from the one seen last
+  time are loaded. The versions live in the resource state, which dlt commits only with a
+  successful load, so a run that dies half-way loses nothing: the next one sees the same
+  differences again. A second run over unchanged data loads nothing.
+- Documents (`sales`) are read with `Date ge datetime'…'` from the newest `Date` loaded, minus
+  a look-back window (default 30 days): 1C users edit, unpost, mark for deletion and back-date
+  documents, and `DataVersion` cannot be filtered or ordered. Documents with 1C's empty date are
+  asked for on every run (they cannot be windowed) and quarantined. Older edits need a full re-read
+  (a fresh state, or an earlier `sales_since`). Paging is ordered by `Date, Ref_Key`, so rows
+  written during a run land after the current offset.
+- `sale_items` come from the `Товары` table part embedded in each document (the same snapshot as
+  the header, no extra requests) and merge on `Ref_Key + LineNumber` with `Ref_Key` as the merge
+  key, so a line removed from an edited document disappears too.
+- Nothing is dropped for `DeletionMark`: marked records load with the flag (staging exposes
+  `is_deleted`); a 1C purge only removes objects already marked, whose last state is kept.
+- Field names stay 1C's own (dlt's `direct` naming; snake_case would turn Cyrillic into `x`).
+  Datetimes stay text: 1C sends local time without a zone, staging attaches it. Nested table
+  parts stay JSON columns (`max_table_nesting=0`).
+- A record without a usable `Ref_Key`, or a document without a date, goes to `quarantine`.
+
+Standalone:  python -m connectors.onec odata --base-url http://127.0.0.1:8307 --password demo-key
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+import dlt
+from dlt.common.schema import Schema
+
+from connectors.common.contracts import PII_CONTRACT, require_fields
+from connectors.common.quarantine import quarantine_resource, quarantined
+from connectors.onec.client import make_client, pages
+from connectors.onec.settings import (
+    COUNTERPARTIES, COUNTERPARTY_FIELDS, DEFAULT_USER, EMPTY_DATE, EMPTY_REF, PAGE_SIZE, PRODUCT_FIELDS,
+    PRODUCTS, SALE_LINES, SALES, SALES_FIELDS, SALES_LOOKBACK_DAYS, SALES_SINCE,
+)
+
+SYSTEM = "onec"
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _columns(**types: str) -> dict[str, dict[str, str]]:
+    """Column hints, one fresh dict per column: dlt writes the column name into the hint dict, so
+    a dict shared between columns ends up naming them all the same."""
+    return {name: {"data_type": t} for name, t in types.items()}
+
+
+SALES_COLUMNS = dict(Date="text", DataVersion="text", СуммаДокумента="double")
+LINE_COLUMNS = dict(LineNumber="text", Количество="double", Цена="double", Сумма="double", СуммаНДС="double")
+
+
+def _ref_issue(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return "record is not an object"
+    ref = record.get("Ref_Key")
+    if not isinstance(ref, str) or not GUID.fullmatch(ref) or ref == EMPTY_REF:
+        return "Ref_Key is not a 1C reference"
+    if not isinstance(record.get("DataVersion"), str):
+        return "DataVersion is missing"
+    return None
+
+
+def _sale_issue(record: Any) -> str | None:
+    issue = _ref_issue(record)
+    if issue:
+        return issue
+    date = record.get("Date")
+    try:
+        if not isinstance(date, str) or date.startswith(EMPTY_DATE[:10]):
+            raise ValueError
+        datetime.fromisoformat(date)
+    except ValueError:
+        return "document has no date (empty or unreadable Date)"
+    lines = record.get(SALE_LINES)
+    if not isinstance(lines, list) or not all(isinstance(x, dict) and str(x.get("LineNumber", "")).isdigit() for x in lines):
+        return f"{SALE_LINES} is not a list of numbered lines"
+    return None
+
+
+def _screened(rows: Iterable[Any], entity: str, page_no: int, issue) -> Iterator[Any]:
+    for i, row in enumerate(rows):
+        reason = issue(row)
+        yield (quarantined(SYSTEM, f"{entity} page {page_no} item {i}", reason, row) if reason else row)
+
+
+def _changed_since_last_run(client, entity: str, fields: tuple[str, ...], top: int) -> Iterator[Any]:
+    """Every record of a catalog, yielding those whose `DataVersion` is new since the last load."""
+    versions: dict[str, str] = dlt.current.resource_state().setdefault("data_versions", {})
+    for page_no, rows in pages(client, entity, {"$orderby": "Ref_Key"}, top):
+        if rows:
+            require_fields(rows[0], fields, system=SYSTEM, where=entity)
+        changed = []
+        for row in _screened(rows, entity, page_no, _ref_issue):
+            if not isinstance(row, dict):
+                yield row  # a quarantine row
+            elif versions.get(row["Ref_Key"]) != row["DataVersion"]:
+                versions[row["Ref_Key"]] = row["DataVersion"]
+                changed.append(row)
+        if changed:
+            yield changed
+
+
+@dlt.source(schema=Schema(SYSTEM, normalizers={"names": "direct"}), max_table_nesting=0)
+def onec_source(
+    base_url: str = dlt.config.value,
+    password: str = dlt.secrets.value,
+    user: str = DEFAULT_USER,
+    page_size: int = PAGE_SIZE,
+    sales_lookback_days: int = SALES_LOOKBACK_DAYS,
+    sales_since: str = SALES_SINCE,
+    max_attempts: int = 6,
+):
+    schema = dlt.current.source_schema()
+    if "iso_timestamp" in (schema.settings.get("detections") or []):
+        schema.remove_type_detection("iso_timestamp")
+    client = make_client(base_url, user, password, attempts=max_attempts)
+
+    @dlt.resource(name="counterparties", primary_key="Ref_Key", write_disposition="merge",
+                  schema_contract=PII_CONTRACT, columns=_columns(DataVersion="text", ДатаСоздания="text"))
+    def counterparties() -> Iterator[Any]:
+        yield from _changed_since_last_run(client, COUNTERPARTIES, COUNTERPARTY_FIELDS, page_size)
+
+    @dlt.resource(name="products", primary_key="Ref_Key", write_disposition="merge", columns=_columns(DataVersion="text"))
+    def products() -> Iterator[Any]:
+        yield from _changed_since_last_run(client, PRODUCTS, PRODUCT_FIELDS, page_size)
+
+    @dlt.resource(name="sales", primary_key="Ref_Key", write_disposition="merge", columns=_columns(**SALES_COLUMNS))
+    def sales(date=dlt.sources.incremental("Date", initial_value=sales_since, lag=sales_lookback_days * 86400,
+                                           on_cursor_value_missing="include")) -> Iterator[Any]:
+        window = f"Date ge datetime'{date.start_value}' or Date eq datetime'{EMPTY_DATE}'"
+        params = {"$filter": window, "$orderby": "Date,Ref_Key"}
+        for page_no, rows in pages(client, SALES, params, page_size):
+            if rows:
+                require_fields(rows[0], SALES_FIELDS, system=SYSTEM, where=SALES)
+            good = []
+            for row in _screened(rows, SALES, page_no, _sale_issue):
+                if isinstance(row, dict):
+                    good.append(row)
+                else:
+                    yield row  # a quarantine row
+            if good:
+                yield good
+
+    @dlt.transformer(name="sale_items", data_from=sales, primary_key=("Ref_Key", "LineNumber"), merge_key="Ref_Key",
+                     write_disposition="merge", columns=_columns(**LINE_COLUMNS))
+    def sale_items(documents: Any) -> Iterator[Any]:
+        documents = documents if isinstance(documents, list) else [documents]
+        lines = [dict(line, Ref_Key=doc["Ref_Key"]) for doc in documents
+                 if isinstance(doc, dict) and "Date" in doc for line in doc[SALE_LINES]]
+        if lines:
+            yield lines
+
+    return counterparties, products, sales, sale_items, quarantine_resource()

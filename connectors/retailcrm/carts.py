@@ -1,0 +1,74 @@
+"""Shopping carts, which RetailCRM keeps per customer and cannot list.
+
+The shop's site pushes a registered customer's cart with `POST customer-interaction/{site}/cart/set`
+and clears it with `cart/clear` (with the order, when one was placed). The API reads one cart at a
+time (`GET customer-interaction/{site}/cart/{customerId}`, api-client-php
+`ResourceGroup/CustomerInteraction.php`); there is no list and no journal of carts. A cart only
+changes while its owner is on the site, so the run asks RetailCRM who visited lately
+(`/customers?filter[lastWebVisitFrom]=`, a documented customer filter fed by its web analytics) and
+reads those customers' carts, plus every cart that was still open last time (to see it cleared
+or turned into an order). The window starts a day before the previous run's account time, read
+from the API (`generatedAt`), never from this machine's clock.
+
+Rows are the cart as received, keyed by the cart's `externalId` (the site's cart id), plus
+`customer_id`: whose cart we asked for, since the answer need not name its owner.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Iterator
+
+import dlt
+from dlt.sources.helpers.rest_client import RESTClient
+
+from connectors.common.quarantine import quarantined
+from connectors.retailcrm.helpers import account_now, get_json, pages
+from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CART_FOLLOW_DAYS, CART_OVERLAP_DAYS
+
+CART_COLUMNS = {
+    "external_id": {"data_type": "text"},
+    "customer_id": {"data_type": "bigint"},
+    "created_at": {"data_type": "text"},
+    "updated_at": {"data_type": "text"},
+    "dropped_at": {"data_type": "text"},
+    "cleared_at": {"data_type": "text"},
+    "items": {"data_type": "json"},
+    "order": {"data_type": "json"},
+}
+
+
+def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOOKBACK_DAYS):
+    @dlt.resource(name="carts", primary_key="external_id", write_disposition="merge", columns=CART_COLUMNS)
+    def carts() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        now = account_now(client)
+        visits_from = state.get("visits_from") or (now - timedelta(days=first_lookback_days)).strftime("%Y-%m-%d")
+        candidates: dict[int, str] = {int(k): v for k, v in (state.get("open_carts") or {}).items()}
+        for _, customers in pages(client, "/customers", "customers", {"filter[lastWebVisitFrom]": visits_from}):
+            for c in customers:
+                if isinstance(c, dict) and isinstance(c.get("id"), int) and c.get("site"):
+                    candidates[c["id"]] = c["site"]
+        still_open: dict[str, str] = {}
+        follow_from = (now - timedelta(days=CART_FOLLOW_DAYS)).strftime("%Y-%m-%d")
+        batch: list[dict[str, Any]] = []
+        for customer_id, site in sorted(candidates.items()):
+            body = get_json(client, f"/customer-interaction/{site}/cart/{customer_id}", {"by": "id"}, missing_ok=True)
+            cart = (body or {}).get("cart")
+            if not cart:
+                continue  # no cart (or the customer is gone): nothing to record
+            if not isinstance(cart, dict) or not cart.get("externalId"):
+                yield quarantined("retailcrm", f"cart of customer {customer_id}", "cart has no externalId", cart)
+                continue
+            batch.append({**cart, "customer_id": customer_id})
+            if not cart.get("clearedAt") and str(cart.get("updatedAt") or "9")[:10] >= follow_from:
+                still_open[str(customer_id)] = site
+            if len(batch) >= 100:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        state["open_carts"] = still_open
+        state["visits_from"] = (now - timedelta(days=CART_OVERLAP_DAYS)).strftime("%Y-%m-%d")
+
+    return carts

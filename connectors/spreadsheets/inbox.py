@@ -1,0 +1,101 @@
+"""Where the spreadsheets wait: a local folder or an S3 prefix, behind one small interface.
+
+Only the top level is read (files under `<inbox>/archive/` or `s3://b/p/archive/` are ignored), so
+people can move processed files aside. A file is identified by its name relative to the inbox;
+its `stamp` (size and mtime, or size and ETag) is a cheap "has it changed?" that lets an
+unchanged S3 object be skipped without downloading it. The content hash stays the authority.
+
+Credentials are arguments: the connector never reads the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    name: str  # relative to the inbox: what positions, state and mapping patterns use
+    stamp: str
+
+
+class Inbox(Protocol):
+    location: str
+
+    def files(self) -> Iterator[InboxFile]: ...
+
+    def read(self, name: str) -> bytes: ...
+
+
+def _wanted(name: str) -> bool:
+    return name.lower().endswith(SUFFIXES) and not name.startswith((".", "~$"))
+
+
+class LocalInbox:
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.location = str(self.folder)
+
+    def files(self) -> Iterator[InboxFile]:
+        if not self.folder.is_dir():
+            raise FileNotFoundError(f"spreadsheet inbox {self.folder} is not a folder")
+        for path in sorted(self.folder.iterdir()):
+            if path.is_file() and _wanted(path.name):
+                st = path.stat()
+                yield InboxFile(path.name, f"{st.st_size}:{st.st_mtime_ns}")
+
+    def read(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+
+class S3Inbox:
+    """`s3://bucket/prefix/` on any S3-compatible store (Yandex Object Storage, MinIO, moto)."""
+
+    def __init__(self, url: str, *, endpoint_url: str | None, access_key_id: str | None,
+                 secret_access_key: str | None, region: str | None = None, client=None):
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ValueError(f"{url!r} is not an s3://bucket/prefix/ address")
+        self.bucket = bucket
+        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.location = f"s3://{bucket}/{self.prefix}"
+        self.client = client or make_s3_client(endpoint_url, access_key_id, secret_access_key, region)
+
+    def files(self) -> Iterator[InboxFile]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, Delimiter="/"):
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(self.prefix):]
+                if name and _wanted(name):
+                    yield InboxFile(name, f"{obj['Size']}:{obj['ETag'].strip(chr(34))}")
+
+    def read(self, name: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)["Body"].read()
+
+
+def make_s3_client(endpoint_url: str | None, access_key_id: str | None, secret_access_key: str | None,
+                   region: str | None = None):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url or None,
+        region_name=region or "us-east-1",
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        # Path-style works on every S3-compatible store; retries cover throttling and 5xx.
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def open_inbox(location: str, *, s3_endpoint_url: str | None = None, s3_access_key_id: str | None = None,
+               s3_secret_access_key: str | None = None, s3_region: str | None = None) -> Inbox:
+    if location.startswith("s3://"):
+        return S3Inbox(location, endpoint_url=s3_endpoint_url, access_key_id=s3_access_key_id,
+                       secret_access_key=s3_secret_access_key, region=s3_region)
+    return LocalInbox(location)

@@ -1,0 +1,235 @@
+"""The YAML mapping: which inbox files are which kind of data, and what their columns mean.
+
+Shops rename columns, add title blocks and save the same export as csv one month and xlsx the
+next, so nothing about a file is assumed: a mapping entry names the file-name globs it claims, the
+table it feeds, the header spellings of each field, the date formats and the flag and status
+vocabularies. The format is documented in connectors/spreadsheets/README.md.
+
+A broken mapping fails the run before any file is read (`MappingError`); a file that does not fit
+its entry is the file's problem and goes to quarantine with the columns it does have.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_MAPPING = Path(__file__).with_name("default_mapping.yml")
+
+MEMBER_FIELDS = {
+    "full_name", "surname", "given_name", "patronymic", "phone", "phone2", "email", "birthday", "card",
+    "email_consent", "email_consent_at", "sms_consent", "sms_consent_at", "store", "registered_at",
+}
+ORDER_FIELDS = {
+    "order_number", "ordered_at", "amount", "status", "customer_ref", "customer_name", "customer_phone",
+    "customer_email", "customer_card", "store",
+}
+TABLE_FIELDS = {"members": MEMBER_FIELDS, "orders": ORDER_FIELDS}
+DATE_FIELDS = {"birthday", "email_consent_at", "sms_consent_at", "registered_at", "ordered_at"}
+FLAG_FIELDS = {"email_consent", "sms_consent"}
+# A member row must say who it is; an order row what was bought when for how much.
+PERSON_FIELDS = {"full_name", "surname", "given_name", "phone", "email"}
+ORDER_REQUIRED = {"ordered_at", "amount"}
+
+DEFAULT_DATE_FORMATS = ["%d.%m.%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%y"]
+DEFAULT_FLAGS = {
+    "true": ["да", "д", "yes", "y", "1", "true", "истина", "+", "✓", "✔", "☑", "v", "x", "х", "согласен", "согласна"],
+    "false": ["нет", "н", "no", "n", "0", "false", "ложь", "-", "☐", "не согласен", "не согласна"],
+}
+DEFAULT_STATUSES = {
+    "complete": ["complete", "completed", "выполнен", "оплачен", "проведен", "пробит", "архивный", "продажа", "закрыт"],
+    "cancelled": ["cancelled", "canceled", "отменен", "аннулирован", "отказ"],
+    "returned": ["returned", "return", "возврат", "возвращен"],
+}
+ENTRY_KEYS = {
+    "name", "patterns", "table", "record_id", "record_id_per_sheet", "id_prefix", "columns", "optional",
+    "sheets", "date_formats", "flag_values", "statuses", "default_status", "footer", "customer_ref_mapping",
+    "header_search_rows",
+}
+
+
+class MappingError(ValueError):
+    """The mapping file itself is wrong: nothing is loaded until it is fixed."""
+
+
+def fold(text: Any) -> str:
+    """How header cells are compared: case, `ё`, NBSP, doubled spaces and a trailing `:`/`*` ignored."""
+    text = str(text).replace("\u00a0", " ").replace("ё", "е").replace("Ё", "Е").strip().rstrip(":*").strip()
+    return re.sub(r"\s+", " ", text).lower()
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    patterns: tuple[str, ...]
+    table: str
+    columns: dict[str, tuple[str, ...]]  # field -> accepted header spellings; "record_id" included
+    optional: frozenset[str]
+    id_prefix: str
+    record_id_per_sheet: bool
+    sheets: tuple[str, ...]
+    date_formats: tuple[str, ...]
+    flags: dict[str, str]  # folded value -> "true"/"false"
+    statuses: dict[str, str]  # folded value -> complete/cancelled/returned
+    default_status: str | None
+    footer: tuple[str, ...]
+    customer_ref_mapping: str | None
+    header_search_rows: int
+    digest: str = field(compare=False)  # changes when the entry changes, so its files are read again
+
+    def claims(self, file_name: str) -> bool:
+        return any(fnmatch.fnmatch(file_name.lower(), p.lower()) for p in self.patterns)
+
+    def wants_sheet(self, sheet: str) -> bool:
+        name = sheet.lower().replace("ё", "е").strip()
+        return not self.sheets or any(fnmatch.fnmatch(name, p.lower().replace("ё", "е").strip()) for p in self.sheets)
+
+    @property
+    def required(self) -> list[str]:
+        return [f for f in self.columns if f not in self.optional]
+
+    def header_score(self, cells: list[str]) -> int:
+        """How many mapped fields a row names: the header is the row that names the most."""
+        folded = {fold(c) for c in cells if c}
+        return sum(1 for names in self.columns.values() if any(fold(n) in folded for n in names))
+
+    def locate(self, header: list[str]) -> tuple[dict[str, int], list[str]]:
+        """Field -> column index (first spelling present wins), and the required fields not found."""
+        index: dict[str, int] = {}
+        for i, cell in enumerate(header):
+            index.setdefault(fold(cell), i)
+        found = {}
+        for f, names in self.columns.items():
+            hit = next((index[fold(n)] for n in names if fold(n) in index), None)
+            if hit is not None:
+                found[f] = hit
+        return found, [f for f in self.required if f not in found]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    entries: tuple[Entry, ...]
+
+    def entry_for(self, file_name: str) -> Entry | None:
+        return next((e for e in self.entries if e.claims(file_name)), None)
+
+    def by_name(self, name: str) -> Entry:
+        return next(e for e in self.entries if e.name == name)
+
+
+def _spellings(value: Any, where: str) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise MappingError(f"{where}: give a header name or a list of alternative header names")
+    return tuple(names)
+
+
+def _vocabulary(base: dict[str, list[str]], extra: Any, allowed: set[str], where: str) -> dict[str, str]:
+    # YAML reads an unquoted `true:` key as a boolean; accept it as the word.
+    extra = {str(k).lower(): v for k, v in extra.items()} if isinstance(extra, dict) else extra or {}
+    if not isinstance(extra, dict) or set(extra) - allowed:
+        raise MappingError(f"{where}: keys must be among {', '.join(sorted(allowed))}")
+    out = {fold(v): k for k, values in base.items() for v in values}
+    for key, values in extra.items():
+        for v in [values] if isinstance(values, str) else values:
+            out[fold(v)] = key
+    return out
+
+
+def _entry(raw: Any, i: int) -> Entry:
+    where = f"mapping entry #{i + 1}"
+    if not isinstance(raw, dict):
+        raise MappingError(f"{where} is not a mapping")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise MappingError(f"{where}: `name` must be a lower-case identifier (it prefixes record ids)")
+    where = f"mapping entry '{name}'"
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        raise MappingError(f"{where}: unknown keys {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(ENTRY_KEYS))}")
+    table = raw.get("table")
+    if table not in TABLE_FIELDS:
+        raise MappingError(f"{where}: `table` must be one of {', '.join(TABLE_FIELDS)}, not {table!r}")
+    patterns = raw.get("patterns")
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    if not patterns or not all(isinstance(p, str) for p in patterns):
+        raise MappingError(f"{where}: `patterns` must list file-name globs")
+    if "record_id" not in raw:
+        raise MappingError(f"{where}: `record_id` names the column that identifies a row")
+    columns_raw = raw.get("columns") or {}
+    bad = set(columns_raw) - TABLE_FIELDS[table]
+    if bad:
+        raise MappingError(f"{where}: fields {', '.join(sorted(bad))} do not exist in table {table}; "
+                           f"known fields: {', '.join(sorted(TABLE_FIELDS[table]))}")
+    columns = {"record_id": _spellings(raw["record_id"], f"{where} record_id")}
+    columns |= {f: _spellings(v, f"{where} columns.{f}") for f, v in columns_raw.items()}
+    optional = frozenset(raw.get("optional") or [])
+    if optional - set(columns):
+        raise MappingError(f"{where}: `optional` names unmapped fields {', '.join(sorted(optional - set(columns)))}")
+    if "record_id" in optional:
+        raise MappingError(f"{where}: the record id cannot be optional")
+    if table == "members" and not PERSON_FIELDS & set(columns):
+        raise MappingError(f"{where}: a members file needs at least one of {', '.join(sorted(PERSON_FIELDS))}")
+    if table == "orders" and ORDER_REQUIRED - set(columns):
+        raise MappingError(f"{where}: an orders file needs {', '.join(sorted(ORDER_REQUIRED - set(columns)))}")
+    default_status = raw.get("default_status")
+    if default_status not in (None, *DEFAULT_STATUSES):
+        raise MappingError(f"{where}: `default_status` must be one of {', '.join(DEFAULT_STATUSES)}")
+    date_formats = raw.get("date_formats") or DEFAULT_DATE_FORMATS
+    footer = raw.get("footer") or []
+    return Entry(
+        name=name,
+        patterns=tuple(patterns),
+        table=table,
+        columns=columns,
+        optional=optional,
+        id_prefix=str(raw.get("id_prefix", f"{name}:")),
+        record_id_per_sheet=bool(raw.get("record_id_per_sheet", False)),
+        sheets=tuple(raw.get("sheets") or ()),
+        date_formats=tuple([date_formats] if isinstance(date_formats, str) else date_formats),
+        flags=_vocabulary(DEFAULT_FLAGS, raw.get("flag_values"), {"true", "false"}, f"{where} flag_values"),
+        statuses=_vocabulary(DEFAULT_STATUSES, raw.get("statuses"), set(DEFAULT_STATUSES), f"{where} statuses"),
+        default_status=default_status,
+        footer=tuple(fold(f) for f in ([footer] if isinstance(footer, str) else footer)),
+        customer_ref_mapping=raw.get("customer_ref_mapping"),
+        header_search_rows=int(raw.get("header_search_rows", 30)),
+        digest=hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16],
+    )
+
+
+def parse_mapping(spec: Any, origin: str = "mapping") -> Mapping:
+    if not isinstance(spec, dict) or not isinstance(spec.get("mappings"), list):
+        raise MappingError(f"{origin}: expected a top-level `mappings:` list (see connectors/spreadsheets/README.md)")
+    entries = tuple(_entry(raw, i) for i, raw in enumerate(spec["mappings"]))
+    names = [e.name for e in entries]
+    if len(set(names)) != len(names):
+        raise MappingError(f"{origin}: entry names repeat: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    prefixes = [e.id_prefix for e in entries]
+    if len(set(prefixes)) != len(prefixes):
+        raise MappingError(f"{origin}: two entries share an id_prefix, so their record ids could collide")
+    for e in entries:
+        if e.customer_ref_mapping is None:
+            continue
+        target = next((t for t in entries if t.name == e.customer_ref_mapping), None)
+        if e.table != "orders" or "customer_ref" not in e.columns:
+            raise MappingError(f"{origin}: entry '{e.name}' sets customer_ref_mapping without an orders `customer_ref` column")
+        if target is None or target.table != "members" or target.record_id_per_sheet:
+            raise MappingError(f"{origin}: entry '{e.name}' refers to '{e.customer_ref_mapping}', which is not a members "
+                               "entry with file-wide record ids")
+    return Mapping(entries)
+
+
+def load_mapping(path: str | Path | None = None) -> Mapping:
+    path = Path(path or DEFAULT_MAPPING)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise MappingError(f"{path}: cannot read the mapping: {exc}") from exc
+    return parse_mapping(spec, str(path))

@@ -1,0 +1,43 @@
+-- Grain: one row per mailing platform, campaign, address and event type (sent, delivered,
+-- opened, clicked, unsubscribed, bounced), with the customer the address belongs to. Addresses
+-- shared by many records (role mailboxes) and addresses no customer record carries stay
+-- unattributed (customer_id null) rather than credited to an arbitrary person.
+with events as (
+    select 'unisender' as platform, campaign_id, email, event_type, event_at from {{ ref('stg_unisender__message_events') }}
+    union all
+    select 'sendsay', campaign_id, email, event_type, event_at from {{ ref('stg_sendsay__message_events') }}
+),
+
+campaigns as (
+    select 'unisender' as platform, campaign_id, campaign_name, sent_at from {{ ref('stg_unisender__campaigns') }}
+    union all
+    select 'sendsay', campaign_id, campaign_name, sent_at from {{ ref('stg_sendsay__campaigns') }}
+),
+
+email_owner as (
+    select ids.identifier_value as email, min(identity.customer_id) as customer_id
+    from {{ ref('int_identifiers_linkable') }} ids
+    join {{ ref('customer_identity_map') }} identity using (record_key)
+    where ids.identifier_type = 'email'
+    group by 1
+    having count(distinct identity.customer_id) = 1
+),
+
+final as (
+    select
+        md5(events.platform || '|' || events.campaign_id || '|' || events.email || '|' || events.event_type) as email_event_id,
+        events.platform,
+        events.platform || ':' || events.campaign_id as campaign_key,
+        events.campaign_id,
+        campaigns.campaign_name,
+        campaigns.sent_at as campaign_sent_at,
+        events.email,
+        email_owner.customer_id,
+        events.event_type,
+        events.event_at
+    from events
+    left join campaigns using (platform, campaign_id)
+    left join email_owner using (email)
+)
+
+select * from final

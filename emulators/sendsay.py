@@ -1,0 +1,375 @@
+"""Sendsay API v100 (JSON) emulator, seeded from the demo generator's `sendsay/` files.
+
+What follows the documentation (sendsay.ru/api/api.html v0.232, sendsay-ru/sendsay-docs, the
+official JS and Python clients):
+- `POST /general/api/v100/json/<login>` with a JSON body `{"action": ..., ...}`; the key goes in
+  the body as `apikey` or in the header `Authorization: sendsay apikey=<key>`.
+- Errors come in the body, HTTP 200: `{"errors": [{"id": "error/auth/failed", "explain": ...}]}`.
+- `{"REDIRECT": "/path"}` means "send the same request again to host + path". This account lives
+  on a cluster, so every request to the general path is redirected once the clients' way;
+  clients remember the new path (both official clients keep it) and cap redirects at 10.
+- `stat.uni` with `select`, `filter: [{"a", "op", "v"}]`, `order`, `skip`/`first`, one area per
+  query (`issue.*`, `deliv.*`, `read.*`, `click.*`, `unsub.*`), `join` + `joinby` to combine areas
+  into one row per key, aggregates `count(*)`, `min(..)`, `max(..)`, `sum(..)`, and date formats
+  such as `issue.dt:Ys` (seconds) and `:YD` (day).
+
+What is modelled (shapes not found in public material; kept plain and documented here):
+- `member.list` (`page` from 1, `pagesize` at most 1000) answers `{"list": [...], "page",
+  "pagesize", "pages", "count"}`; each member is a flat object of datakeys: `member.id`,
+  `member.email`, `member.addr_type`, `member.createdate`, `member.haslock` (on the stop-list
+  "unsubscribed from all") and `member.lockdate`, the shop's anketa answers (`base.firstName`,
+  `base.lastName`, `custom.phone`, `custom.sms_consent_dt`) and `-group` (list id -> "1").
+- `stat.uni` answers `{"list": [[...], ...]}`, one array per row in `select` order.
+- Too many requests: HTTP 429 with `Retry-After` and `{"errors": [{"id": "error/too_many_requests"}]}`
+  (the official limit figure is unconfirmed; 80 requests/s here).
+- Dates are account-local text `YYYY-MM-DD hh:mm:ss` (Moscow).
+
+Run it alone:  python -m emulators.sendsay --data data/demo --port 8306
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from emulators.base import Emulator, RateLimiter, Request, Response, cli, parse_pairs
+
+DEFAULT_LOGIN = "linzy-shop"
+CLUSTER = "clu180"
+MAX_PAGESIZE = 1000
+API_PATH = re.compile(r"^(?:/(?P<cluster>[a-z0-9]+))?/general/api/v100/json/(?P<account>[^/]+)/?$")
+EXPR = re.compile(r"^(?:(?P<agg>count|min|max|sum)\((?P<inner>[^)]*)\)|(?P<plain>[a-z_.]+(?::[A-Za-z]+)?))$")
+AREAS = ("issue", "deliv", "read", "click", "unsub")
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+}
+FORMATS = {"Ys": 19, "Ym": 16, "YH": 13, "YD": 10, "YM": 7, "YY": 4}
+
+
+class StatError(ValueError):
+    def __init__(self, error_id: str, explain: str):
+        super().__init__(explain)
+        self.error_id, self.explain = error_id, explain
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+class SendsayEmulator(Emulator):
+    name = "sendsay"
+
+    def __init__(self, data_dir: str | Path | None, api_key: str = "demo-key", login: str = DEFAULT_LOGIN,
+                 requests_per_second: int = 80, redirect: bool = True):
+        super().__init__()
+        self.api_key, self.login, self.redirect = api_key, login, redirect
+        self.limiter = RateLimiter(requests_per_second, 1.0)
+        self.members: list[dict[str, Any]] = []
+        self.groups: list[dict[str, str]] = []
+        self.areas: dict[str, list[dict[str, Any]]] = {a: [] for a in AREAS}
+        self._state_lock = threading.Lock()
+        if data_dir is not None:
+            self._seed(Path(data_dir) / "sendsay")
+
+    @property
+    def cluster_path(self) -> str:
+        return f"/{CLUSTER}/general/api/v100/json/{self.login}"
+
+    # --- data ---------------------------------------------------------------------------------
+    def _seed(self, folder: Path) -> None:
+        self.groups = json.loads((folder / "groups.json").read_text(encoding="utf-8"))
+        by_type = {g["addr_type"]: g["id"] for g in self.groups}
+        for r in pd.read_parquet(folder / "members.parquet").to_dict("records"):
+            groups = {}
+            if r["in_email_group"]:
+                groups[by_type["email"]] = "1"
+            if r["in_sms_group"]:
+                groups[by_type["msisdn"]] = "1"
+            member = {
+                "member.id": int(r["member_id"]), "member.email": r["email"], "member.addr_type": "email",
+                "member.createdate": r["created"], "member.haslock": int(bool(r["locked"])),
+                "member.lockdate": _none(r["lockdate"]), "-group": groups,
+            }
+            answers = {"base.firstName": r["first_name"], "base.lastName": r["last_name"],
+                       "custom.phone": _none(r["phone"]), "custom.sms_consent_dt": _none(r["sms_consent_dt"])}
+            member.update({k: v for k, v in answers.items() if v not in (None, "")})  # unanswered questions are absent
+            self.members.append(member)
+        self.members.sort(key=lambda m: m["member.id"])
+        issues = pd.read_parquet(folder / "issues.parquet")
+        stats = pd.read_parquet(folder / "issue_member_stats.parquet")
+        self.load_stats(issues.to_dict("records"), stats.to_dict("records"))
+
+    def load_stats(self, issues: list[dict], stats: list[dict]) -> None:
+        """(Re)build the stat.uni areas from issue rows and per-member issue rows (the generator's
+        shape); tests call it again to add an issue between runs."""
+        dt = {int(i["id"]): i["dt"] for i in issues}
+        areas: dict[str, list[dict]] = {a: [] for a in AREAS}
+        counters: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for s in stats:
+            iid, mid, email = int(s["issue_id"]), int(s["member_id"]), s["email"]
+            base = {"member.id": mid, "member.email": email, "issue.id": iid, "issue.dt": dt[iid]}
+            areas["deliv"].append({**base, "status": int(s["deliv_status"]), "dt": s["deliv_dt"]})
+            c = counters[iid]
+            c["members"] += 1
+            c["deliv_ok" if int(s["deliv_status"]) == 0 else "deliv_bad"] += 1
+            for area, first, count in (("read", "first_read_dt", "reads"), ("click", "first_click_dt", "clicks")):
+                start = _none(s[first])
+                if start:
+                    times = pd.Timestamp(start) + pd.to_timedelta([7 * k for k in range(int(s[count]))], unit="h")
+                    areas[area] += [{**base, "dt": t.strftime("%Y-%m-%d %H:%M:%S")} for t in times]
+                    c["readed" if area == "read" else "clicked"] += int(s[count])
+                    c["u_readed" if area == "read" else "u_clicked"] += 1
+            if _none(s["unsub_dt"]):
+                areas["unsub"].append({**base, "dt": s["unsub_dt"]})
+                c["unsubed"] += 1
+        for i in issues:
+            c = counters[int(i["id"])]
+            areas["issue"].append({
+                "id": int(i["id"]), "name": i["name"], "subject": i["subject"], "dt": i["dt"], "format": i["format"],
+                "group.gid": i["group"], **{k: c[k] for k in ("members", "deliv_ok", "deliv_bad", "readed", "u_readed",
+                                                               "clicked", "u_clicked", "unsubed")},
+            })
+        with self._state_lock:
+            self.areas = areas
+            self._issue_ids = {int(i["id"]) for i in issues}
+
+    # --- envelope -----------------------------------------------------------------------------
+    @staticmethod
+    def errors(error_id: str, explain: str | None = None) -> Response:
+        err = {"id": error_id}
+        if explain is not None:
+            err["explain"] = explain
+        return Response.json(200, {"errors": [err]})
+
+    def rate_limited(self, req: Request) -> Response:
+        body = {"errors": [{"id": "error/too_many_requests", "explain": "request rate limit exceeded"}]}
+        return Response.json(429, body, **{"Retry-After": str(self.faults.retry_after)})
+
+    def _record(self, req: Request, resp: Response) -> None:
+        """The base journal plus the action and its non-personal arguments (paging, and filters on
+        ids and dates), so tests can see what an incremental run asked for."""
+        body = self._body(req) or {}
+        queries = body.get("join") or [body]
+        filters = [[f.get("a"), f.get("op"), f.get("v")] for q in queries if isinstance(q, dict)
+                   for f in q.get("filter") or [] if isinstance(f, dict) and re.search(r"\.(id|dt)(:\w+)?$", str(f.get("a")))]
+        entry = {"at": time.time(), "method": req.method, "path": req.path, "status": resp.status,
+                 "action": body.get("action"), "filters": filters,
+                 **{k: body[k] for k in ("page", "pagesize", "skip", "first") if k in body}}
+        with self._lock:
+            self.journal.append(entry)
+
+    @staticmethod
+    def _body(req: Request) -> dict[str, Any] | None:
+        """JSON body, or the official clients' form (`apiversion=100&json=1&request=<json>`)."""
+        try:
+            if "form-urlencoded" in req.headers.get("content-type", ""):
+                raw = parse_pairs(req.body.decode("utf-8")).get("request", "")
+            else:
+                raw = req.body.decode("utf-8")
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return body if isinstance(body, dict) else None
+
+    # --- API ----------------------------------------------------------------------------------
+    def route(self, req: Request) -> Response:
+        m = API_PATH.match(req.path)
+        if not m or req.method != "POST":
+            return Response(404, b"<html><body>Not Found</body></html>", "text/html")
+        body = self._body(req)
+        if body is None:
+            return self.errors("error/request/json", "request body is not a JSON object")
+        action = body.get("action")
+        if m.group("account") == "-":
+            return Response.json(200, {"pong": 1}) if action == "ping" else self.errors("error/auth/failed", "account required")
+        if m.group("cluster") is None and self.redirect:
+            return Response.json(200, {"REDIRECT": self.cluster_path})
+        if m.group("cluster") not in (None, CLUSTER):
+            return self.errors("error/redirect/wrong", "account is not on this cluster")
+        key = body.get("apikey") or _header_key(req.headers.get("authorization", ""))
+        if m.group("account") != self.login or key != self.api_key:
+            return self.errors("error/auth/failed", "wrong login or apikey")
+        if not self.limiter.allow(key):
+            return self.rate_limited(req)
+        handler = {"ping": self.ping, "member.list": self.member_list, "member.get": self.member_get,
+                   "group.list": self.group_list, "issue.list": self.issue_list, "stat.uni": self.stat_uni}.get(action)
+        if handler is None:
+            return self.errors("error/action/unknown", f"unknown action {action!r}")
+        with self._state_lock:
+            answer = handler(body)
+        if isinstance(answer, Response):
+            return answer
+        if "request.id" in body:
+            answer["request.id"] = body["request.id"]
+        return Response.json(200, answer)
+
+    def ping(self, body: dict) -> dict:
+        return {"pong": 1}
+
+    def group_list(self, body: dict) -> dict:
+        return {"list": [dict(g) for g in self.groups]}
+
+    def member_list(self, body: dict) -> dict | Response:
+        try:
+            page, size = int(body.get("page", 1)), int(body.get("pagesize", 100))
+        except (TypeError, ValueError):
+            return self.errors("error/param/invalid", "page and pagesize must be integers")
+        if page < 1 or not 1 <= size <= MAX_PAGESIZE:
+            return self.errors("error/param/invalid", f"page starts at 1; pagesize is 1..{MAX_PAGESIZE}")
+        members = self.members
+        if body.get("group"):
+            members = [m for m in members if body["group"] in m.get("-group", {})]
+        chunk = members[(page - 1) * size: page * size]
+        return {"list": [json.loads(json.dumps(m)) for m in chunk], "page": page, "pagesize": size,
+                "pages": -(-len(members) // size), "count": len(members)}
+
+    def member_get(self, body: dict) -> dict | Response:
+        wanted = str(body.get("email", "")).strip().lower()
+        for m in self.members:
+            if str(m.get("member.email", "")).strip().lower() == wanted:
+                return {"member": json.loads(json.dumps(m))}
+        return self.errors("error/member/not_found", wanted and "member not found")
+
+    def issue_list(self, body: dict) -> dict:
+        start, end = body.get("from"), body.get("upto")
+        rows = [i for i in self.areas["issue"] if (not start or i["dt"][:10] >= start) and (not end or i["dt"][:10] <= end)]
+        return {"list": [{"id": i["id"], "gid": i["group.gid"], "date": i["dt"]} for i in rows]}
+
+    def stat_uni(self, body: dict) -> dict | Response:
+        try:
+            if "join" in body:
+                rows = self._join(body["join"], int(body.get("joinby", 1)))
+            else:
+                rows = self._query(body)
+        except StatError as exc:
+            return self.errors(exc.error_id, exc.explain)
+        names = body.get("select") or (body.get("join") or [{}])[0].get("select") or []
+        if body.get("order"):
+            rows = _order(rows, body["order"], names)
+        else:  # "without order the rows come unsorted, differently each time": paging needs an order
+            random.shuffle(rows)
+        skip, first = int(body.get("skip", 0)), body.get("first")
+        rows = rows[skip:] if first is None else rows[skip: skip + int(first)]
+        return {"list": rows}
+
+    # --- stat.uni -----------------------------------------------------------------------------
+    def _query(self, query: dict) -> list[list]:
+        select = query.get("select")
+        if not isinstance(select, list) or not select:
+            raise StatError("error/stat/uni/select", "select is required")
+        parsed = [_parse(e) for e in select]
+        filters = [(_parse(f.get("a", "")), f.get("op"), f.get("v")) for f in query.get("filter") or []]
+        areas = {p[1] for p in parsed if p[1]} | {f[0][1] for f in filters}
+        if len(areas) != 1:
+            raise StatError("error/stat/uni/areas", "one query reads one area; use join to combine areas")
+        area = areas.pop()
+        rows = self.areas[area]
+        for (_, _, field, fmt), op, value in filters:
+            if op not in OPS:
+                raise StatError("error/stat/uni/filter", f"unsupported op {op!r}")
+            rows = [r for r in rows if _cmp(OPS[op], _value(r, field, fmt, area), value)]
+        plain = [i for i, p in enumerate(parsed) if p[0] is None]
+        if len(plain) == len(parsed):
+            return [[_value(r, p[2], p[3], area) for p in parsed] for r in rows]
+        groups: dict[tuple, list[dict]] = {}
+        for r in rows:
+            groups.setdefault(tuple(_value(r, parsed[i][2], parsed[i][3], area) for i in plain), []).append(r)
+        out = []
+        for key, members in groups.items():
+            values = iter(key)
+            out.append([next(values) if p[0] is None else _aggregate(p, members, area) for p in parsed])
+        return out
+
+    def _join(self, queries: list[dict], joinby: int) -> list[list]:
+        merged: dict[tuple, list] = {}
+        widths = []
+        for q in queries:
+            rows = self._query(q)
+            width = len(q["select"]) - joinby
+            offset = sum(widths)
+            widths.append(width)
+            for r in rows:
+                key = tuple(r[:joinby])
+                slot = merged.setdefault(key, [])
+                slot.extend([None] * (offset + width - len(slot)))
+                if all(v is None for v in slot[offset:offset + width]):  # only the first row per key counts
+                    slot[offset:offset + width] = r[joinby:]
+        total = sum(widths)
+        return [list(k) + v + [None] * (total - len(v)) for k, v in merged.items()]
+
+
+def _header_key(header: str) -> str | None:
+    m = re.match(r"^\s*sendsay\s+apikey=(\S+)\s*$", header)
+    return m.group(1) if m else None
+
+
+def _parse(expr: str) -> tuple[str | None, str | None, str, str | None]:
+    """`min(read.dt)` -> ("min", "read", "dt", None); `issue.dt:Ys` -> (None, "issue", "dt", "Ys")."""
+    m = EXPR.match(str(expr).strip())
+    if not m:
+        raise StatError("error/stat/uni/field", f"cannot parse {expr!r}")
+    agg, ref = m.group("agg"), m.group("inner") if m.group("agg") else m.group("plain")
+    if agg == "count" and ref.strip() == "*":
+        return agg, None, "*", None
+    ref, _, fmt = ref.strip().partition(":")
+    area, _, field = ref.partition(".")
+    if area not in AREAS or not field:
+        raise StatError("error/stat/uni/field", f"unknown field {expr!r}")
+    if fmt and fmt not in FORMATS:
+        raise StatError("error/stat/uni/field", f"unknown date format {fmt!r}")
+    return agg, area, field, fmt or None
+
+
+def _value(row: dict, field: str, fmt: str | None, area: str) -> Any:
+    if field not in row:
+        raise StatError("error/stat/uni/field", f"unknown field {area}.{field}")
+    value = row[field]
+    return value[:FORMATS[fmt]] if fmt and isinstance(value, str) else value
+
+
+def _cmp(op: Callable, left: Any, right: Any) -> bool:
+    if left is None:
+        return False
+    if isinstance(left, int):
+        try:
+            right = int(right)
+        except (TypeError, ValueError):
+            return False
+    return op(left, str(right) if isinstance(left, str) else right)
+
+
+def _aggregate(p: tuple, rows: list[dict], area: str) -> Any:
+    agg, _, field, fmt = p
+    if agg == "count":
+        return len(rows)
+    values = [v for v in (_value(r, field, fmt, area) for r in rows) if v is not None]
+    if not values:
+        return None
+    return {"min": min, "max": max, "sum": sum}[agg](values)
+
+
+def _order(rows: list[list], order: list, select: list) -> list[list]:
+    for key in reversed(order):
+        desc = str(key).startswith("-")
+        name = str(key).lstrip("-+")
+        if name in select:
+            i = select.index(name)
+            rows = sorted(rows, key=lambda r: (r[i] is None, r[i]), reverse=desc)
+    return rows
+
+
+def main() -> None:
+    cli(lambda a: SendsayEmulator(a.data, api_key=a.api_key), __doc__.splitlines()[0], 8306)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""1C OData source against the emulator over real HTTP: faults, Basic auth, paging, the
+DataVersion diff and the Date window, a run killed half-way, deletion marks, quarantine, drift."""
+
+import base64
+import json
+import math
+import xml.etree.ElementTree as ET
+from urllib.parse import unquote
+
+import dlt
+import duckdb
+import pandas as pd
+import pytest
+import requests
+
+from connectors.common.contracts import SchemaDrift
+from connectors.onec import onec_source
+from connectors.onec.settings import EMPTY_DATE, EMPTY_REF, SALES_LOOKBACK_DAYS
+from emulators.onec import COUNTERPARTIES, SALES, OneCEmulator
+
+
+@pytest.fixture()
+def onec(demo_data):
+    emulator = OneCEmulator(demo_data)
+    server, url = emulator.serve_in_thread()
+    yield emulator, url
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def generated(demo_data):
+    """What the generator wrote: the expectations come from here, not from the emulator."""
+    folder = demo_data / "onec"
+    sales = pd.read_parquet(folder / "sales.parquet")
+    items = pd.read_parquet(folder / "sale_items.parquet")
+    undated = set(sales.loc[sales["date"] == EMPTY_DATE, "ref_key"])
+    return {
+        "counterparties": pd.read_parquet(folder / "counterparties.parquet"),
+        "products": pd.read_parquet(folder / "products.parquet"),
+        "sales": sales[~sales["ref_key"].isin(undated)],
+        "items": items[~items["ref_key"].isin(undated)],
+        "undated": undated,
+        "user": json.loads((folder / "infobase.json").read_text())["user"],
+    }
+
+
+def _pipeline(tmp_path):
+    return dlt.pipeline("onec_test", destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+                        dataset_name="raw_onec", pipelines_dir=str(tmp_path / "p"))
+
+
+def _source(url, **kw):
+    return onec_source(base_url=url, password="demo-key", **kw)
+
+
+def _query(tmp_path, sql):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _count(tmp_path, table, extra=""):
+    return _query(tmp_path, f'select count(*), count(distinct "Ref_Key") from raw_onec.{table} {extra}')[0]
+
+
+def _requests(emulator, entity):
+    return [j for j in emulator.journal if unquote(j["path"]).endswith(entity)]
+
+
+def test_loads_everything_through_faults_and_reloads_idempotently(onec, generated, tmp_path):
+    emulator, url = onec
+    emulator.faults.rate_limit_next = 2
+    emulator.faults.error_5xx_next = 1
+    emulator.faults.garbage_next = 1
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(_source(url, page_size=200))
+    n_cp, n_sales, n_items = len(generated["counterparties"]), len(generated["sales"]), len(generated["items"])
+    assert _count(tmp_path, "counterparties") == (n_cp, n_cp)
+    assert _count(tmp_path, "products") == (len(generated["products"]),) * 2
+    assert _count(tmp_path, "sales") == (n_sales, n_sales)
+    assert _query(tmp_path, 'select count(*), count(distinct ("Ref_Key", "LineNumber")) from raw_onec.sale_items')[0] == (n_items, n_items)
+    statuses = [j["status"] for j in emulator.journal]
+    assert 429 in statuses and 503 in statuses, "the faults were actually served"
+    quarantined = _query(tmp_path, "select position, reason, payload from raw_onec.quarantine")
+    assert {json.loads(p)["Ref_Key"] for _, _, p in quarantined} == generated["undated"]
+    assert all("no date" in reason for _, reason, _ in quarantined)
+
+    pipeline.run(_source(url, page_size=200))  # nothing changed: catalogs load nothing new
+    assert _query(tmp_path, "select count(distinct _dlt_load_id) from raw_onec.counterparties")[0][0] == 1
+    assert _count(tmp_path, "counterparties") == (n_cp, n_cp)
+    assert _count(tmp_path, "sales") == (n_sales, n_sales)
+    assert _query(tmp_path, 'select count(*) from raw_onec.sale_items')[0][0] == n_items
+    assert _query(tmp_path, "select count(*) from raw_onec.quarantine")[0][0] == len(generated["undated"])
+
+
+def test_wrong_password_is_a_401_and_the_run_says_so(onec, tmp_path):
+    emulator, url = onec
+    with pytest.raises(Exception) as info:
+        _pipeline(tmp_path).run(onec_source(base_url=url, password="wrong"))
+    assert "HTTP 401" in str(info.value) and COUNTERPARTIES in str(info.value)
+    answer = requests.get(f"{url}/trade/odata/standard.odata/{COUNTERPARTIES}", params={"$format": "json"})
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_pages_with_top_and_skip_in_a_stable_order(onec, generated, tmp_path):
+    emulator, url = onec
+    _pipeline(tmp_path).run(_source(url, page_size=50).with_resources("counterparties"))
+    calls = _requests(emulator, COUNTERPARTIES)
+    n = len(generated["counterparties"])
+    assert [int(c["query"]["$skip"]) for c in calls] == [50 * i for i in range(n // 50 + 1)]
+    assert len(calls) == math.floor(n / 50) + 1, "a short page ends the read, no extra empty request"
+    assert {c["query"]["$orderby"] for c in calls} == {"Ref_Key"} and {c["query"]["$top"] for c in calls} == {"50"}
+    assert all(c["path"].isascii() for c in calls), "Cyrillic entity names travel percent-encoded"
+
+
+def test_a_run_killed_half_way_then_rerun_loses_and_duplicates_nothing(onec, generated, tmp_path):
+    emulator, url = onec
+    emulator.faults.fail_request_number = 6  # dies on the 6th request, no retries allowed
+    pipeline = _pipeline(tmp_path)
+    with pytest.raises(Exception, match="HTTP 500"):
+        pipeline.run(_source(url, page_size=100, max_attempts=1))
+    pipeline.run(_source(url, page_size=100))
+    n_cp, n_sales = len(generated["counterparties"]), len(generated["sales"])
+    assert _count(tmp_path, "counterparties") == (n_cp, n_cp)
+    assert _count(tmp_path, "sales") == (n_sales, n_sales)
+    assert _query(tmp_path, 'select count(*), count(distinct ("Ref_Key", "LineNumber")) from raw_onec.sale_items')[0] == (len(generated["items"]),) * 2
+
+
+def test_second_run_reads_only_changed_cards_and_recent_documents(onec, generated, tmp_path):
+    emulator, url = onec
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(_source(url))
+    person = generated["counterparties"].query("legal_form == 'ФизическоеЛицо' and not is_folder").iloc[0]
+    emulator.edit_counterparty(person["ref_key"], Description="Новикова Анна Сергеевна")
+    newest = generated["sales"]["date"].max()
+    new_doc = {"Ref_Key": "0a1b2c3d-0000-11ef-8000-000c295e30eb", "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
+               "Number": "ЕВ00-999999", "Date": newest, "Posted": True, "Контрагент_Key": person["ref_key"],
+               "Склад_Key": EMPTY_REF, "ВалютаДокумента_Key": EMPTY_REF, "СуммаДокумента": 150, "СуммаВключаетНДС": True,
+               "Комментарий": "", "Услуги": [],
+               "Товары": [{"Ref_Key": "0a1b2c3d-0000-11ef-8000-000c295e30eb", "LineNumber": "1", "Номенклатура_Key": EMPTY_REF,
+                           "Количество": 1, "Цена": 150, "Сумма": 150, "СтавкаНДС": "НДС20", "СуммаНДС": 25}]}
+    emulator.add_record(SALES, new_doc)
+    seen = len(emulator.journal)
+    pipeline.run(_source(url))
+
+    second = _query(tmp_path, 'select "Ref_Key", "Description" from raw_onec.counterparties where _dlt_load_id = '
+                              '(select max(_dlt_load_id) from raw_onec.counterparties)')
+    assert second == [(person["ref_key"], "Новикова Анна Сергеевна")], "only the edited card was loaded again"
+    window_start = (pd.Timestamp(newest) - pd.Timedelta(days=SALES_LOOKBACK_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
+    filters = {j["query"]["$filter"] for j in emulator.journal[seen:] if unquote(j["path"]).endswith(SALES)}
+    assert filters == {f"Date ge datetime'{window_start}' or Date eq datetime'{EMPTY_DATE}'"}
+    reread = _query(tmp_path, 'select count(*) from raw_onec.sales where _dlt_load_id = (select max(_dlt_load_id) from raw_onec.sales)')[0][0]
+    assert reread == (generated["sales"]["date"] >= window_start).sum() + 1, "the look-back window plus the new document"
+    assert _count(tmp_path, "sales") == (len(generated["sales"]) + 1,) * 2
+
+
+def test_deletion_marks_are_kept_and_flagged(onec, generated, tmp_path):
+    emulator, url = onec
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(_source(url))
+    marked_cards = int(generated["counterparties"]["deletion_mark"].sum())
+    marked_docs = int(generated["sales"]["deletion_mark"].sum())
+    assert marked_cards > 0 and marked_docs > 0
+    assert _query(tmp_path, 'select count(*) from raw_onec.counterparties where "DeletionMark"')[0][0] == marked_cards
+    assert _query(tmp_path, 'select count(*) from raw_onec.sales where "DeletionMark"')[0][0] == marked_docs
+    live = generated["counterparties"].query("not deletion_mark and not is_folder").iloc[0]["ref_key"]
+    emulator.edit_counterparty(live, DeletionMark=True)
+    pipeline.run(_source(url))
+    assert _query(tmp_path, f"""select "DeletionMark" from raw_onec.counterparties where "Ref_Key" = '{live}'""") == [(True,)]
+    assert _count(tmp_path, "counterparties")[0] == len(generated["counterparties"])
+
+
+def test_records_without_a_usable_reference_are_quarantined(onec, generated, tmp_path):
+    emulator, url = onec
+    emulator.add_record(COUNTERPARTIES, {"Ref_Key": EMPTY_REF, "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
+                                         "IsFolder": False, "Code": "", "Description": "Битая запись",
+                                         "ЮридическоеФизическоеЛицо": "ФизическоеЛицо", "КонтактнаяИнформация": []})
+    _pipeline(tmp_path).run(_source(url).with_resources("counterparties", "quarantine"))
+    assert _count(tmp_path, "counterparties")[0] == len(generated["counterparties"])
+    (position, reason), = _query(tmp_path, "select position, reason from raw_onec.quarantine")
+    assert reason == "Ref_Key is not a 1C reference" and position.startswith(COUNTERPARTIES)
+
+
+def test_a_renamed_personal_data_field_stops_the_run(onec, tmp_path):
+    emulator, url = onec
+    for record in emulator.sets[COUNTERPARTIES]:
+        record["КонтактыКонтрагента"] = record.pop("КонтактнаяИнформация")
+    with pytest.raises(Exception) as info:
+        _pipeline(tmp_path).run(_source(url).with_resources("counterparties"))
+    assert isinstance(info.value.exception.__cause__, SchemaDrift)
+    assert "no longer returns КонтактнаяИнформация" in str(info.value)
+
+
+def test_emulator_answers_in_1c_shapes(onec, generated):
+    emulator, url = onec
+    root = f"{url}/trade/odata/standard.odata/"
+    s = requests.Session()
+    s.headers["Authorization"] = "Basic " + base64.b64encode(f"{generated['user']}:demo-key".encode()).decode()
+    body = s.get(root + COUNTERPARTIES, params={"$format": "json", "$top": 3, "$inlinecount": "allpages"}).json()
+    assert body["odata.metadata"].endswith(f"$metadata#{COUNTERPARTIES}") and len(body["value"]) == 3
+    assert body["odata.count"] == str(len(generated["counterparties"])), "1C sends the count as a string"
+    ref = body["value"][0]["Ref_Key"]
+    one = s.get(root + f"{COUNTERPARTIES}(guid'{ref}')", params={"$format": "json"}).json()
+    assert one["odata.metadata"].endswith("/@Element") and one["Ref_Key"] == ref and "value" not in one
+    line = s.get(root + f"{SALES}_Товары", params={"$format": "json", "$top": 1}).json()["value"][0]
+    assert isinstance(line["LineNumber"], str)
+    errors = {
+        "filter": s.get(root + SALES, params={"$format": "json", "$filter": "Date ge"}),
+        "select": s.get(root + SALES, params={"$format": "json", "$select": "НетТакогоПоля"}),
+        "key": s.get(root + f"{SALES}(guid'{EMPTY_REF}')", params={"$format": "json"}),
+        "set": s.get(root + "Catalog_НетТакого", params={"$format": "json"}),
+    }
+    shapes = {k: (r.status_code, r.json()["odata.error"]["code"]) for k, r in errors.items()}
+    assert shapes == {"filter": (400, "14"), "select": (400, "6"), "key": (404, "9"), "set": (404, "6")}
+    assert errors["select"].json()["odata.error"]["message"] == {"lang": "ru", "value": "Сегмент пути НетТакогоПоля не найден!"}
+    atom = s.get(root + COUNTERPARTIES, params={"$top": 1})
+    assert atom.headers["Content-Type"].startswith("application/atom+xml"), "Atom is the default, JSON needs $format"
+    edmx = ET.fromstring(s.get(root + "$metadata").content)
+    sets = {e.get("Name") for e in edmx.iter("{http://schemas.microsoft.com/ado/2009/11/edm}EntitySet")}
+    assert {COUNTERPARTIES, SALES, f"{SALES}_Товары"} <= sets
