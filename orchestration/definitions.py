@@ -14,7 +14,12 @@ from assets.activate import build_activation_definitions
 from assets.ingest import ingest_assets
 from assets.transform import dbt_models
 from orchestration.dbt import dbt_project, ensure_manifest
-from orchestration.jobs import daily_refresh_job, daily_refresh_job_schedule, spreadsheet_inbox_sensor
+from orchestration.jobs import (
+    cart_recovery_definitions,
+    daily_refresh_job,
+    daily_refresh_job_schedule,
+    spreadsheet_inbox_sensor,
+)
 from orchestration.resources import RetailCRMApi, S3Storage, SpreadsheetInbox, UnisenderApi, Warehouse
 from orchestration.resources import Bitrix24Api
 from orchestration.resources import AmoCRMApi
@@ -54,11 +59,12 @@ def build_resources() -> dict:
 
 def build_definitions() -> dg.Definitions:
     activation_assets, activation_checks = build_activation_definitions(ensure_manifest())
+    cart_jobs, cart_schedules = cart_recovery_definitions([a.key for a in activation_assets])
     return dg.Definitions(
         assets=[*ingest_assets, dbt_models, *activation_assets],
         asset_checks=activation_checks,
-        jobs=[daily_refresh_job],
-        schedules=[daily_refresh_job_schedule],
+        jobs=[daily_refresh_job, *cart_jobs],
+        schedules=[daily_refresh_job_schedule, *cart_schedules],
         sensors=[spreadsheet_inbox_sensor],
         resources=build_resources(),
         # One process, one step at a time: DuckDB allows a single writer (PITFALLS: dagster#26848).

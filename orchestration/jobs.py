@@ -32,3 +32,22 @@ def spreadsheet_inbox_sensor(context: dg.SensorEvaluationContext, spreadsheet_in
     if not new:
         return dg.SkipReason("no new or changed files")
     return dg.RunRequest(run_key="|".join(new))
+
+
+def cart_recovery_definitions(activation_keys: list[dg.AssetKey]) -> tuple[list, list]:
+    """An hourly job for the abandoned-cart audience (a reminder is worth sending within hours,
+    not tomorrow): everything upstream of its activations, i.e. a fresh load of carts and orders
+    through identity, consent and the segment. Nothing when no segment is named so."""
+    keys = [k for k in activation_keys if k.path[-1] == "seg_abandoned_cart"]
+    if not keys:
+        return [], []
+    job = dg.define_asset_job(
+        "cart_recovery_job",
+        selection=dg.AssetSelection.assets(*keys).upstream(),
+        description="Refresh carts and orders and sync the abandoned-cart audience.",
+    )
+    schedule = dg.ScheduleDefinition(
+        name="cart_recovery_job_schedule", job=job, cron_schedule="15 * * * *",
+        execution_timezone="Europe/Moscow", default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    return [job], [schedule]

@@ -23,9 +23,20 @@ from connectors.retailcrm.helpers import make_client
 from connectors.retailcrm.resources import corporate_contacts, entity_resource, history_resource
 from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CORPORATE, CUSTOMERS, ORDERS
 
-MONEY = {"data_type": "double"}
-JSON = {"data_type": "json"}
-TEXT = {"data_type": "text"}
+
+
+def _money() -> dict:
+    # A fresh dict per column: dlt writes the column's name into the hint it is given, so one dict
+    # shared by several columns makes them collide ("column ... collides with other column").
+    return {"data_type": "double"}
+
+
+def _json() -> dict:
+    return {"data_type": "json"}
+
+
+def _text() -> dict:
+    return {"data_type": "text"}
 
 
 @dlt.source(name="retailcrm", max_table_nesting=0)
@@ -43,16 +54,16 @@ def retailcrm_source(
     # text as received and let staging attach the account's time zone.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
     client = make_client(base_url, api_key, attempts=http_attempts)
-    customers = entity_resource(client, CUSTOMERS, {"total_summ": MONEY, "average_summ": MONEY, "phones": JSON,
-                                                    "customer_subscriptions": JSON, "email_marketing_unsubscribed_at": TEXT})
-    orders = entity_resource(client, ORDERS, {**{k: MONEY for k in ("summ", "total_summ", "prepay_sum", "purchase_summ")},
-                                              "items": JSON, "payments": JSON})
-    corporate = entity_resource(client, CORPORATE, {"customer_contacts": JSON, "external_id": TEXT},
+    customers = entity_resource(client, CUSTOMERS, {"total_summ": _money(), "average_summ": _money(), "phones": _json(),
+                                                    "customer_subscriptions": _json(), "email_marketing_unsubscribed_at": _text()})
+    orders = entity_resource(client, ORDERS, {**{k: _money() for k in ("summ", "total_summ", "prepay_sum", "purchase_summ")},
+                                              "items": _json(), "payments": _json()})
+    corporate = entity_resource(client, CORPORATE, {"customer_contacts": _json(), "external_id": _text()},
                                 enrich=corporate_contacts)
     return (
         customers, history_resource(client, CUSTOMERS, history_start_date),
         # payment and item name the part of the order an item changed; staging reads them
-        orders, history_resource(client, ORDERS, history_start_date, {"payment": JSON, "item": JSON}),
+        orders, history_resource(client, ORDERS, history_start_date, {"payment": _json(), "item": _json()}),
         corporate, history_resource(client, CORPORATE, history_start_date),
         carts_resource(client, cart_lookback_days),
         quarantine_resource(),
