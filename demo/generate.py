@@ -11,7 +11,7 @@ orders, and a few spreadsheet rows that cannot be parsed at all.
 What the pipeline must discover is written separately under `ground_truth/` (which records are one
 person, who revoked consent); the pipeline never reads it, tests and the quality command do.
 
-Everything is vectorised with NumPy/pandas so 1 M customers take well under a minute:
+Vectorised with NumPy/pandas: the core systems take ~32 s for 1 M people, every system ~100 s (`make bench`):
 `python -m demo.generate --customers 1000000 --out data/bench`.
 """
 
