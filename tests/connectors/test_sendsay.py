@@ -15,35 +15,21 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from connectors.sendsay import sendsay_source
 from connectors.sendsay.settings import ISSUE_LOOKBACK_DAYS
-from demo import generate
 from emulators.sendsay import SendsayEmulator
 
 FMT = "%Y-%m-%d %H:%M:%S"
 LOGIN = "linzy-shop"
 
 
-@pytest.fixture(scope="module")
-def email_demo(tmp_path_factory):
-    """Demo data with only this builder beside the core (see tests/connectors/test_unisender.py)."""
-    out = tmp_path_factory.mktemp("email_demo")
-    saved = list(generate.SOURCE_MODULES)
-    generate.SOURCE_MODULES[:] = ["demo.sources.email_platforms"]
-    try:
-        generate.generate(generate.Config(customers=1500, seed=7), out)
-    finally:
-        generate.SOURCE_MODULES[:] = saved
-    return out
-
-
 @pytest.fixture()
-def files(email_demo):
-    folder = email_demo / "sendsay"
+def files(demo_data):
+    folder = demo_data / "sendsay"
     return {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("members", "issues", "issue_member_stats")}
 
 
 @pytest.fixture()
-def ss(email_demo):
-    emulator = SendsayEmulator(email_demo, login=LOGIN)
+def ss(demo_data):
+    emulator = SendsayEmulator(demo_data, login=LOGIN)
     server, url = emulator.serve_in_thread()
     yield emulator, url
     server.shutdown()

@@ -14,38 +14,22 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from connectors.common.contracts import SchemaDrift
 from connectors.unisender import UnisenderClient, unisender_source
-from demo import generate
 from emulators.unisender import DELIVERED, UnisenderEmulator
 
 FMT = "%Y-%m-%d %H:%M:%S"
 
 
-@pytest.fixture(scope="module")
-def email_demo(tmp_path_factory):
-    """The demo data with only this builder beside the core, so other systems' builders (being
-    written at the same time) cannot break these tests; the data is the same as in a full run,
-    since every builder draws from its own random stream."""
-    out = tmp_path_factory.mktemp("email_demo")
-    saved = list(generate.SOURCE_MODULES)
-    generate.SOURCE_MODULES[:] = ["demo.sources.email_platforms"]
-    try:
-        generate.generate(generate.Config(customers=1500, seed=7), out)
-    finally:
-        generate.SOURCE_MODULES[:] = saved
-    return out
-
-
 @pytest.fixture()
-def uni(email_demo):
-    emulator = UnisenderEmulator(email_demo)
+def uni(demo_data):
+    emulator = UnisenderEmulator(demo_data)
     server, url = emulator.serve_in_thread()
     yield emulator, url
     server.shutdown()
 
 
 @pytest.fixture()
-def files(email_demo):
-    folder = email_demo / "unisender"
+def files(demo_data):
+    folder = demo_data / "unisender"
     return {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("campaigns", "campaign_deliveries", "visited_links")}
 
 

@@ -74,12 +74,9 @@ spreadsheets as (
 ),
 
 phone_owner as (
-    select ids.identifier_value as phone, min(identity.customer_id) as customer_id
-    from {{ ref('int_identifiers_linkable') }} ids
-    join {{ ref('customer_identity_map') }} identity using (record_key)
-    where ids.identifier_type = 'phone'
-    group by 1
-    having count(distinct identity.customer_id) = 1
+    select identifier_value as phone, customer_id
+    from {{ ref('int_identifier_owners') }}
+    where identifier_type = 'phone'
 ),
 
 unioned as (

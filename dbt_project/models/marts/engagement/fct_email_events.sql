@@ -15,12 +15,9 @@ campaigns as (
 ),
 
 email_owner as (
-    select ids.identifier_value as email, min(identity.customer_id) as customer_id
-    from {{ ref('int_identifiers_linkable') }} ids
-    join {{ ref('customer_identity_map') }} identity using (record_key)
-    where ids.identifier_type = 'email'
-    group by 1
-    having count(distinct identity.customer_id) = 1
+    select identifier_value as email, customer_id
+    from {{ ref('int_identifier_owners') }}
+    where identifier_type = 'email'
 ),
 
 final as (
