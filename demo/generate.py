@@ -20,7 +20,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from demo import names as N
@@ -61,30 +65,92 @@ def _pick(options: list[str], idx: np.ndarray) -> np.ndarray:
     return np.asarray(options, dtype=object)[idx % len(options)]
 
 
-def _fmt_dt(seconds: np.ndarray) -> np.ndarray:
-    """Unix seconds -> RetailCRM's 'Y-m-d H:i:s' (no offset, account-local)."""
-    return pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers as zero-padded decimal text (Arrow: ~0.15 s per million, where
+    `np.char.zfill(values.astype(str))` took ~0.4 s)."""
+    return pc.utf8_lpad(_text(values), width, "0").to_numpy(zero_copy_only=False)
+
+
+def _text(values) -> pa.Array:
+    """An Arrow string array of the values (integers are written in decimal)."""
+    if isinstance(values, pa.Array):
+        return values
+    values = np.asarray(values)
+    if values.dtype.kind in "iu":
+        return pc.cast(pa.array(values), pa.string())
+    return pa.array(values.astype(object) if values.dtype.kind == "U" else values, type=pa.string())
+
+
+def _concat(*parts) -> np.ndarray:
+    """Element-wise string concatenation of arrays (text or integers) and string scalars in Arrow
+    (one pass in C; chained `+` on object arrays made a Python string per step). A null part makes
+    a null result."""
+    arrays = [p if isinstance(p, str) else _text(p) for p in parts]
+    return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
+
+
+def _table(columns: dict) -> pa.Table:
+    """An Arrow table from NumPy arrays, Arrow arrays and scalars (repeated to the length)."""
+    n = max(len(v) for v in columns.values() if not np.isscalar(v))
+    return pa.table({
+        k: v if isinstance(v, pa.Array) else pa.array(np.full(n, v, dtype=object) if np.isscalar(v) else v)
+        for k, v in columns.items()
+    })
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A DataFrame built through Arrow: converting object columns to pandas' `str` dtype is ~3.5x
+    faster this way than in `pd.DataFrame(...)` (0.04 s vs 0.15 s per million strings)."""
+    return _table(columns).to_pandas()
+
+
+def _fmt_dt(seconds: np.ndarray, fmt: str = "%Y-%m-%d %H:%M:%S") -> np.ndarray:
+    """Unix seconds -> text, by default RetailCRM's 'Y-m-d H:i:s' (no offset, account-local)."""
+    return _fmt_dt_arrow(seconds, fmt).to_numpy(zero_copy_only=False)
+
+
+def _fmt_dt_arrow(seconds: np.ndarray, fmt: str = "%Y-%m-%d %H:%M:%S") -> pa.Array:
+    """Arrow's cast to string writes exactly 'Y-m-d H:M:S' and is ~10x faster than pandas'
+    strftime (0.05 s vs 0.5 s per million), so that format takes the cast; others use Arrow's strftime."""
+    stamps = pa.array(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]"))
+    return pc.cast(stamps, pa.string()) if fmt == "%Y-%m-%d %H:%M:%S" else pc.strftime(stamps, format=fmt)
+
+
+# How people and CRMs type a 10-digit national number; each `d` takes the next digit.
+PHONE_TEMPLATES = [
+    "8 (ddd) ddd-dd-dd",
+    "+7 ddd ddddddd",
+    "+7dddddddddd",
+    "7dddddddddd",
+    "dddddddddd",
+    "8-ddd-ddd-dd-dd",
+    "+7 (ddd) ddddddd",
+]
 
 
 def _format_phones(digits10: np.ndarray, style: np.ndarray) -> np.ndarray:
-    """Write a 10-digit national number the ways people and CRMs type it (vectorised: the
-    string slicing happens once per column, not once per row)."""
-    d = pd.Series(digits10, dtype="string")
-    a, b, c, e, tail = d.str[:3], d.str[3:6], d.str[6:8], d.str[8:], d.str[3:]
-    variants = [
-        "8 (" + a + ") " + b + "-" + c + "-" + e,
-        "+7 " + a + " " + tail,
-        "+7" + d,
-        "7" + d,
-        d,
-        "8-" + a + "-" + b + "-" + c + "-" + e,
-        "+7 (" + a + ") " + b + c + e,
-    ]
-    style = np.asarray(style) % len(variants)
-    out = np.empty(len(d), dtype=object)
-    for k, v in enumerate(variants):
-        mask = style == k
-        out[mask] = v.to_numpy(dtype=object)[mask]
+    """Write 10-digit national numbers the ways in `PHONE_TEMPLATES` (style k -> template k mod 7).
+
+    Works on a bytes matrix (one row per number, one column per character), so a million numbers
+    take ~0.3 s; building every variant with pandas string ops and picking one took ~8 s.
+    """
+    digits = np.asarray(digits10, dtype=object).astype("S10")
+    matrix = digits.view(np.uint8).reshape(len(digits), 10)
+    style = np.asarray(style) % len(PHONE_TEMPLATES)
+    out = np.empty(len(digits), dtype=object)
+    for k, template in enumerate(PHONE_TEMPLATES):
+        rows = np.flatnonzero(style == k)
+        if not len(rows):
+            continue
+        buf = np.empty((len(rows), len(template)), dtype=np.uint8)
+        next_digit = 0
+        for col, ch in enumerate(template):
+            if ch == "d":
+                buf[:, col] = matrix[rows, next_digit]
+                next_digit += 1
+            else:
+                buf[:, col] = ord(ch)
+        out[rows] = buf.view(f"S{len(template)}").ravel().astype(f"U{len(template)}").astype(object)
     return out
 
 
@@ -101,11 +167,8 @@ class Persons:
         male_surnames = np.asarray(N.MALE_SURNAMES, dtype=object)
         female_surnames = np.asarray([N.female_surname(s) for s in N.MALE_SURNAMES], dtype=object)
         self.surname = np.where(female, female_surnames[s_idx], male_surnames[s_idx])
-        self.given = np.where(
-            female,
-            _pick(N.FEMALE_NAMES, rng.integers(0, 10**6, n)),
-            _pick(N.MALE_NAMES, rng.integers(0, 10**6, n)),
-        )
+        female_given, male_given = rng.integers(0, 10**6, n), rng.integers(0, 10**6, n)
+        self.given = np.where(female, _pick(N.FEMALE_NAMES, female_given), _pick(N.MALE_NAMES, male_given))
         p_idx = rng.integers(0, len(N.MALE_PATRONYMICS), n)
         self.patronymic = np.where(
             female,
@@ -115,35 +178,40 @@ class Persons:
         # Unique mobile numbers 9XXXXXXXXX: an affine map with a multiplier coprime to 10^9 is a
         # bijection on [0, 10^9), so distinct people never share a number by accident.
         base = (self.person_id.astype(np.int64) * 829_348_621 + 123_457) % 10**9
-        self.mobile = np.char.add("9", np.char.zfill(base.astype(str), 9)).astype(object)
+        self.mobile = _digits(9 * 10**9 + base, 10)
         alt = (self.person_id.astype(np.int64) * 376_543_217 + 987_651) % 10**9
-        self.mobile2 = np.char.add("9", np.char.zfill(alt.astype(str), 9)).astype(object)
+        self.mobile2 = _digits(9 * 10**9 + alt, 10)
         # A few families share one phone: a different person, the same number.
         family = rng.random(n) < 0.003
         partner = np.clip(self.person_id - 2, 0, n - 1)
         self.mobile = np.where(family, self.mobile[partner], self.mobile)
         self.has_email = rng.random(n) < 0.86
-        # Transliterate each distinct name once; names come from small dictionaries.
-        tr_given = pd.Series(self.given).map({g: N.translit(g) for g in set(self.given)}).to_numpy(dtype=object)
-        tr_sur = pd.Series(self.surname).map({x: N.translit(x) for x in set(self.surname)}).to_numpy(dtype=object)
+        # Transliterate each dictionary name once and pick by the same index as the name.
+        tr_given = np.where(
+            female,
+            _pick([N.translit(x) for x in N.FEMALE_NAMES], female_given),
+            _pick([N.translit(x) for x in N.MALE_NAMES], male_given),
+        )
+        tr_male_sur = np.asarray([N.translit(x) for x in N.MALE_SURNAMES], dtype=object)
+        tr_female_sur = np.asarray([N.translit(N.female_surname(x)) for x in N.MALE_SURNAMES], dtype=object)
+        tr_sur = np.where(female, tr_female_sur[s_idx], tr_male_sur[s_idx])
         pattern = rng.integers(0, 3, n)
         domain = _pick(N.EMAIL_DOMAINS, rng.integers(0, 10**6, n))
-        pid = self.person_id.astype(str)
-        local = np.where(
-            pattern == 0,
-            tr_given + "." + tr_sur + pid,
-            np.where(pattern == 1, tr_sur + pid, np.char.add(tr_given.astype(str), "_").astype(object) + tr_sur + "_" + pid),
-        )
-        self.email = np.where(self.has_email, local + "@" + domain, None)
+        pid = self.person_id
+        dot, under = pattern == 0, pattern == 2
+        local = _concat(tr_sur, pid)
+        local[dot] = _concat(tr_given[dot], ".", tr_sur[dot], pid[dot])
+        local[under] = _concat(tr_given[under], "_", tr_sur[under], "_", pid[under])
+        self.email = np.where(self.has_email, _concat(local, "@", domain), None)
         days = rng.integers(365 * 18, 365 * 72, n)
         bdays = pd.Timestamp(cfg.as_of.date()) - pd.to_timedelta(days, unit="D")
-        self.birthday = bdays.strftime("%Y-%m-%d").to_numpy(dtype=object)
+        self.birthday = pc.cast(pa.array(bdays.to_numpy().astype("datetime64[D]")), pa.string()).to_numpy(zero_copy_only=False)
         self.city = _pick(N.CITIES, rng.integers(0, 10**6, n))
         self.in_crm = rng.random(n) < 0.75
         self.in_sheet = rng.random(n) < 0.30
         # Every person is somewhere: the ones in neither source subscribed to the newsletter only.
         self.newsletter_only = ~self.in_crm & ~self.in_sheet & self.has_email
-        self.card = np.char.add("2000", np.char.zfill(((self.person_id * 7_919) % 10**8).astype(str), 8)).astype(object)
+        self.card = _digits(2000 * 10**8 + (self.person_id * 7_919) % 10**8, 12)
 
 
 def _name_variants(rng, given, surname, patronymic):
@@ -155,18 +223,26 @@ def _name_variants(rng, given, surname, patronymic):
     last = np.where(glued, "", last)
     patr = np.where(rng.random(n) < 0.05, "", patr)
     yo = rng.random(n) < 0.25
-    first = np.where(yo, np.char.replace(first.astype(str), "ё", "е").astype(object), first)
-    last = np.where(yo, np.char.replace(last.astype(str), "ё", "е").astype(object), last)
+    first[yo] = _yo_to_e(first[yo])
+    last[yo] = _yo_to_e(last[yo])
     upper = rng.random(n) < 0.04
-    first = np.where(upper, np.char.upper(first.astype(str)).astype(object), first)
-    last = np.where(upper, np.char.upper(last.astype(str)).astype(object), last)
+    first[upper] = _upper(first[upper])
+    last[upper] = _upper(last[upper])
     return first, last, patr
+
+
+def _yo_to_e(values: np.ndarray) -> np.ndarray:
+    return pc.replace_substring(pa.array(values, type=pa.string()), "ё", "е").to_numpy(zero_copy_only=False)
+
+
+def _upper(values: np.ndarray) -> np.ndarray:
+    return pc.utf8_upper(pa.array(values, type=pa.string())).to_numpy(zero_copy_only=False)
 
 
 def _email_variants(rng, email):
     n = len(email)
     e = email.copy()
-    has = np.asarray([x is not None for x in e])
+    has = ~pd.isna(e)
     caps = has & (rng.random(n) < 0.15)
     e[caps] = [x[:1].upper() + x[1:].title() if x else x for x in e[caps]]
     space = has & (rng.random(n) < 0.05)
@@ -208,9 +284,10 @@ def build_crm(cfg: Config, rng: np.random.Generator, p: Persons):
     unsub_crm = subscribed & (rng.random(m) < 0.06)
     unsub_at = created + rng.integers(86400, 86400 * 300, m)
     unsub_at = np.minimum(unsub_at, int(cfg.as_of.timestamp()) - 3600)
-    ext = np.where(rng.random(m) < 0.4, np.char.add("ЦБ-", np.char.zfill(crm_id.astype(str), 6)).astype(object), None)
+    ext = np.where(rng.random(m) < 0.4, _concat("ЦБ-", _digits(crm_id, 6)), None)
     card = np.where(p.in_sheet[rec_person] & (rng.random(m) < 0.5), p.card[rec_person], None)
     birthday = np.where(rng.random(m) < 0.6, p.birthday[rec_person], None)
+    email = np.where(pd.isna(email), "", email)  # the CRM keeps an empty string, not null
     # Consents added later get a random stream of their own, so the data drawn above stays as it was.
     crng = np.random.default_rng([cfg.seed, 152])
     sms_subscribed = crng.random(m) < 0.35
@@ -221,7 +298,7 @@ def build_crm(cfg: Config, rng: np.random.Generator, p: Persons):
     ads_at = np.maximum(created, int(datetime(2025, 9, 1).timestamp())) + crng.integers(0, 86400 * 60, m)
     ads_at = np.minimum(ads_at, int(cfg.as_of.timestamp()) - 3600)
     ads_withdrawn = ads_given & (crng.random(m) < 0.05)
-    customers = pd.DataFrame({
+    customers = _frame({
         "id": crm_id,
         "externalId": ext,
         "site": "linzy-shop",
@@ -231,7 +308,7 @@ def build_crm(cfg: Config, rng: np.random.Generator, p: Persons):
         "patronymic": patr,
         "sex": np.where(p.female[rec_person], "female", "male"),
         "birthday": birthday,
-        "email": np.where(pd.isna(email), "", email),
+        "email": email,
         "phone1": phone1,
         "phone2": phone2,
         "subscribed": subscribed & ~unsub_crm,
@@ -245,24 +322,31 @@ def build_crm(cfg: Config, rng: np.random.Generator, p: Persons):
         "adsConsentAt": np.where(ads_given, _fmt_dt(ads_at), None),
     })
     truth = pd.DataFrame({"source_system": "retailcrm", "source_record_id": crm_id.astype(str), "person_id": p.person_id[rec_person]})
-    orders, items = build_orders(cfg, rng, customers, p, rec_person)
+    # Orders copy the customer's name and contacts as the CRM held them: pass the arrays, not the
+    # frame (taking rows of the str-typed frame cost ~3 s at 1 M).
+    orders, items = build_orders(cfg, rng, created, {
+        "customer_id": crm_id, "firstName": first, "lastName": last, "phone": phone1,
+        "email": email,
+    })
     return customers, orders, items, truth
 
 
-def build_orders(cfg, rng, customers: pd.DataFrame, p: Persons, rec_person):
-    m = len(customers)
+ORDER_STATUSES = pa.array(["complete", "cancel-other", "return", "delivering"])
+
+
+def build_orders(cfg, rng, created: np.ndarray, customer: dict[str, np.ndarray]):
+    """Orders of the CRM customers; `customer` holds per-customer arrays copied onto each order."""
+    m = len(created)
     buyer_kind = rng.random(m)
     n_orders = np.where(buyer_kind < 0.22, 0, 1 + rng.poisson(np.where(buyer_kind > 0.85, 5.0, 1.2), m))
     cust_idx = np.repeat(np.arange(m), n_orders)
     k = len(cust_idx)
-    created = pd.to_datetime(customers["createdAt"]).astype("datetime64[s]").astype("int64").to_numpy()
     end = int(cfg.as_of.timestamp()) - 600
     start = created[cust_idx]
     # Loyal buyers keep buying; the rest fade: draw from a skewed distribution over the span.
     u = rng.random(k) ** np.where(buyer_kind[cust_idx] > 0.85, 0.6, 1.4)
     ts = (start + u * np.maximum(end - start, 3600)).astype(np.int64)
     status_draw = rng.random(k)
-    status = np.where(status_draw < 0.82, "complete", np.where(status_draw < 0.93, "cancel-other", np.where(status_draw < 0.97, "return", "delivering")))
     order_id = np.arange(50001, 50001 + k)
     n_items = 1 + rng.poisson(0.7, k)
     item_order = np.repeat(np.arange(k), n_items)
@@ -271,41 +355,40 @@ def build_orders(cfg, rng, customers: pd.DataFrame, p: Persons, rec_person):
     fav = rng.integers(0, 8, m)
     sticky = rng.random(len(item_order)) < 0.6
     prod = np.where(sticky, fav[cust_idx[item_order]], prod)
-    articles = np.asarray([x[0] for x in N.PRODUCTS], dtype=object)
-    pnames = np.asarray([x[1] for x in N.PRODUCTS], dtype=object)
+    articles = pa.array([x[0] for x in N.PRODUCTS])
+    pnames = pa.array([x[1] for x in N.PRODUCTS])
     prices = np.asarray([x[3] for x in N.PRODUCTS])
     qty = 1 + (rng.random(len(item_order)) < 0.3).astype(int)
     discount = np.where(rng.random(len(item_order)) < 0.2, (prices[prod] * 0.1).round(), 0)
-    items = pd.DataFrame({
+    # Text columns are taken from Arrow dictionaries and per-customer Arrow arrays: no Python string
+    # per row (building these tables from object arrays took ~5 s at 1 M people, now ~1 s).
+    items = _table({
         "order_id": order_id[item_order],
         "item_id": np.arange(900001, 900001 + len(item_order)),
-        "article": articles[prod],
-        "productName": pnames[prod],
+        "article": articles.take(prod),
+        "productName": pnames.take(prod),
         "quantity": qty,
         "initialPrice": prices[prod].astype(float),
         "discountTotal": discount.astype(float),
     })
-    summ = (items["initialPrice"] - items["discountTotal"]) * items["quantity"]
-    order_summ = summ.groupby(items["order_id"]).sum().reindex(order_id).to_numpy()
+    summ = (prices[prod] - discount) * qty
+    order_summ = np.bincount(item_order, weights=summ, minlength=k)
     delivery = np.where(order_summ >= 3000, 0.0, 290.0)
-    cust = customers.iloc[cust_idx].reset_index(drop=True)
-    orders = pd.DataFrame({
+    per_customer = _table(customer).take(cust_idx)
+    orders = _table({
         "id": order_id,
-        "number": np.char.add(order_id.astype(str), "C").astype(object),
-        "customer_id": cust["id"].to_numpy(),
-        "createdAt": _fmt_dt(ts),
-        "statusUpdatedAt": _fmt_dt(ts + rng.integers(600, 86400 * 5, k)),
-        "status": status,
-        "orderMethod": np.where(rng.random(k) < 0.7, "shopping-cart", "phone"),
-        "firstName": cust["firstName"].to_numpy(),
-        "lastName": cust["lastName"].to_numpy(),
-        "phone": cust["phone1"].to_numpy(),
-        "email": cust["email"].to_numpy(),
+        "number": pc.binary_join_element_wise(_text(order_id), "C", ""),
+        "customer_id": per_customer["customer_id"].combine_chunks(),
+        "createdAt": _fmt_dt_arrow(ts),
+        "statusUpdatedAt": _fmt_dt_arrow(ts + rng.integers(600, 86400 * 5, k)),
+        "status": ORDER_STATUSES.take(np.searchsorted([0.82, 0.93, 0.97], status_draw, side="right")),
+        "orderMethod": pa.array(["shopping-cart", "phone"]).take((rng.random(k) >= 0.7).astype(np.int8)),
+        **{col: per_customer[col].combine_chunks() for col in ["firstName", "lastName", "phone", "email"]},
         "summ": order_summ,
         "deliveryCost": delivery,
         "totalSumm": order_summ + delivery,
     })
-    return orders, items
+    return orders, items  # Arrow tables: written as they are, nothing downstream needs pandas
 
 
 SHEET_COLUMNS = ["Номер карты", "ФИО", "Телефон", "E-mail", "Дата рождения", "Согласие на рассылку", "Дата согласия", "Магазин", "Дата регистрации"]
@@ -322,9 +405,9 @@ def build_sheet(cfg: Config, rng: np.random.Generator, p: Persons):
         np.where(order_full < 0.85, p.given[idx] + " " + p.surname[idx], p.surname[idx] + " " + p.given[idx]),
     )
     upper = rng.random(m) < 0.2
-    fio = np.where(upper, np.char.upper(fio.astype(str)).astype(object), fio)
+    fio[upper] = _upper(fio[upper])
     yo = rng.random(m) < 0.3
-    fio = np.where(yo, np.char.replace(fio.astype(str), "ё", "е").astype(object), fio)
+    fio[yo] = _yo_to_e(fio[yo])
     phone = _format_phones(p.mobile[idx], rng.integers(0, 7, m))
     phone = np.where(rng.random(m) < 0.08, "", phone)
     # Some people gave a new number at the till; if they have no e-mail either, they cannot be linked.
@@ -334,24 +417,33 @@ def build_sheet(cfg: Config, rng: np.random.Generator, p: Persons):
     email = _email_variants(rng, p.email[idx])
     email = np.where(rng.random(m) < 0.35, "", np.where(pd.isna(email), "", email))
     email = np.where(rng.random(m) < 0.003, ROLE_EMAIL, email)
-    bday = pd.to_datetime(p.birthday[idx]).strftime("%d.%m.%Y").to_numpy(dtype=object)
+    bday = _ru_date(_text(p.birthday[idx])).to_numpy(zero_copy_only=False)
     bday = np.where(rng.random(m) < 0.3, "", bday)
     consent = rng.random(m) < 0.55
     reg = rng.integers(int(datetime(2021, 1, 1).timestamp()), int(cfg.as_of.timestamp()) - 86400, m)
-    reg_s = pd.to_datetime(reg, unit="s")
-    sheet = pd.DataFrame({
+    reg_s = _fmt_dt_arrow(reg)
+    sheet = _frame({
         "Номер карты": p.card[idx],
         "ФИО": fio,
         "Телефон": phone,
         "E-mail": email,
         "Дата рождения": bday,
         "Согласие на рассылку": np.where(consent, "да", "нет"),
-        "Дата согласия": np.where(consent, reg_s.strftime("%d.%m.%Y"), ""),
+        "Дата согласия": pc.if_else(consent, _ru_date(reg_s), ""),
         "Магазин": np.asarray(["ТЦ Европейский", "ТЦ Мега Тёплый Стан", "ул. Тверская, 12"], dtype=object)[rng.integers(0, 3, m)],
-        "Дата регистрации": reg_s.strftime("%d.%m.%Y %H:%M:%S").to_numpy(dtype=object),
+        "Дата регистрации": _ru_date(reg_s, with_time=True),
     })
     truth = pd.DataFrame({"source_system": "spreadsheets", "source_record_id": sheet["Номер карты"], "person_id": p.person_id[idx]})
     return sheet, truth
+
+
+def _ru_date(iso: pa.Array, with_time: bool = False) -> pa.Array:
+    """'YYYY-MM-DD[ HH:MM:SS]' -> 'DD.MM.YYYY[ HH:MM:SS]' by slicing (Arrow's strftime is slower
+    than pandas'; slicing is ~10x faster than either)."""
+    def part(start: int, stop: int) -> pa.Array:
+        return pc.utf8_slice_codeunits(iso, start, stop)
+    pieces = [part(8, 10), ".", part(5, 7), ".", part(0, 4)] + ([part(10, 19)] if with_time else [])
+    return pc.binary_join_element_wise(*pieces, "")
 
 
 def write_sheet_csv(sheet: pd.DataFrame, path: Path, rng: np.random.Generator) -> int:
@@ -359,43 +451,45 @@ def write_sheet_csv(sheet: pd.DataFrame, path: Path, rng: np.random.Generator) -
 
     Returns how many lines were broken, so tests know what the quarantine must hold.
     """
-    lines = [";".join(SHEET_COLUMNS)]
-    # Column-wise concatenation: a row-wise `agg(";".join)` took 34 s at 1 M people.
-    joined = sheet[SHEET_COLUMNS[0]].astype(object).astype(str)
-    for col in SHEET_COLUMNS[1:]:
-        joined = joined + ";" + sheet[col].astype(object).astype(str)
-    body = joined.tolist()
+    # Lines joined in Arrow and encoded in runs between broken lines: a row-wise `agg(";".join)`
+    # took 34 s at 1 M people, column-wise pandas plus per-line encoding ~2 s, this ~0.4 s.
+    columns = [pc.cast(pa.array(sheet[col]), pa.string()) for col in SHEET_COLUMNS]
+    body = pc.binary_join_element_wise(*columns, ";").to_pylist()
     n = len(body)
     broken = sorted(set(rng.choice(n, size=max(2, n // 500), replace=False).tolist())) if n > 10 else []
-    raw_lines: list[bytes] = [lines[0].encode("cp1251")]
-    kinds = {line_no: k % 3 for k, line_no in enumerate(broken)}
-    for i, line in enumerate(body):
-        data = line.encode("cp1251")
-        if i in kinds:
-            kind = kinds[i]
-            if kind == 0:
-                data = data + b";\xc4\xee\xef"  # an extra field: someone typed ';' in the store name
-            elif kind == 1:
-                data = b";" + data.split(b";", 1)[1]  # the card number is missing
-            else:
-                data = data.replace(b";", b";\x98", 1)  # 0x98 is not a cp1251 character
-        raw_lines.append(data)
-    path.write_bytes(b"\r\n".join(raw_lines) + b"\r\n")
+    pieces: list[bytes] = [";".join(SHEET_COLUMNS).encode("cp1251")]
+    start = 0
+    for k, i in enumerate(broken):
+        if i > start:
+            pieces.append("\r\n".join(body[start:i]).encode("cp1251"))
+        data = body[i].encode("cp1251")
+        kind = k % 3
+        if kind == 0:
+            data = data + b";\xc4\xee\xef"  # an extra field: someone typed ';' in the store name
+        elif kind == 1:
+            data = b";" + data.split(b";", 1)[1]  # the card number is missing
+        else:
+            data = data.replace(b";", b";\x98", 1)  # 0x98 is not a cp1251 character
+        pieces.append(data)
+        start = i + 1
+    if start < n:
+        pieces.append("\r\n".join(body[start:]).encode("cp1251"))
+    path.write_bytes(b"\r\n".join(pieces) + b"\r\n")
     return len(broken)
 
 
 def build_unisender(cfg: Config, rng: np.random.Generator, p: Persons, crm: pd.DataFrame):
     """The mailing list: signed up on the site, so mostly people the CRM also knows by e-mail."""
-    crm_emails = set(crm["email"].str.strip().str.lower())
-    known = np.asarray([e is not None and e.lower() in crm_emails for e in p.email])
+    crm_emails = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(crm["email"])))
+    known = pc.is_in(pc.utf8_lower(_text(p.email)), value_set=crm_emails).fill_null(False).to_numpy(zero_copy_only=False)
     pick = (known & (rng.random(p.n) < 0.75)) | p.newsletter_only
     idx = np.flatnonzero(pick)
     m = len(idx)
     draw = rng.random(m)
     status = np.where(draw < 0.86, "active", np.where(draw < 0.96, "unsubscribed", "inactive"))
     add = rng.integers(int(datetime(2022, 1, 1).timestamp()), int(cfg.as_of.timestamp()) - 86400 * 3, m)
-    contacts = pd.DataFrame({
-        "email": p.email[idx].astype(str),
+    contacts = _frame({
+        "email": p.email[idx],  # everyone picked has an address
         "email_status": status,
         "email_add_time": _fmt_dt(add),
         "email_list_ids": np.where(status == "active", str(UNISENDER_LIST_ID), ""),
@@ -406,29 +500,61 @@ def build_unisender(cfg: Config, rng: np.random.Generator, p: Persons, crm: pd.D
     return contacts, truth
 
 
-def generate(cfg: Config, out: Path) -> dict:
+# The world the per-system builders read, set just before builder processes are forked (they
+# inherit it instead of receiving a pickled copy of a few GB).
+_WORLD: World | None = None
+
+
+def _build_source(module: str) -> SourceData:
+    return importlib.import_module(module).build(_WORLD)
+
+
+def default_workers(customers: int) -> int:
+    """Processes for the per-system builders: one per core (up to 4) from 100k people; below
+    that a fork costs more than it saves."""
+    return min(os.cpu_count() or 1, 4) if customers >= 100_000 else 1
+
+
+def generate(cfg: Config, out: Path, workers: int | None = None) -> dict:
+    """Write every system's demo data under `out`. Each builder draws from a random stream of its
+    own, so the files are the same whatever `workers` is (a test holds this)."""
+    global _WORLD
     started = time.perf_counter()
+    workers = default_workers(cfg.customers) if workers is None else workers
     rng = np.random.default_rng(cfg.seed)
     p = Persons(cfg, rng)
     customers, orders, items, t_crm = build_crm(cfg, rng, p)
     sheet, t_sheet = build_sheet(cfg, rng, p)
     contacts, t_uni = build_unisender(cfg, rng, p, customers)
+    world = World(cfg=cfg, persons=p, out=out, crm_customers=customers, crm_orders=orders, crm_items=items,
+                  unisender_contacts=contacts,
+                  # The person behind each CRM customer row (same order): 1C counterparties share CRM externalIds.
+                  extra={"retailcrm_person_id": t_crm["person_id"].to_numpy()})
+    pool = None
+    if workers > 1:
+        # Builders run in forked processes while this one writes the core files.
+        _WORLD = world
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        futures = [pool.submit(_build_source, m) for m in SOURCE_MODULES]
 
     for d in ["retailcrm", "unisender", "inbox", "ground_truth"]:
         (out / d).mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(customers, preserve_index=False), out / "retailcrm" / "customers.parquet")
-    pq.write_table(pa.Table.from_pandas(orders, preserve_index=False), out / "retailcrm" / "orders.parquet")
-    pq.write_table(pa.Table.from_pandas(items, preserve_index=False), out / "retailcrm" / "order_items.parquet")
+    pq.write_table(orders, out / "retailcrm" / "orders.parquet")
+    pq.write_table(items, out / "retailcrm" / "order_items.parquet")
     pq.write_table(pa.Table.from_pandas(contacts, preserve_index=False), out / "unisender" / "contacts.parquet")
     (out / "unisender" / "lists.json").write_text(
         json.dumps([{"id": UNISENDER_LIST_ID, "title": UNISENDER_LIST_TITLE}], ensure_ascii=False), encoding="utf-8")
     broken = write_sheet_csv(sheet, out / "inbox" / "loyalty_members.csv", rng)
 
-    world = World(cfg=cfg, persons=p, out=out, crm_customers=customers, crm_orders=orders, crm_items=items,
-                  unisender_contacts=contacts,
-                  # The person behind each CRM customer row (same order): 1C counterparties share CRM externalIds.
-                  extra={"retailcrm_person_id": t_crm["person_id"].to_numpy()})
-    extra: list[SourceData] = [importlib.import_module(m).build(world) for m in SOURCE_MODULES]
+    if pool is None:
+        extra: list[SourceData] = [importlib.import_module(m).build(world) for m in SOURCE_MODULES]
+    else:
+        try:
+            extra = [f.result() for f in futures]
+        finally:
+            pool.shutdown(cancel_futures=True)
+            _WORLD = None
 
     identity = pd.concat([t_crm, t_sheet, t_uni, *(x.truth for x in extra)], ignore_index=True)
     identity.to_csv(out / "ground_truth" / "identity.csv", index=False)
@@ -460,8 +586,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--customers", type=int, default=5000, help="people to simulate (1,000 .. 1,000,000+)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", type=Path, default=Path("data/demo"))
+    ap.add_argument("--workers", type=int, default=None,
+                    help="processes for the per-system builders (default: one per core from 100k people)")
     args = ap.parse_args(argv)
-    meta = generate(Config(customers=args.customers, seed=args.seed), args.out)
+    meta = generate(Config(customers=args.customers, seed=args.seed), args.out, workers=args.workers)
     print(json.dumps(meta, ensure_ascii=False, indent=2))
 
 

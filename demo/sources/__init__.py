@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from demo.generate import Config, Persons
@@ -32,8 +33,8 @@ class World:
     persons: "Persons"
     out: Path
     crm_customers: pd.DataFrame  # flat RetailCRM customers (see demo.generate.build_crm)
-    crm_orders: pd.DataFrame
-    crm_items: pd.DataFrame
+    crm_orders: pa.Table  # Arrow: only written out and read for their largest ids
+    crm_items: pa.Table
     unisender_contacts: pd.DataFrame
     extra: dict[str, Any] = field(default_factory=dict)  # what earlier builders chose to share
 

@@ -13,16 +13,18 @@ Files: `bitrix24/contacts.jsonl`, `bitrix24/deals.jsonl`. Ground truth: the cont
 
 from __future__ import annotations
 
-import json
+import functools
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+import orjson
 import pandas as pd
+import pyarrow.compute as pc
 
 from demo import names as N
-from demo.generate import _email_variants, _format_phones, _name_variants
+from demo.generate import _concat, _email_variants, _fmt_dt, _fmt_dt_arrow, _format_phones, _name_variants
 from demo.sources import SourceData, World
 
 SYSTEM = "bitrix24"
@@ -47,8 +49,8 @@ WHOLESALE_STAGES = ["NEW", "PREPARATION", "PREPAYMENT_INVOICE", "EXECUTING", "FI
 
 def _portal_time(unix_seconds: np.ndarray) -> np.ndarray:
     """UTC seconds -> the portal's ISO text, e.g. `2024-08-15T10:38:21+03:00`."""
-    local = pd.to_datetime(np.asarray(unix_seconds, dtype=np.int64) + PORTAL_OFFSET_HOURS * 3600, unit="s")
-    return (local.strftime("%Y-%m-%dT%H:%M:%S") + f"+{PORTAL_OFFSET_HOURS:02d}:00").to_numpy(dtype=object)
+    local = _fmt_dt_arrow(np.asarray(unix_seconds, dtype=np.int64) + PORTAL_OFFSET_HOURS * 3600)  # Y-m-d H:M:S
+    return _concat(pc.replace_substring(local, " ", "T", max_replacements=1), f"+{PORTAL_OFFSET_HOURS:02d}:00")
 
 
 def _ids(rng: np.random.Generator, count: int, first: int) -> np.ndarray:
@@ -201,6 +203,9 @@ def _contacts(rng, world: World, rec_person, is_dup, contact_id, wholesale, comp
     return rows
 
 
+_translit = functools.lru_cache(maxsize=None)(N.translit)  # names come from small dictionaries
+
+
 def _corporate_emails(p, rec_person, company) -> np.ndarray:
     """`a.ivanov@optika-vzglyad.ru`: personal, but no other system knows it. Two people of one
     company with the same initial and surname get a digit, as mail admins do."""
@@ -208,7 +213,7 @@ def _corporate_emails(p, rec_person, company) -> np.ndarray:
     taken: dict[str, int] = {}
     for i, (person, comp) in enumerate(zip(rec_person, company)):
         domain = COMPANIES[max(comp, 0)][1]
-        local = f"{N.translit(p.given[person])[:1]}.{N.translit(p.surname[person])}"
+        local = f"{_translit(p.given[person])[:1]}.{_translit(p.surname[person])}"
         address = f"{local}@{domain}"
         owner = taken.setdefault(address, int(person))
         out[i] = address if owner == person else f"{local}{int(person) % 97}@{domain}"
@@ -240,7 +245,7 @@ def _deals(rng, contacts: list[dict[str, Any]], wholesale, contact_created, as_o
     no_contact = rng.random(k) < 0.02  # a deal booked on the company only
     created_s, modified_s = _portal_time(created), _portal_time(modified)
     close_s = _portal_time(np.where(closed, close_at, planned))
-    begin_s = pd.to_datetime(created + PORTAL_OFFSET_HOURS * 3600, unit="s").strftime("%Y-%m-%dT00:00:00+03:00").to_numpy(dtype=object)
+    begin_s = _fmt_dt(created + PORTAL_OFFSET_HOURS * 3600, f"%Y-%m-%dT00:00:00+{PORTAL_OFFSET_HOURS:02d}:00")
     rows = []
     for j in range(k):
         c = contacts[owner[j]]
@@ -289,7 +294,6 @@ def _deals(rng, contacts: list[dict[str, Any]], wholesale, contact_created, as_o
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False))
-            fh.write("\n")
+    """orjson: ~5x faster than `json.dumps` per row (UTF-8 out, like `ensure_ascii=False`)."""
+    with path.open("wb") as fh:
+        fh.writelines(orjson.dumps(row) + b"\n" for row in rows)

@@ -28,9 +28,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from demo.generate import UNISENDER_LIST_ID, _email_variants, _format_phones
+from demo.generate import UNISENDER_LIST_ID, _email_variants, _fmt_dt_arrow, _format_phones, _table, _text
+from demo.generate import _fmt_dt as _fmt
 from demo.sources import SourceData, World
 
 N_CAMPAIGNS = 12
@@ -47,15 +49,16 @@ SUBJECTS = [
 ]
 LINK_PATHS = ["/catalog/odnodnevnye", "/catalog/mesyachnye", "/catalog/rastvory", "/promo", "/catalog/cvetnye",
               "/salony", "/bonus"]
-HARD_BOUNCES = np.asarray(["err_user_unknown", "err_user_inactive", "err_domain_inactive"], dtype=object)
+HARD_BOUNCES = ["err_user_unknown", "err_user_inactive", "err_domain_inactive"]
+# Unisender's `send_result` values this demo uses; deliveries carry an index into this list.
+SEND_RESULTS = pa.array(["ok_delivered", "ok_spam_folder", "ok_read", "ok_link_visited", "ok_unsubscribed",
+                         "err_mailbox_full", *HARD_BOUNCES, "not_sent"])
+_HARD_BOUNCE_FIRST, _NOT_SENT = 6, 9
 
 
-def _fmt(seconds: np.ndarray) -> np.ndarray:
-    return pd.to_datetime(np.asarray(seconds, dtype=np.int64), unit="s").strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
-
-
-def _write(frame: pd.DataFrame, path) -> None:
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+def _write(frame: pd.DataFrame | pa.Table, path) -> None:
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path)
 
 
 def _engagement(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -130,34 +133,38 @@ def build_unisender(world: World) -> dict[str, int]:
     spam_folder = ~opened & ~soft & ~dead[c] & (rng.random(n) < 0.02)
     not_sent = ~is_unsub & (rng.random(n) < 0.002)
 
-    result = np.full(n, "ok_delivered", dtype=object)
+    # Later assignments win, in the order Unisender's statuses supersede one another.
+    result = np.zeros(n, dtype=np.int8)  # index into SEND_RESULTS
     last = delivered.copy()
-    result[spam_folder] = "ok_spam_folder"
-    result[opened] = "ok_read"
+    result[spam_folder] = 1
+    result[opened] = 2
     last[opened] = read[opened]
-    result[clicked] = "ok_link_visited"
+    result[clicked] = 3
     last[clicked] = click[clicked]
     unsub_at = read + rng.integers(30, 600, n)
-    result[is_unsub] = "ok_unsubscribed"
+    result[is_unsub] = 4
     last[is_unsub] = unsub_at[is_unsub]
-    result[soft] = "err_mailbox_full"
+    result[soft] = 5
     last[soft] = delivered[soft]
     hard = dead[c]
-    result[hard] = HARD_BOUNCES[rng.integers(0, len(HARD_BOUNCES), n)][hard]
+    result[hard] = _HARD_BOUNCE_FIRST + rng.integers(0, len(HARD_BOUNCES), n)[hard]
     last[hard] = delivered[hard]
-    result[not_sent] = "not_sent"
+    result[not_sent] = _NOT_SENT
     last[not_sent] = starts[k][not_sent]
     clicked &= ~(hard | soft | not_sent)
 
-    deliveries = pd.DataFrame({
-        "campaign_id": ids[k], "email": email[c], "send_result": result, "last_update": _fmt(last),
+    # Arrow takes: ~4 M deliveries at 1 M people, no Python string per row.
+    email_text = _text(email)
+    deliveries = _table({
+        "campaign_id": ids[k], "email": email_text.take(c), "send_result": SEND_RESULTS.take(result),
+        "last_update": _fmt_dt_arrow(last),
     })
 
     # Visited links: one to three links per clicker, the first at the status time.
     who = np.flatnonzero(clicked)
     n_links = np.minimum(1 + rng.poisson(0.5, len(who)), 3)
     rep = np.repeat(who, n_links)
-    offset = np.concatenate([np.arange(x) for x in n_links]) if len(n_links) else np.zeros(0, int)
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(n_links) - n_links, n_links)  # 0, 1, .. per clicker
     path = (rng.integers(0, len(LINK_PATHS), len(rep)) + offset) % len(LINK_PATHS)
     url = ("https://linzy-shop.ru" + pd.Series(np.asarray(LINK_PATHS, dtype=object)[path]) + "?utm_source=unisender&utm_campaign="
            + pd.Series(ids[k[rep]]).astype(str)).to_numpy(dtype=object)
@@ -264,12 +271,15 @@ def build_sendsay(world: World) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, i
     def opt(mask, seconds):
         return np.where(mask, _fmt(seconds), None)
 
-    stats = pd.DataFrame({
-        "issue_id": issue_id[j], "member_id": member_id[i], "email": email[i],
-        "deliv_status": status, "deliv_dt": _fmt(deliv_dt),
-        "first_read_dt": opt(read, first_read), "reads": np.where(read, 1 + rng.poisson(0.6, n), 0),
-        "first_click_dt": opt(click, first_click), "clicks": np.where(click, 1 + rng.poisson(0.4, n), 0),
-        "unsub_dt": opt(unsub_here, unsub_dt),
+    def opt_arrow(mask, seconds):
+        return pc.if_else(mask, _fmt_dt_arrow(seconds), pa.scalar(None, pa.string()))
+
+    stats = _table({
+        "issue_id": issue_id[j], "member_id": member_id[i], "email": _text(email).take(i),
+        "deliv_status": status, "deliv_dt": _fmt_dt_arrow(deliv_dt),
+        "first_read_dt": opt_arrow(read, first_read), "reads": np.where(read, 1 + rng.poisson(0.6, n), 0),
+        "first_click_dt": opt_arrow(click, first_click), "clicks": np.where(click, 1 + rng.poisson(0.4, n), 0),
+        "unsub_dt": opt_arrow(unsub_here, unsub_dt),
     })
     issues = pd.DataFrame({
         "id": issue_id, "name": [f"Рассылка {pd.Timestamp(x, unit='s'):%d.%m.%Y}" for x in issue_dt],

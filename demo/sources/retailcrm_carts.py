@@ -25,6 +25,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from demo import names as N
 from demo.sources import SourceData, World
@@ -68,7 +69,7 @@ def build(world: World) -> SourceData:
 
     cust_ids = customers["id"].to_numpy()[holder]
     cart_id = np.asarray([f"cart-{c}-{t:x}" for c, t in zip(cust_ids, created)], dtype=object)
-    first_order_id = int(world.crm_orders["id"].max()) + 1
+    first_order_id = pc.max(world.crm_orders["id"]).as_py() + 1
     order_id = np.full(n, -1, dtype=np.int64)
     order_id[ordered] = np.arange(first_order_id, first_order_id + int(ordered.sum()))
 
@@ -111,7 +112,7 @@ def build(world: World) -> SourceData:
 def _cart_orders(world: World, buyers: pd.DataFrame, order_id: np.ndarray, order_at: np.ndarray,
                  lines: list[list[dict]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The orders placed from a cart, in the columns of the core `orders`/`order_items` files."""
-    first_item = int(world.crm_items["item_id"].max()) + 1
+    first_item = pc.max(world.crm_items["item_id"]).as_py() + 1
     rows = [
         {"order_id": oid, "article": line["article"], "productName": line["name"], "quantity": line["quantity"],
          "initialPrice": line["price"], "discountTotal": 0.0}
