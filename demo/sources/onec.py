@@ -40,6 +40,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from demo import names as N
@@ -63,29 +64,142 @@ CATALOG_ID = "bd72d8f9-55bc-11d9-848a-00112f43529a"
 PRICE_TYPE_ID = "bb14a3a4-6b17-11e0-9819-e0cb4ed5eed4"
 
 
-def _guids(rng: np.random.Generator, n: int) -> np.ndarray:
+# --- text in Arrow ------------------------------------------------------------------------------
+# Columns are made as Arrow arrays where they can be: a Python string per row costs ~0.1 us to
+# make and again to convert when the DataFrame or the XML is built (per row and column).
+_STR = pa.large_string()  # what pandas' `str` columns hold
+_BIN = pa.large_binary()  # windows-1251 text of the CommerceML order files
+
+
+def _text(values) -> pa.Array:
+    """Text (a NumPy array of str/None, a pandas Series or an Arrow array) as Arrow large_string;
+    integers are written in decimal."""
+    if isinstance(values, pd.Series):
+        values = pa.array(values)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = np.asarray(values)
+        values = pa.array(values if values.dtype.kind in "iub" else values.astype(object))
+    return values.cast(_STR)
+
+
+def _cat(*parts) -> pa.Array:
+    """Element-wise concatenation of text columns and str constants; null where any part is null."""
+    return pc.binary_join_element_wise(*(pa.scalar(x, _STR) if isinstance(x, str) else _text(x) for x in parts),
+                                       pa.scalar("", _STR))
+
+
+def _where(mask: np.ndarray, yes, no) -> pa.Array:
+    """`np.where` for text: `yes`/`no` are text columns or str constants."""
+    yes, no = (pa.scalar(x, _STR) if isinstance(x, str) else _text(x) for x in (yes, no))
+    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), yes, no)
+
+
+def _pick(options: list[str], idx: np.ndarray) -> pa.Array:
+    """options[idx] as Arrow text."""
+    return pc.take(pa.array(options, _STR), pa.array(np.asarray(idx, dtype=np.int64)))
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A DataFrame built through Arrow: NumPy text becomes pandas' `str` columns ~3x faster than in
+    `pd.DataFrame(...)`. Scalars are repeated; pandas columns are kept as they are, dtype and all."""
+    n = max(len(v) for v in columns.values() if not np.isscalar(v))
+    arrays = {}
+    for name, values in columns.items():
+        if isinstance(values, pd.Series):
+            continue
+        if np.isscalar(values):
+            values = np.full(n, values, dtype=object if isinstance(values, str) else None)
+        if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+            values = np.asarray(values)
+            values = _text(values) if values.dtype.kind in "OU" else pa.array(values)
+        arrays[name] = values
+    frame = pa.table(arrays).to_pandas()
+    for position, (name, values) in enumerate(columns.items()):
+        if isinstance(values, pd.Series):
+            frame.insert(position, name, values.reset_index(drop=True))
+    return frame
+
+
+def _where_applied(mask: np.ndarray, values: pa.Array, fn) -> pa.Array:
+    """`fn(values)` where `mask` is set, `values` elsewhere; `fn` runs on the masked rows only."""
+    mask = pa.array(np.asarray(mask, dtype=bool))
+    return pc.replace_with_mask(values, mask, fn(pc.filter(values, mask)))
+
+
+def _yo(values: pa.Array, mask: np.ndarray) -> pa.Array:
+    """ё typed as е where `mask` says so."""
+    return _where_applied(mask, values, lambda text: pc.replace_substring(pc.replace_substring(text, "ё", "е"), "Ё", "Е"))
+
+
+def _upper(values: pa.Array, mask: np.ndarray) -> pa.Array:
+    return _where_applied(mask, values, pc.utf8_upper)
+
+
+# --- ids and stamps -----------------------------------------------------------------------------
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex_columns(values: np.ndarray, width: int) -> np.ndarray:
+    """Zero-padded lower-case hex of non-negative integers as a (n, width) matrix of ASCII codes."""
+    shifts = np.arange(4 * (width - 1), -1, -4, dtype=np.uint64)
+    return _HEX_DIGITS[(np.asarray(values).astype(np.uint64)[:, None] >> shifts) & np.uint64(15)]
+
+
+def _ascii_text(*blocks: np.ndarray | str, n: int) -> pa.Array:
+    """Rows of ASCII-code matrices and constant strings glued side by side, as Arrow text: the
+    glued bytes are the string data, with no Python string per row."""
+    cols = [np.broadcast_to(np.frombuffer(b.encode(), dtype=np.uint8), (n, len(b))) if isinstance(b, str) else b for b in blocks]
+    width = sum(c.shape[1] for c in cols)
+    data = np.ascontiguousarray(np.concatenate(cols, axis=1)) if n else np.zeros((0, width), np.uint8)
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    return pa.Array.from_buffers(_STR, n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _ascii_digits(digits: np.ndarray) -> np.ndarray:
+    """Decimal digits 0..9 as their ASCII codes (for `_ascii_text`)."""
+    return (np.asarray(digits) + ord("0")).astype(np.uint8)
+
+
+def _distinct(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
+    """Whether the (a, b, c, d) rows are all different (a < 2**32; b, d < 2**16). A 64-bit key of
+    a, b and d nearly always settles it (0.02 s vs 0.1 s for a 4-column duplicate check per 400k)."""
+    key = (a.astype(np.uint64) << np.uint64(32)) | (b.astype(np.uint64) << np.uint64(16)) | d.astype(np.uint64)
+    return pd.Series(key).is_unique or not pd.DataFrame({"a": a, "b": b, "c": c, "d": d}).duplicated().any()
+
+
+def _guids(rng: np.random.Generator, n: int) -> pa.Array:
     """1C-looking GUIDs (version-1 layout, this infobase's node), unique within the call."""
     while True:
         a = rng.integers(0, 2**32, n, dtype=np.uint64)
         b, c, d = rng.integers(0, 2**16, n), rng.integers(0, 2**8, n), rng.integers(0, 2**16, n)
-        out = np.asarray([f"{w:08x}-{x:04x}-11{y:02x}-{z:04x}-{NODE}" for w, x, y, z in zip(a, b, c, d)], dtype=object)
-        if len(set(out)) == n:
-            return out
+        if _distinct(a, b, c, d):
+            break
+    # Hex digits from a byte matrix: 0.02 s vs 0.22 s with an f-string per GUID (per 200k people).
+    return _ascii_text(_hex_columns(a, 8), "-", _hex_columns(b, 4), "-11", _hex_columns(c, 2), "-",
+                       _hex_columns(d, 4), f"-{NODE}", n=n)
 
 
-def _data_versions(rng: np.random.Generator, n: int) -> np.ndarray:
-    """`DataVersion` as 1C sends it: base64 of an 8-byte counter, opaque to clients."""
-    counters = rng.integers(1, 60, n)
-    return np.asarray([base64.b64encode(struct.pack(">II", int(v), 0)).decode() for v in counters], dtype=object)
+# `DataVersion` as 1C sends it: base64 of an 8-byte counter, opaque to clients. The counter is
+# 1..59, so every possible value is encoded once here and looked up.
+_DATA_VERSIONS = [base64.b64encode(struct.pack(">II", v, 0)).decode() for v in range(60)]
 
 
-def _iso(seconds: np.ndarray) -> np.ndarray:
-    return pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
+def _data_versions(rng: np.random.Generator, n: int) -> pa.Array:
+    return _pick(_DATA_VERSIONS, rng.integers(1, 60, n))
 
 
-def _yo(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    replaced = np.char.replace(np.char.replace(values.astype(str), "ё", "е"), "Ё", "Е").astype(object)
-    return np.where(mask, replaced, values)
+def _iso(seconds: np.ndarray) -> pa.Array:
+    """Unix seconds -> 'YYYY-MM-DDTHH:MM:SS'. Arrow's cast writes the date and time with a space,
+    which becomes the 'T': 0.03 s vs 0.2 s with pandas' strftime per 200k people."""
+    text = pc.cast(pa.array(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]")), _STR)
+    return pc.utf8_replace_slice(text, 10, 11, "T")
+
+
+def _seconds(text) -> np.ndarray:
+    """'YYYY-MM-DD[T ]HH:MM:SS' -> Unix seconds (Arrow's ISO-8601 parser)."""
+    return pc.cast(pc.cast(_text(text), pa.timestamp("s")), pa.int64()).to_numpy()
 
 
 # --- who has a card ---------------------------------------------------------------------------
@@ -93,7 +207,7 @@ def _person_cards(rng: np.random.Generator, world: World) -> pd.DataFrame:
     p, crm = world.persons, world.crm_customers
     crm_person = np.asarray(world.extra["retailcrm_person_id"])
     linked = crm["externalId"].notna().to_numpy()
-    created_crm = pd.to_datetime(crm["createdAt"]).astype("datetime64[s]").astype("int64").to_numpy()
+    created_crm = _seconds(crm["createdAt"])
     a = pd.DataFrame({
         "person_idx": crm_person[linked] - 1,
         "code": crm["externalId"].to_numpy()[linked],
@@ -121,48 +235,63 @@ def _person_cards(rng: np.random.Generator, world: World) -> pd.DataFrame:
     return cards
 
 
-def _person_descriptions(rng, p, idx: np.ndarray) -> np.ndarray:
+def _person_descriptions(rng, p, idx: np.ndarray) -> pa.Array:
     n = len(idx)
     patr = np.where(rng.random(n) < 0.08, "", p.patronymic[idx])
-    full = p.surname[idx] + " " + p.given[idx] + np.where(patr == "", "", " " + patr.astype(str))
+    full = _cat(p.surname[idx], " ", p.given[idx], _where(patr == "", "", _cat(" ", patr)))
     full = _yo(full, rng.random(n) < 0.35)
-    full = np.where(rng.random(n) < 0.06, np.char.upper(full.astype(str)).astype(object), full)
-    return np.where(rng.random(n) < 0.03, full + " ", full)
+    full = _upper(full, rng.random(n) < 0.06)
+    return _where(rng.random(n) < 0.03, _cat(full, " "), full)
 
 
 KIND_KEYS = {"Телефон": "a1f0c2e4-5d6b-11e5-80d4-000c295e30eb", "АдресЭлектроннойПочты": "a1f0c2e5-5d6b-11e5-80d4-000c295e30eb",
              "Адрес": "a1f0c2e6-5d6b-11e5-80d4-000c295e30eb"}
+LINE_KINDS = ["Телефон", "Телефон", "АдресЭлектроннойПочты", "Адрес"]  # the table part's lines, in order
 
 
-def _contact_rows(rng, p, refs: np.ndarray, idx: np.ndarray, is_dup: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _where_formatted(mask: np.ndarray, numbers: np.ndarray, style: np.ndarray, other) -> np.ndarray:
+    """`np.where(mask, _format_phones(numbers, style), other)`, formatting only the numbers used."""
+    out = np.full(len(mask), other, dtype=object) if other is None else np.array(other, dtype=object)
+    out[mask] = _format_phones(numbers[mask], style[mask])
+    return out
+
+
+def _contact_rows(rng, p, refs: pa.Array, idx: np.ndarray, is_dup: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The `КонтактнаяИнформация` table part as a long table (one row per line), plus each card's
     main phone and e-mail as typed. `extended` rows come from a newer 1C release that also fills
     `НомерТелефона`/`АдресЭП`/`Значение`."""
     n = len(idx)
     phone = _format_phones(p.mobile[idx], rng.integers(0, 7, n))
-    phone = np.where(rng.random(n) < 0.04, _format_phones(p.mobile2[idx], rng.integers(0, 7, n)), phone)
+    other = rng.random(n) < 0.04  # the other number
+    phone = _where_formatted(other, p.mobile2[idx], rng.integers(0, 7, n), phone)
     phone = np.where(rng.random(n) < np.where(is_dup, 0.05, 0.12), None, phone)
-    second = np.where(rng.random(n) < 0.08, _format_phones(p.mobile2[idx], rng.integers(0, 7, n)), None)
+    second = rng.random(n) < 0.08
+    second = _where_formatted(second, p.mobile2[idx], rng.integers(0, 7, n), None)
     email = _email_variants(rng, p.email[idx])
     email = np.where(rng.random(n) < 0.5, email, None)
-    address = np.where(rng.random(n) < 0.3, p.city[idx] + ", ул. Ленина, д. " + rng.integers(1, 120, n).astype(str), None)
+    has_address, house = rng.random(n) < 0.3, rng.integers(1, 120, n)
+    address = np.full(n, None, dtype=object)
+    address[has_address] = p.city[idx][has_address] + ", ул. Ленина, д. " + house[has_address].astype(str)
     extended = rng.random(n) < 0.4
-    parts = []
-    for order, (kind, values) in enumerate((("Телефон", phone), ("Телефон", second), ("АдресЭлектроннойПочты", email), ("Адрес", address))):
-        has = pd.notna(values)
-        parts.append(pd.DataFrame({"ref_key": refs[has], "card": np.flatnonzero(has), "order": order, "kind": kind,
-                                   "presentation": values[has], "extended": extended[has]}))
-    rows = pd.concat(parts, ignore_index=True).sort_values(["card", "order"], kind="stable", ignore_index=True)
-    rows["line_number"] = rows.groupby("card").cumcount() + 1
-    return rows.drop(columns=["card", "order"]), phone, email
+    # One column per line kind, in table-part order; reading the filled cells row by row gives the
+    # lines card by card without a sort.
+    values = np.stack([phone, second, email, address], axis=1)
+    has = pd.notna(values)
+    card, slot = np.nonzero(has)
+    rows = _frame({"ref_key": pc.take(refs, pa.array(card)), "kind": _pick(LINE_KINDS, slot), "presentation": values[has],
+                   "extended": extended[card], "line_number": np.cumsum(has, axis=1)[has],
+                   "kind_key": _pick([KIND_KEYS[k] for k in LINE_KINDS], slot)})
+    return rows, phone, email
 
 
 def _counterparties(rng, world: World, cards: pd.DataFrame):
+    """The `Catalog_Контрагенты` rows (folders, person cards, companies, the anonymous retail buyer),
+    their contact lines, and each person card's main phone and e-mail (in the person rows' order)."""
     p = world.persons
     as_of = int(pd.Timestamp(world.cfg.as_of).timestamp())
     n = len(cards)
     folders = pd.DataFrame({
-        "ref_key": _guids(rng, 3), "code": ["ЦБ-000002", "ЦБ-000003", "ЦБ-000004"],
+        "ref_key": _guids(rng, 3).to_pylist(), "code": ["ЦБ-000002", "ЦБ-000003", "ЦБ-000004"],
         "description": ["Интернет-магазин", "Розничные покупатели", "Организации"], "is_folder": True,
     })
     folder_of = dict(zip(["online", "stores", "companies"], folders["ref_key"]))
@@ -171,11 +300,11 @@ def _counterparties(rng, world: World, cards: pd.DataFrame):
     contacts, phone, email = _contact_rows(rng, p, refs, idx, cards["is_dup"].to_numpy())
     desc = _person_descriptions(rng, p, idx)
     deleted = (rng.random(n) < 0.015) | (cards["is_dup"].to_numpy() & (rng.random(n) < 0.5))
-    persons = pd.DataFrame({
+    persons = _frame({
         "ref_key": refs, "code": cards["code"], "description": desc,
-        "full_name": np.where(rng.random(n) < 0.1, np.char.upper(desc.astype(str)).astype(object), desc),
+        "full_name": _upper(desc, rng.random(n) < 0.1),
         "legal_form": "ФизическоеЛицо", "inn": "", "kpp": "",
-        "parent_key": [folder_of[g] for g in cards["group"]], "is_folder": False, "deletion_mark": deleted,
+        "parent_key": cards["group"].map(folder_of), "is_folder": False, "deletion_mark": deleted,
         "created_at": _iso(np.minimum(cards["created"].to_numpy(), as_of - 3600)),
         "comment": np.where(cards["is_dup"], "Завели на кассе", ""),
         "person_id": p.person_id[idx], "kind": "person",
@@ -185,18 +314,20 @@ def _counterparties(rng, world: World, cards: pd.DataFrame):
     brand = pd.Series(words[rng.integers(0, len(words), k)] + "-" + rng.integers(1, 99, k).astype(str))
     office = _format_phones(np.char.add("495", np.char.zfill(rng.integers(0, 10**7, k).astype(str), 7)).astype(object), rng.integers(0, 7, k))
     companies = pd.DataFrame({
-        "ref_key": _guids(rng, k), "code": np.char.add("ОП-", np.char.zfill(np.arange(1, k + 1).astype(str), 5)),
+        "ref_key": _guids(rng, k).to_pylist(), "code": np.char.add("ОП-", np.char.zfill(np.arange(1, k + 1).astype(str), 5)),
         "description": brand + " ООО", "full_name": "ООО \"" + brand + "\"", "legal_form": "ЮридическоеЛицо",
-        "inn": ["".join(map(str, rng.integers(0, 10, 10))) for _ in range(k)],
-        "kpp": ["7701" + "".join(map(str, rng.integers(0, 10, 5))) for _ in range(k)],
+        # Digit matrices draw the same stream as one small call per company did.
+        "inn": _ascii_text(_ascii_digits(rng.integers(0, 10, (k, 10))), n=k).to_pylist(),
+        "kpp": _ascii_text("7701", _ascii_digits(rng.integers(0, 10, (k, 5))), n=k).to_pylist(),
         "parent_key": folder_of["companies"], "is_folder": False, "deletion_mark": False,
-        "created_at": _iso(rng.integers(int(pd.Timestamp("2021-01-01").timestamp()), as_of - 86400, k)), "comment": "",
+        "created_at": _iso(rng.integers(int(pd.Timestamp("2021-01-01").timestamp()), as_of - 86400, k)).to_pylist(), "comment": "",
         "person_id": None, "kind": "company",
     })
     contacts = pd.concat([contacts, pd.DataFrame({"ref_key": companies["ref_key"], "kind": "Телефон", "presentation": office,
-                                                  "extended": False, "line_number": 1})], ignore_index=True)
+                                                  "extended": False, "line_number": 1, "kind_key": KIND_KEYS["Телефон"]})],
+                         ignore_index=True)
     retail = pd.DataFrame({
-        "ref_key": _guids(rng, 1), "code": ["ЦБ-000001"], "description": ["Розничный покупатель"],
+        "ref_key": _guids(rng, 1).to_pylist(), "code": ["ЦБ-000001"], "description": ["Розничный покупатель"],
         "full_name": ["Розничный покупатель"], "legal_form": "ФизическоеЛицо", "inn": "", "kpp": "",
         "parent_key": EMPTY_REF, "is_folder": False, "deletion_mark": False, "created_at": "2021-01-11T09:00:00",
         "comment": "Для чеков без карты покупателя", "person_id": None, "kind": "retail",
@@ -204,20 +335,19 @@ def _counterparties(rng, world: World, cards: pd.DataFrame):
     folders = folders.assign(full_name="", legal_form="", inn="", kpp="", parent_key=EMPTY_REF, deletion_mark=False,
                              created_at=EMPTY_DATE, comment="", person_id=None, kind="folder")
     table = pd.concat([folders, persons, companies, retail], ignore_index=True)
-    table["data_version"] = _data_versions(rng, len(table))
+    table["data_version"] = pd.Series(_data_versions(rng, len(table)))
     table["person_id"] = table["person_id"].astype("Int64")
-    contacts["kind_key"] = contacts["kind"].map(KIND_KEYS)
-    main = {"phone": dict(zip(persons["ref_key"], phone)), "email": dict(zip(persons["ref_key"], email))}
+    main = {"phone": phone, "email": email}  # aligned with the person rows of `table`
     return table, contacts, main
 
 
 # --- what they bought ---------------------------------------------------------------------------
 def _products(rng) -> pd.DataFrame:
     groups = sorted(set(CATEGORY_GROUPS.values()))
-    group_keys = dict(zip(groups, _guids(rng, len(groups))))
+    group_keys = dict(zip(groups, _guids(rng, len(groups)).to_pylist()))
     n = len(N.PRODUCTS)
     rows = pd.DataFrame({
-        "ref_key": _guids(rng, n), "code": [f"00-{i:08d}" for i in range(1, n + 1)],
+        "ref_key": _guids(rng, n).to_pylist(), "code": [f"00-{i:08d}" for i in range(1, n + 1)],
         "description": [x[1] for x in N.PRODUCTS], "article": [x[0] for x in N.PRODUCTS],
         "parent_key": [group_keys[CATEGORY_GROUPS[x[2]]] for x in N.PRODUCTS], "is_folder": False,
         "price": [float(x[3]) for x in N.PRODUCTS], "vat_rate": ["БезНДС" if x[2].startswith("lenses") else "НДС20" for x in N.PRODUCTS],
@@ -227,70 +357,139 @@ def _products(rng) -> pd.DataFrame:
                             "price": 0.0, "vat_rate": ""})
     table = pd.concat([folders, rows], ignore_index=True)
     table["deletion_mark"] = False
-    table["data_version"] = _data_versions(rng, len(table))
+    table["data_version"] = pd.Series(_data_versions(rng, len(table)))
     return table
 
 
 def _sales(rng, world: World, cps: pd.DataFrame, products: pd.DataFrame):
+    """Store sale documents and their lines, plus how they link (row numbers, for the exchange
+    files): `counterparty` (cps row per sale), `sale` (sales row per line), `product` (row of
+    `products` per line)."""
     as_of = int(pd.Timestamp(world.cfg.as_of).timestamp())
     start_all = int(pd.Timestamp("2022-01-01").timestamp())
-    buyers = cps[cps["kind"].isin(["person", "company"])]
-    lam = np.where(buyers["kind"] == "company", 6.0, np.where(buyers["code"].str.startswith("ЦБ-"), 0.8, 1.5))
-    n_docs = rng.poisson(lam)
-    doc_cp = np.repeat(buyers["ref_key"].to_numpy(), n_docs)
-    doc_kind = np.repeat(buyers["kind"].to_numpy(), n_docs)
-    created = pd.to_datetime(np.repeat(buyers["created_at"].to_numpy(), n_docs)).astype("datetime64[s]").astype("int64").to_numpy()
-    anonymous = int(len(doc_cp) * 0.25)
-    retail_key = cps.loc[cps["kind"] == "retail", "ref_key"].iloc[0]
-    doc_cp = np.concatenate([doc_cp, np.full(anonymous, retail_key, dtype=object)])
-    doc_kind = np.concatenate([doc_kind, np.full(anonymous, "retail", dtype=object)])
+    kind = cps["kind"]
+    buyer_rows = np.flatnonzero(((kind == "person") | (kind == "company")).to_numpy())
+    company = (kind == "company").to_numpy()[buyer_rows]
+    online = pc.starts_with(pc.take(_text(cps["code"]), pa.array(buyer_rows)), "ЦБ-").to_numpy(zero_copy_only=False)
+    n_docs = rng.poisson(np.where(company, 6.0, np.where(online, 0.8, 1.5)))
+    doc_row = np.repeat(buyer_rows, n_docs)  # the counterparty of each document, as a cps row
+    doc_company = np.repeat(company, n_docs)
+    created = np.repeat(_seconds(pc.take(_text(cps["created_at"]), pa.array(buyer_rows))), n_docs)
+    anonymous = int(len(doc_row) * 0.25)
+    retail_row = np.flatnonzero((kind == "retail").to_numpy())[0]
+    doc_row = np.concatenate([doc_row, np.full(anonymous, retail_row)])
+    doc_company = np.concatenate([doc_company, np.zeros(anonymous, bool)])
+    doc_retail = np.arange(len(doc_row)) >= len(doc_row) - anonymous
     created = np.concatenate([created, np.full(anonymous, start_all)])
-    m = len(doc_cp)
+    m = len(doc_row)
     lo = np.maximum(created, start_all)
     day = lo + (rng.random(m) ** 0.8 * np.maximum(as_of - 3600 - lo, 3600)).astype(np.int64)
     day = day - day % 86400 + rng.integers(10 * 3600, 22 * 3600, m)
     day = np.minimum(day, as_of - 600)
     order = np.argsort(day, kind="stable")
-    doc_cp, doc_kind, day = doc_cp[order], doc_kind[order], day[order]
+    doc_row, doc_company, doc_retail, day = doc_row[order], doc_company[order], doc_retail[order], day[order]
     store = rng.integers(0, len(STORES), m)
     year = pd.to_datetime(day, unit="s").year.to_numpy()
     seq = pd.Series(1, index=range(m)).groupby([store, year]).cumsum().to_numpy()
-    prefix = np.asarray([s[0] for s in STORES], dtype=object)[store]
-    number = prefix + "00-" + np.char.zfill(seq.astype(str), 6).astype(object)
+    number = _cat(_pick([s[0] for s in STORES], store), "00-", pc.utf8_lpad(_text(seq), 6, "0"))
     deleted = rng.random(m) < 0.01
     posted = ~deleted & (rng.random(m) > 0.02)
     date = _iso(day)
     if m > 100:  # an import that lost the document date
-        date[rng.integers(0, m)] = EMPTY_DATE
+        date = _where(np.arange(m) == rng.integers(0, m), EMPTY_DATE, date)
     ref = _guids(rng, m)
 
     goods = products[~products["is_folder"]].reset_index(drop=True)
-    n_lines = 1 + rng.poisson(np.where(doc_kind == "company", 2.0, 0.6))
+    n_lines = 1 + rng.poisson(np.where(doc_company, 2.0, 0.6))
     line_doc = np.repeat(np.arange(m), n_lines)
     k = len(line_doc)
     fav = rng.integers(0, 8, m)
     prod = np.where(rng.random(k) < 0.6, fav[line_doc], rng.integers(0, len(goods), k))
-    qty = np.where(doc_kind[line_doc] == "company", rng.integers(5, 31, k), 1 + (rng.random(k) < 0.3)).astype(float)
+    qty = np.where(doc_company[line_doc], rng.integers(5, 31, k), 1 + (rng.random(k) < 0.3)).astype(float)
     price = goods["price"].to_numpy()[prod] * np.where(rng.random(k) < 0.1, 0.95, 1.0)
     price = price.round(2)
     amount = (qty * price).round(2)
-    vat = goods["vat_rate"].to_numpy()[prod]
-    vat_amount = np.where(vat == "НДС20", (amount * 20 / 120).round(2), 0.0)
+    vat20 = (goods["vat_rate"] == "НДС20").to_numpy()[prod]
+    vat_amount = np.where(vat20, (amount * 20 / 120).round(2), 0.0)
     line_no = pd.Series(1, index=range(k)).groupby(line_doc).cumsum().to_numpy()
-    items = pd.DataFrame({"ref_key": ref[line_doc], "line_number": line_no, "product_key": goods["ref_key"].to_numpy()[prod],
-                          "quantity": qty, "price": price, "amount": amount, "vat_rate": vat, "vat_amount": vat_amount})
+    items = _frame({"ref_key": pc.take(ref, pa.array(line_doc)), "line_number": line_no,
+                    "product_key": pc.take(_text(goods["ref_key"]), pa.array(prod)), "quantity": qty, "price": price,
+                    "amount": amount, "vat_rate": pc.take(_text(goods["vat_rate"]), pa.array(prod)), "vat_amount": vat_amount})
     totals = items.groupby(line_doc)["amount"].sum().reindex(range(m)).to_numpy()
-    store_keys = dict(zip(range(len(STORES)), _guids(rng, len(STORES))))
-    sales = pd.DataFrame({
+    store_keys = _guids(rng, len(STORES))
+    sales = _frame({
         "ref_key": ref, "number": number, "date": date, "posted": posted, "deletion_mark": deleted,
-        "data_version": _data_versions(rng, m), "counterparty_key": doc_cp,
-        "store_key": [store_keys[s] for s in store], "store_name": np.asarray([s[1] for s in STORES], dtype=object)[store],
-        "amount": totals.round(2), "comment": np.where(doc_kind == "retail", "Чек ККМ", ""),
+        "data_version": _data_versions(rng, m), "counterparty_key": pc.take(_text(cps["ref_key"]), pa.array(doc_row)),
+        "store_key": pc.take(store_keys, pa.array(store)), "store_name": _pick([s[1] for s in STORES], store),
+        "amount": totals.round(2), "comment": _where(doc_retail, "Чек ККМ", ""),
     })
-    return sales, items
+    product_row = np.flatnonzero(~products["is_folder"].to_numpy())[prod]
+    return sales, items, {"counterparty": doc_row, "sale": line_doc, "product": product_row}
 
 
 # --- CommerceML ---------------------------------------------------------------------------------
+# The order files are assembled column-wise, straight as windows-1251 bytes: each piece of a
+# document is an Arrow binary column, the pieces are joined per row, and the documents of a month
+# lie one after another in the result's data buffer, which is written as it is. Per 200k people
+# this takes ~0.2 s where f-strings per document and line took ~1.6 s (and at 1M people decoding
+# plus re-encoding one joined text alone took ~1.2 s).
+def _cp1251(values) -> pa.Array:
+    """Text as windows-1251 bytes, the way `str.encode("cp1251", errors="xmlcharrefreplace")` writes
+    it. The column is encoded in one go: windows-1251 has one byte per character, so the values'
+    lengths in characters place them in the encoded bytes. Should a character be missing from it,
+    each distinct value is encoded on its own, with character references."""
+    if isinstance(values, pa.Array) and pa.types.is_large_binary(values.type):
+        return values
+    text = _text(values)
+    if pc.all(pc.string_is_ascii(text)).as_py() is not False:
+        return text.cast(_BIN)
+    filled = text.fill_null("")
+    try:
+        data = _buffer(filled).to_pybytes().decode("utf-8").encode("cp1251")
+    except UnicodeEncodeError:
+        codes = text.dictionary_encode()
+        encoded = [value.encode("cp1251", errors="xmlcharrefreplace") for value in codes.dictionary.to_pylist()]
+        return pc.take(pa.array(encoded, _BIN), codes.indices)
+    offsets = np.concatenate([[0], np.cumsum(pc.utf8_length(filled).to_numpy())]).astype(np.int64)
+    encoded = pa.Array.from_buffers(_BIN, len(filled), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return encoded if text.null_count == 0 else pc.if_else(pc.is_valid(text), encoded, pa.scalar(None, _BIN))
+
+
+def _bcat(*parts) -> pa.Array:
+    """`_cat` for windows-1251 bytes: constants are encoded, text columns go through `_cp1251`."""
+    return pc.binary_join_element_wise(
+        *(pa.scalar(x.encode("cp1251"), _BIN) if isinstance(x, str) else _cp1251(x) for x in parts), pa.scalar(b"", _BIN))
+
+
+def _escape(values) -> pa.Array:
+    """xml.sax.saxutils.escape for a whole column."""
+    text = _text(values)
+    for char, entity in (("&", "&amp;"), (">", "&gt;"), ("<", "&lt;")):
+        text = pc.replace_substring(text, char, entity)
+    return text
+
+
+def _fixed2(values) -> pa.Array:
+    """`f"{v:.2f}"` for amounts already rounded to cents (so `v * 100` is within a hair of an integer)."""
+    cents = np.rint(np.asarray(values, dtype=float) * 100).astype(np.int64)
+    sign, cents = _pick(["", "-"], cents < 0), np.abs(cents)
+    return _cat(sign, cents // 100, ".", pc.utf8_lpad(_text(cents % 100), 2, "0"))
+
+
+def _flag(values) -> pa.Array:
+    return _pick(["false", "true"], np.asarray(values, dtype=bool))
+
+
+def _buffer(values: pa.Array) -> pa.Buffer:
+    """All values of a null-free large_binary/large_string Arrow array, one after another: they
+    already lie so in the array's data buffer, which is handed on without a copy (writing
+    `b"".join(values.to_pylist())` would first copy ~150 MB at 1M people)."""
+    if not len(values):
+        return pa.py_buffer(b"")
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset: values.offset + len(values) + 1]
+    return values.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+
+
 def _cml_header(version: str, stamp: str, namespace: bool) -> str:
     ns = ' xmlns="urn:1C.ru:commerceml_2" xmlns:xs="http://www.w3.org/2001/XMLSchema"' if namespace else ""
     return (f'<КоммерческаяИнформация{ns} ВерсияСхемы="{version}" ДатаФормирования="{stamp}" '
@@ -298,87 +497,115 @@ def _cml_header(version: str, stamp: str, namespace: bool) -> str:
             'ФорматСуммы="ЧЦ=18; ЧДЦ=2; ЧРД=." ФорматКоличества="ЧЦ=18; ЧДЦ=2; ЧРД=.">\n')
 
 
-def _cml_contacts(rng, phone, email) -> str:
-    parts = []
-    if email is not None:
-        kind = ("Почта", "Электронная почта")[int(rng.integers(0, 2))]
-        parts.append(f"<Контакт><Тип>{kind}</Тип><Значение>{escape(email)}</Значение></Контакт>")
-    if phone is not None:
-        kind = ("Телефон рабочий", "ТелефонРабочий", "Телефон")[int(rng.integers(0, 3))]
-        parts.append(f"<Контакт><Тип>{kind}</Тип><Значение>{escape(phone)}</Значение></Контакт>")
-    return "<Контакты>" + "".join(parts) + "</Контакты>"
+def _cml_contacts(rng, phone: np.ndarray, email: np.ndarray) -> pa.Array:
+    """`<Контакты>` per document: e-mail, then phone, each only if the card has one, with a type
+    label drawn per contact in that order. One draw with per-draw bounds gives exactly the
+    sequence of one scalar draw per contact."""
+    has = np.stack([pd.notna(email), pd.notna(phone)], axis=1)
+    picks = np.zeros(has.shape, dtype=np.int64)
+    picks[has] = rng.integers(0, np.broadcast_to(np.asarray([2, 3]), has.shape)[has])
+    email_kind = _pick(["Почта", "Электронная почта"], picks[:, 0])
+    phone_kind = _pick(["Телефон рабочий", "ТелефонРабочий", "Телефон"], picks[:, 1])
+    email_xml = _bcat("<Контакт><Тип>", email_kind, "</Тип><Значение>", _escape(email), "</Значение></Контакт>")
+    phone_xml = _bcat("<Контакт><Тип>", phone_kind, "</Тип><Значение>", _escape(phone), "</Значение></Контакт>")
+    return _bcat("<Контакты>", email_xml.fill_null(b""), phone_xml.fill_null(b""), "</Контакты>")
 
 
-def _cml_document(rng, doc, cp, lines, goods, contacts) -> str:
-    words = cp["description"].split()
-    names = "".join(f"<{tag}>{escape(w)}</{tag}>" for tag, w in zip(("Фамилия", "Имя", "Отчество"), words))
-    display = " ".join(reversed(words[:2])) if len(words) >= 2 else cp["description"].strip()
-    date, time = doc["date"].split("T")
-    items = []
-    for line in lines:
-        product = goods[line["product_key"]]
-        items.append(
-            f"<Товар><Ид>{line['product_key']}</Ид><ИдКаталога>{CATALOG_ID}</ИдКаталога>"
-            f"<Наименование>{escape(product['description'])}</Наименование>"
-            '<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE">шт</БазоваяЕдиница>'
-            f"<ЦенаЗаЕдиницу>{line['price']:.2f}</ЦенаЗаЕдиницу><Количество>{line['quantity']:.2f}</Количество>"
-            f"<Сумма>{line['amount']:.2f}</Сумма><ЗначенияРеквизитов>"
-            "<ЗначениеРеквизита><Наименование>ВидНоменклатуры</Наименование><Значение>Товар</Значение></ЗначениеРеквизита>"
-            "<ЗначениеРеквизита><Наименование>ТипНоменклатуры</Наименование><Значение>Товар</Значение></ЗначениеРеквизита>"
-            "</ЗначенияРеквизитов></Товар>")
-    phone, email = contacts
-    return (
-        f"  <Документ>\n    <Ид>{doc['ref_key']}</Ид><Номер>{escape(doc['number'])}</Номер><Дата>{date}</Дата>"
-        f"<ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль><Валюта>руб</Валюта><Курс>1</Курс>"
-        f"<Сумма>{doc['amount']:.2f}</Сумма>\n    <Контрагенты><Контрагент><Ид>{cp['ref_key']}</Ид>"
-        f"<Наименование>{escape(display)}</Наименование><ПолноеНаименование>{escape(cp['description'].strip())}</ПолноеНаименование>"
-        f"{names}<Роль>Покупатель</Роль>{_cml_contacts(rng, phone, email)}</Контрагент></Контрагенты>\n"
-        f"    <Время>{time}</Время><Комментарий></Комментарий><ПометкаУдаления>{str(bool(doc['deletion_mark'])).lower()}</ПометкаУдаления>\n"
-        f"    <Товары>{''.join(items)}</Товары>\n"
-        "    <ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Проведен</Наименование>"
-        f"<Значение>{str(bool(doc['posted'])).lower()}</Значение></ЗначениеРеквизита><ЗначениеРеквизита>"
-        f"<Наименование>Склад</Наименование><Значение>{escape(doc['store_name'])}</Значение></ЗначениеРеквизита>"
-        "</ЗначенияРеквизитов>\n  </Документ>\n")
+def _cml_names(description) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """From a card's one-line name: `<Фамилия>`/`<Имя>`/`<Отчество>` (its first three words),
+    the display name ("Имя Фамилия", or the whole name if it is one word) and the trimmed name."""
+    full = pc.utf8_trim_whitespace(_text(description))
+    words = pc.utf8_split_whitespace(full)
+    word = [_escape(pc.binary_join(pc.list_slice(words, i, i + 1), pa.scalar("", _STR))) for i in range(3)]  # "" if none
+    tags = [pc.if_else(pc.equal(w, ""), pa.scalar(b"", _BIN), _bcat(f"<{tag}>", w, f"</{tag}>"))
+            for tag, w in zip(("Фамилия", "Имя", "Отчество"), word)]
+    full_xml = _cp1251(_escape(full))
+    display = pc.if_else(pc.greater_equal(pc.list_value_length(words), 2), _bcat(word[1], " ", word[0]), full_xml)
+    return _bcat(*tags), display, full_xml
 
 
-def _write_orders(rng, world: World, out: Path, cps, sales, items, products, contacts) -> tuple[pd.DataFrame, int, int]:
+def _cml_goods(price, quantity, amount, product: np.ndarray, products: pd.DataFrame) -> pa.Array:
+    """One `<Товар>` per sale line; the product part is made once per product and looked up."""
+    head = _bcat("<Товар><Ид>", products["ref_key"], f"</Ид><ИдКаталога>{CATALOG_ID}</ИдКаталога><Наименование>",
+                 _escape(products["description"]), "</Наименование>"
+                 '<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE">шт</БазоваяЕдиница>'
+                 "<ЦенаЗаЕдиницу>")
+    return _bcat(
+        pc.take(head, pa.array(product)), _fixed2(price), "</ЦенаЗаЕдиницу><Количество>", _fixed2(quantity),
+        "</Количество><Сумма>", _fixed2(amount), "</Сумма><ЗначенияРеквизитов>"
+        "<ЗначениеРеквизита><Наименование>ВидНоменклатуры</Наименование><Значение>Товар</Значение></ЗначениеРеквизита>"
+        "<ЗначениеРеквизита><Наименование>ТипНоменклатуры</Наименование><Значение>Товар</Значение></ЗначениеРеквизита>"
+        "</ЗначенияРеквизитов></Товар>")
+
+
+def _cml_documents(rng, docs: pd.DataFrame, buyers: pd.DataFrame, phone, email, goods: pa.Array) -> pa.Array:
+    """One `<Документ>` ("Заказ товара") per sale; `buyers`, `phone`, `email` and `goods` (the
+    joined `<Товар>` elements) are per document."""
+    names, display, full = _cml_names(buyers["description"])
+    date = _text(docs["date"])
+    return _bcat(
+        "  <Документ>\n    <Ид>", docs["ref_key"], "</Ид><Номер>", _escape(docs["number"]), "</Номер><Дата>",
+        pc.utf8_slice_codeunits(date, 0, 10), "</Дата><ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль>"
+        "<Валюта>руб</Валюта><Курс>1</Курс><Сумма>", _fixed2(docs["amount"]),
+        "</Сумма>\n    <Контрагенты><Контрагент><Ид>", buyers["ref_key"], "</Ид><Наименование>", display,
+        "</Наименование><ПолноеНаименование>", full, "</ПолноеНаименование>", names,
+        "<Роль>Покупатель</Роль>", _cml_contacts(rng, phone, email), "</Контрагент></Контрагенты>\n    <Время>",
+        pc.utf8_slice_codeunits(date, 11), "</Время><Комментарий></Комментарий><ПометкаУдаления>", _flag(docs["deletion_mark"]),
+        "</ПометкаУдаления>\n    <Товары>", goods, "</Товары>\n"
+        "    <ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Проведен</Наименование><Значение>", _flag(docs["posted"]),
+        "</Значение></ЗначениеРеквизита><ЗначениеРеквизита><Наименование>Склад</Наименование><Значение>",
+        _escape(docs["store_name"]), "</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>\n  </Документ>\n")
+
+
+def _write_orders(rng, world: World, out: Path, cps, sales, items, products, links, contacts) -> tuple[pd.DataFrame, int, int]:
     """Person sales of the last three months as monthly `Заказ товара` files, cp1251 like the
     Bitrix exchange; returns the counterparties written (for the truth), documents, broken files."""
     as_of = pd.Timestamp(world.cfg.as_of)
     window = (as_of - timedelta(days=EXCHANGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
-    persons = cps[cps["kind"] == "person"].set_index("ref_key")
-    docs = sales[(sales["date"] >= window) & sales["counterparty_key"].isin(persons.index)].copy()
-    docs["month"] = docs["date"].str[:7]
-    lines_of: dict[str, list[dict]] = {}
-    wanted = items[items["ref_key"].isin(docs["ref_key"])]
-    for values in zip(*(wanted[c].to_numpy() for c in wanted.columns)):
-        line = dict(zip(wanted.columns, values))
-        lines_of.setdefault(line["ref_key"], []).append(line)
-    goods = products.set_index("ref_key").to_dict("index")
-    names = dict(zip(persons.index, persons["description"]))
-    months = sorted(docs["month"].unique())
+    person_rows = np.flatnonzero((cps["kind"] == "person").to_numpy())  # person i <-> contacts["phone"][i]
+    person_of_row = np.full(len(cps), -1)
+    person_of_row[person_rows] = np.arange(len(person_rows))
+    person_of = person_of_row[links["counterparty"]]
+    recent = np.flatnonzero((sales["date"] >= window).to_numpy() & (person_of >= 0))
+    month = pc.utf8_slice_codeunits(pc.take(_text(sales["date"]), pa.array(recent)), 0, 7).to_numpy(zero_copy_only=False)
+    rows = recent[np.argsort(month, kind="stable")]  # sales rows in the order the files hold them
+    month, buyer = np.sort(month, kind="stable"), person_of[rows]
+
+    # Lines of those documents, document by document in file order, lines in order.
+    doc_of_sale = np.full(len(sales), -1)
+    doc_of_sale[rows] = np.arange(len(rows))
+    line_doc = doc_of_sale[links["sale"]]
+    lines = np.flatnonzero(line_doc >= 0)
+    lines = lines[np.argsort(line_doc[lines], kind="stable")]
+    goods = _cml_goods(items["price"].to_numpy()[lines], items["quantity"].to_numpy()[lines], items["amount"].to_numpy()[lines],
+                       links["product"][lines], products)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(line_doc[lines], minlength=len(rows)))])
+    goods = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), goods), pa.scalar(b"", _BIN))
+    docs = sales[["ref_key", "number", "date", "amount", "deletion_mark", "posted", "store_name"]].iloc[rows]
+    xml = _cml_documents(rng, docs, cps[["ref_key", "description"]].iloc[person_rows[buyer]],
+                         contacts["phone"][buyer], contacts["email"][buyer], goods)
+
+    months, starts = np.unique(month, return_index=True)
+    ends = np.append(starts[1:], len(rows))
     written: list[Path] = []
-    for i, month in enumerate(months):
-        part = docs[docs["month"] == month]
+    for i, (month_name, start, end) in enumerate(zip(months, starts, ends)):
         newest = i == len(months) - 1
-        stamp = (pd.Timestamp(month + "-01") + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%dT23:10:00")
-        body = [_cml_header("2.07" if newest else "2.05", min(stamp, as_of.strftime("%Y-%m-%dT%H:%M:%S")), newest)]
-        for doc in part.to_dict("records"):
-            key = doc["counterparty_key"]
-            cp = {"description": names[key], "ref_key": key}
-            body.append(_cml_document(rng, doc, cp, lines_of[doc["ref_key"]], goods, (contacts["phone"].get(key), contacts["email"].get(key))))
-        body.append("</КоммерческаяИнформация>\n")
-        data = ('<?xml version="1.0" encoding="windows-1251"?>\n' + "".join(body)).encode("cp1251", errors="xmlcharrefreplace")
-        path = out / f"orders_{month.replace('-', '')}.xml"
-        path.write_bytes(data)
+        stamp = (pd.Timestamp(month_name + "-01") + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%dT23:10:00")
+        head = ('<?xml version="1.0" encoding="windows-1251"?>\n'
+                + _cml_header("2.07" if newest else "2.05", min(stamp, as_of.strftime("%Y-%m-%dT%H:%M:%S")), newest))
+        path = out / f"orders_{month_name.replace('-', '')}.xml"
+        with open(path, "wb") as f:
+            f.write(head.encode("cp1251"))
+            f.write(_buffer(xml.slice(start, end - start)))
+            f.write("</КоммерческаяИнформация>\n".encode("cp1251"))
         written.append(path)
     broken = 0
     if written:  # the upload of the newest file was cut once; 1C sent it again in full
         data = written[-1].read_bytes()
         (out / f"{written[-1].stem}_attempt1.xml").write_bytes(data[: int(len(data) * 0.6)])
         broken = 1
-    buyers = persons.loc[docs["counterparty_key"].unique()]
-    return buyers, len(docs), broken
+    buyers = cps.iloc[person_rows[pd.unique(person_of[recent])]].set_index("ref_key")  # in order of their first sale
+    return buyers, len(rows), broken
 
 
 def _write_catalogue(out: Path, products: pd.DataFrame, stamp: str) -> None:
@@ -427,7 +654,7 @@ def build(world: World) -> SourceData:
     cards = _person_cards(rng, world)
     cps, contact_rows, contacts = _counterparties(rng, world, cards)
     products = _products(rng)
-    sales, items = _sales(rng, world, cps, products)
+    sales, items, links = _sales(rng, world, cps, products)
 
     _write_parquet(cps.drop(columns=["person_id", "kind"]), out / "counterparties.parquet")
     _write_parquet(contact_rows, out / "counterparty_contacts.parquet")
@@ -438,7 +665,7 @@ def build(world: World) -> SourceData:
 
     stamp = pd.Timestamp(world.cfg.as_of).strftime("%Y-%m-%dT%H:%M:%S")
     _write_catalogue(exchange, products, stamp)
-    buyers, n_docs, broken = _write_orders(rng, world, exchange, cps, sales, items, products, contacts)
+    buyers, n_docs, broken = _write_orders(rng, world, exchange, cps, sales, items, products, links, contacts)
 
     people = cps[cps["kind"] == "person"]
     truth = pd.concat([

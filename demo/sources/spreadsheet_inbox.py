@@ -20,12 +20,14 @@ exposes it (`events:<sheet>:<№>`). Receipts are orders, not person records, so
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from datetime import datetime
+import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from demo import names as N
 from demo.generate import _email_variants, _format_phones
@@ -44,18 +46,73 @@ EVENTS = [
 FIXED_ZIP_TIME = (2026, 11, 1, 0, 0, 0)
 
 
-def _money(values: np.ndarray) -> list[str]:
-    """1C's ru-RU money: `3 480,00` with a non-breaking space between thousands."""
-    return [f"{v:,.2f}".replace(",", "\u00a0").replace(".", ",") for v in values]
+_NBSP = "\u00a0"
 
 
-def _fio(p, idx: np.ndarray, rng) -> np.ndarray:
-    fio = p.surname[idx] + " " + p.given[idx] + " " + p.patronymic[idx]
-    fio = np.where(rng.random(len(idx)) < 0.3, np.char.replace(fio.astype(str), "ё", "е").astype(object), fio)
-    return np.where(rng.random(len(idx)) < 0.15, np.char.upper(fio.astype(str)).astype(object), fio)
+def _text(values) -> pa.Array:
+    """Strings, or integers written in decimal, as an Arrow string array."""
+    values = np.asarray(values)
+    return pc.cast(pa.array(values), pa.string()) if values.dtype.kind in "iu" else pa.array(values.astype(object), pa.string())
 
 
-def build_sales(world: World, rng: np.random.Generator) -> pd.DataFrame:
+def _cat(*parts) -> pa.Array:
+    """Element-wise concatenation of string columns and constants in one Arrow pass."""
+    return pc.binary_join_element_wise(*(x if isinstance(x, (str, pa.Array)) else _text(x) for x in parts), "")
+
+
+def _joined(texts: pa.Array) -> str:
+    """All strings of a null-free Arrow string array, one after another: they already lie so in its
+    data buffer, which is decoded once (~5x faster than `"".join(texts.to_pylist())`)."""
+    if not len(texts):
+        return ""
+    texts = texts.cast(pa.large_string())
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset: texts.offset + len(texts) + 1]
+    return str(texts.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])), "utf-8")
+
+
+def _money(values: np.ndarray) -> pa.Array:
+    """1C's ru-RU money: `3 480,00` with a non-breaking space between thousands, for amounts in
+    whole kopecks, as `f"{v:,.2f}"` and two replaces wrote it (0.04 s vs 0.14 s per 250k)."""
+    cents = np.rint(np.asarray(values, dtype=float) * 100).astype(np.int64)
+    rubles = np.abs(cents) // 100
+    digits = _text(rubles)
+    levels = (len(str(rubles.max())) + 2) // 3 if len(rubles) else 1
+    groups = []  # three digits each from the right, most significant first; absent ones null
+    for level in reversed(range(levels)):
+        group = pc.utf8_slice_codeunits(digits, -3 * (level + 1), -3 * level if level else None)
+        groups.append(pc.if_else(pc.equal(group, ""), pa.scalar(None, pa.string()), group))
+    rubles = pc.binary_join_element_wise(*groups, _NBSP, null_handling="skip")
+    return _cat(_pick(["", "-"], cents < 0), rubles, ",", pc.utf8_lpad(_text(np.abs(cents) % 100), 2, "0"))
+
+
+def _ru_datetime(seconds: np.ndarray) -> pa.Array:
+    """Unix seconds -> 'dd.mm.yyyy hh:mm:ss': Arrow's cast gives 'yyyy-mm-dd hh:mm:ss', whose parts
+    are rearranged (0.02 s vs 0.25 s with pandas' strftime per 250k)."""
+    iso = pc.cast(pa.array(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]")), pa.string())
+    part = lambda start, stop: pc.utf8_slice_codeunits(iso, start, stop)  # noqa: E731
+    return _cat(part(8, 10), ".", part(5, 7), ".", part(0, 4), part(10, 19))
+
+
+def _where_applied(mask: np.ndarray, values: pa.Array, fn) -> pa.Array:
+    """`fn(values)` where `mask` is set, `values` elsewhere; `fn` runs on the masked rows only."""
+    mask = pa.array(np.asarray(mask, dtype=bool))
+    return pc.replace_with_mask(values, mask, fn(pc.filter(values, mask)))
+
+
+def _fio(p, idx: np.ndarray, rng) -> pa.Array:
+    fio = _cat(p.surname[idx], " ", p.given[idx], " ", p.patronymic[idx])
+    fio = _where_applied(rng.random(len(idx)) < 0.3, fio, lambda text: pc.replace_substring(text, "ё", "е"))
+    return _where_applied(rng.random(len(idx)) < 0.15, fio, pc.utf8_upper)
+
+
+def _pick(options: list[str], idx: np.ndarray) -> pa.Array:
+    """options[idx] as Arrow text (no Python string per row)."""
+    return pc.take(pa.array(options, pa.string()), pa.array(np.asarray(idx, dtype=np.int64)))
+
+
+def build_sales(world: World, rng: np.random.Generator) -> pa.RecordBatch:
+    """Receipts, sorted by time and store, with 1C's per-store numbers (Arrow: nothing here needs
+    pandas, and text columns made in Arrow skip a conversion of Python strings)."""
     p, cfg = world.persons, world.cfg
     members = np.flatnonzero(p.in_sheet)
     m_buyers = members[rng.random(len(members)) < 0.6]
@@ -73,44 +130,45 @@ def build_sales(world: World, rng: np.random.Generator) -> pd.DataFrame:
     card = np.where(shows_card, p.card[safe], "")
     phone = np.where(says_phone, _format_phones(p.mobile[safe], rng.integers(0, 7, k)), "")
     named = shows_card | (~anonymous & (rng.random(k) < 0.5))
-    buyer = np.where(named, _fio(p, safe, rng), ANONYMOUS)
+    buyer = pc.if_else(pa.array(named), _fio(p, safe, rng), ANONYMOUS)
 
     start, end = int(datetime(2025, 1, 1).timestamp()), int(cfg.as_of.timestamp()) - 86400
-    day = pd.to_datetime(rng.integers(start, end, k) // 86400 * 86400, unit="s")
-    ts = day + pd.to_timedelta(rng.integers(10 * 3600, 22 * 3600, k), unit="s")
+    day = rng.integers(start, end, k) // 86400 * 86400
+    ts = day + rng.integers(10 * 3600, 22 * 3600, k)
     store = rng.integers(0, len(STORES), k)
     prices = np.asarray([x[3] for x in N.PRODUCTS], dtype=float)
     amount = prices[rng.integers(0, len(prices), k)] * (1 + (rng.random(k) < 0.3))
     amount += np.where(rng.random(k) < 0.4, prices[rng.integers(0, len(prices), k)], 0)
     amount = np.round(amount * np.where(shows_card, 0.95, 1.0), 2)
-    draw = rng.random(k)
-    status = np.where(draw < 0.9, "Пробит", np.where(draw < 0.94, "Архивный", np.where(draw < 0.97, "Возврат", "Аннулирован")))
+    status = _pick(["Пробит", "Архивный", "Возврат", "Аннулирован"], np.digitize(rng.random(k), [0.9, 0.94, 0.97]))
+    cashier = _pick(CASHIERS, rng.integers(0, len(CASHIERS), k))
 
-    sales = pd.DataFrame({"ts": ts, "store": store, "buyer": buyer, "card": card, "phone": phone,
-                          "amount": amount, "status": status, "cashier": np.asarray(CASHIERS, dtype=object)[rng.integers(0, len(CASHIERS), k)]})
-    sales = sales.sort_values(["ts", "store"], kind="stable").reset_index(drop=True)
-    seq = sales.groupby("store").cumcount() + 1
-    codes = np.asarray([c for c, _ in STORES], dtype=object)[sales["store"].to_numpy()]
-    sales["number"] = codes + "00-" + seq.astype(str).str.zfill(6).to_numpy(dtype=object)
-    sales["store_name"] = np.asarray([s for _, s in STORES], dtype=object)[sales["store"].to_numpy()]
-    return sales
+    sales = pa.record_batch({
+        "ts": ts, "store": store, "buyer": buyer, "card": pa.array(card, pa.string()), "phone": pa.array(phone, pa.string()),
+        "amount": amount, "status": status, "cashier": cashier,
+    }).take(np.lexsort((store, ts)))  # by time, then store, ties kept in order (a stable sort)
+    store = sales["store"].to_numpy()
+    seq = pd.Series(store).groupby(store).cumcount().to_numpy() + 1
+    sales = sales.append_column("number", _cat(_pick([c for c, _ in STORES], store), "00-", pc.utf8_lpad(_text(seq), 6, "0")))
+    return sales.append_column("store_name", _pick([s for _, s in STORES], store))
 
 
-def write_sales_csv(sales: pd.DataFrame, path, cfg) -> None:
+def write_sales_csv(sales: pa.RecordBatch, path, cfg) -> None:
     width = len(SALES_HEADER)
     pad = ";" * (width - 1)
     title = [f"Розничные продажи{pad}",
              f"Период: 01.01.2025 - {cfg.as_of:%d.%m.%Y}{pad}",
              f"Организация: ООО Линзы-Шоп{pad}",
              pad]
-    cols = [sales["ts"].dt.strftime("%d.%m.%Y %H:%M:%S"), sales["number"], sales["store_name"], sales["buyer"],
-            sales["card"], sales["phone"], pd.Series(_money(sales["amount"].to_numpy())), sales["status"], sales["cashier"]]
-    body = cols[0].astype(object)
-    for col in cols[1:]:
-        body = body + ";" + col.astype(object).astype(str)
-    footer = "Итого;;;;;;" + _money(np.asarray([sales["amount"].sum()]))[0] + ";;"
-    text = "\r\n".join([*title, ";".join(SALES_HEADER), *body.tolist(), footer]) + "\r\n"
-    path.write_bytes(text.encode("cp1251"))
+    # Lines joined column-wise in Arrow: 0.05 s vs 0.4 s with pandas string `+` (per 250k receipts).
+    amount = sales["amount"].to_numpy()
+    cols = [_ru_datetime(sales["ts"].to_numpy()), *(sales[c] for c in ("number", "store_name", "buyer", "card", "phone")),
+            _money(amount), sales["status"], _cat(sales["cashier"], "\r\n")]
+    footer = "Итого;;;;;;" + _money(np.asarray([pd.Series(amount).sum()]))[0].as_py() + ";;\r\n"
+    with open(path, "wb") as f:
+        f.write("\r\n".join([*title, ";".join(SALES_HEADER), ""]).encode("cp1251"))
+        f.write(_joined(pc.binary_join_element_wise(*cols, ";")).encode("cp1251"))
+        f.write(footer.encode("cp1251"))
 
 
 def build_events(world: World, rng: np.random.Generator) -> list[tuple[str, str, pd.DataFrame]]:
@@ -120,7 +178,9 @@ def build_events(world: World, rng: np.random.Generator) -> list[tuple[str, str,
     first = np.unique(np.concatenate([rng.choice(known, int(size * 0.75), replace=False),
                                       rng.choice(p.n, size - int(size * 0.75), replace=False)]))
     again = rng.choice(first, int(len(first) * 0.3), replace=False)  # came back in September
-    rest = np.setdiff1d(known, first)
+    unseen = p.in_crm | p.in_sheet
+    unseen[first] = False
+    rest = np.flatnonzero(unseen)  # known people not at the first event (np.setdiff1d sorted: 0.04 s)
     second = np.concatenate([again, rng.choice(rest, min(len(rest), size - len(again)), replace=False)])
     sheets = []
     for (sheet, _, day), idx in zip(EVENTS, (first, rng.permutation(second))):
