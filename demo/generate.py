@@ -91,6 +91,12 @@ def _concat(*parts) -> np.ndarray:
     return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
 
 
+def _where_applied(mask: np.ndarray, values: pa.Array, fn) -> pa.Array:
+    """`fn(values)` where `mask` is set, `values` elsewhere; `fn` runs on the masked rows only."""
+    mask = pa.array(np.asarray(mask, dtype=bool))
+    return pc.replace_with_mask(values, mask, fn(pc.filter(values, mask)))
+
+
 def _table(columns: dict) -> pa.Table:
     """An Arrow table from NumPy arrays, Arrow arrays and scalars (repeated to the length)."""
     n = max(len(v) for v in columns.values() if not np.isscalar(v))

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from demo import names as N
-from demo.generate import _email_variants, _format_phones
+from demo.generate import _email_variants, _format_phones, _where_applied
 from demo.sources import SourceData, World
 
 SYSTEM = "onec"
@@ -120,12 +120,6 @@ def _frame(columns: dict) -> pd.DataFrame:
         if isinstance(values, pd.Series):
             frame.insert(position, name, values.reset_index(drop=True))
     return frame
-
-
-def _where_applied(mask: np.ndarray, values: pa.Array, fn) -> pa.Array:
-    """`fn(values)` where `mask` is set, `values` elsewhere; `fn` runs on the masked rows only."""
-    mask = pa.array(np.asarray(mask, dtype=bool))
-    return pc.replace_with_mask(values, mask, fn(pc.filter(values, mask)))
 
 
 def _yo(values: pa.Array, mask: np.ndarray) -> pa.Array:

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from demo import names as N
-from demo.generate import _email_variants, _format_phones
+from demo.generate import _email_variants, _fmt_dt_arrow, _format_phones, _ru_date, _text, _where_applied
 from demo.sources import SourceData, World
 
 SYSTEM = "spreadsheets"
@@ -47,12 +47,6 @@ FIXED_ZIP_TIME = (2026, 11, 1, 0, 0, 0)
 
 
 _NBSP = "\u00a0"
-
-
-def _text(values) -> pa.Array:
-    """Strings, or integers written in decimal, as an Arrow string array."""
-    values = np.asarray(values)
-    return pc.cast(pa.array(values), pa.string()) if values.dtype.kind in "iu" else pa.array(values.astype(object), pa.string())
 
 
 def _cat(*parts) -> pa.Array:
@@ -83,20 +77,6 @@ def _money(values: np.ndarray) -> pa.Array:
         groups.append(pc.if_else(pc.equal(group, ""), pa.scalar(None, pa.string()), group))
     rubles = pc.binary_join_element_wise(*groups, _NBSP, null_handling="skip")
     return _cat(_pick(["", "-"], cents < 0), rubles, ",", pc.utf8_lpad(_text(np.abs(cents) % 100), 2, "0"))
-
-
-def _ru_datetime(seconds: np.ndarray) -> pa.Array:
-    """Unix seconds -> 'dd.mm.yyyy hh:mm:ss': Arrow's cast gives 'yyyy-mm-dd hh:mm:ss', whose parts
-    are rearranged (0.02 s vs 0.25 s with pandas' strftime per 250k)."""
-    iso = pc.cast(pa.array(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]")), pa.string())
-    part = lambda start, stop: pc.utf8_slice_codeunits(iso, start, stop)  # noqa: E731
-    return _cat(part(8, 10), ".", part(5, 7), ".", part(0, 4), part(10, 19))
-
-
-def _where_applied(mask: np.ndarray, values: pa.Array, fn) -> pa.Array:
-    """`fn(values)` where `mask` is set, `values` elsewhere; `fn` runs on the masked rows only."""
-    mask = pa.array(np.asarray(mask, dtype=bool))
-    return pc.replace_with_mask(values, mask, fn(pc.filter(values, mask)))
 
 
 def _fio(p, idx: np.ndarray, rng) -> pa.Array:
@@ -162,7 +142,7 @@ def write_sales_csv(sales: pa.RecordBatch, path, cfg) -> None:
              pad]
     # Lines joined column-wise in Arrow: 0.05 s vs 0.4 s with pandas string `+` (per 250k receipts).
     amount = sales["amount"].to_numpy()
-    cols = [_ru_datetime(sales["ts"].to_numpy()), *(sales[c] for c in ("number", "store_name", "buyer", "card", "phone")),
+    cols = [_ru_date(_fmt_dt_arrow(sales["ts"].to_numpy()), with_time=True), *(sales[c] for c in ("number", "store_name", "buyer", "card", "phone")),
             _money(amount), sales["status"], _cat(sales["cashier"], "\r\n")]
     footer = "Итого;;;;;;" + _money(np.asarray([pd.Series(amount).sum()]))[0].as_py() + ";;\r\n"
     with open(path, "wb") as f:
