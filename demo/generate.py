@@ -83,12 +83,21 @@ def _text(values) -> pa.Array:
     return pa.array(values.astype(object) if values.dtype.kind == "U" else values, type=pa.string())
 
 
-def _concat(*parts) -> np.ndarray:
+def _cat(*parts) -> pa.Array:
     """Element-wise string concatenation of arrays (text or integers) and string scalars in Arrow
     (one pass in C; chained `+` on object arrays made a Python string per step). A null part makes
     a null result."""
-    arrays = [p if isinstance(p, str) else _text(p) for p in parts]
-    return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
+    return pc.binary_join_element_wise(*(p if isinstance(p, str) else _text(p) for p in parts), "")
+
+
+def _concat(*parts) -> np.ndarray:
+    """`_cat` as a NumPy object array, for code that goes on in NumPy."""
+    return _cat(*parts).to_numpy(zero_copy_only=False)
+
+
+def _pick_text(options: list[str], idx: np.ndarray) -> pa.Array:
+    """options[idx] as Arrow text (no Python string per row)."""
+    return pc.take(pa.array(options, pa.string()), pa.array(np.asarray(idx, dtype=np.int64)))
 
 
 def _where_applied(mask: np.ndarray, values: pa.Array, fn) -> pa.Array:
@@ -451,7 +460,7 @@ def _ru_date(iso: pa.Array, with_time: bool = False) -> pa.Array:
     def part(start: int, stop: int) -> pa.Array:
         return pc.utf8_slice_codeunits(iso, start, stop)
     pieces = [part(8, 10), ".", part(5, 7), ".", part(0, 4)] + ([part(10, 19)] if with_time else [])
-    return pc.binary_join_element_wise(*pieces, "")
+    return _cat(*pieces)
 
 
 def write_sheet_csv(sheet: pd.DataFrame, path: Path, rng: np.random.Generator) -> int:

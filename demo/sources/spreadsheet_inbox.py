@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from demo import names as N
-from demo.generate import _email_variants, _fmt_dt_arrow, _format_phones, _ru_date, _text, _where_applied
+from demo.generate import _cat, _email_variants, _fmt_dt_arrow, _format_phones, _ru_date, _text, _where_applied
+from demo.generate import _pick_text as _pick
 from demo.sources import SourceData, World
 
 SYSTEM = "spreadsheets"
@@ -47,11 +48,6 @@ FIXED_ZIP_TIME = (2026, 11, 1, 0, 0, 0)
 
 
 _NBSP = "\u00a0"
-
-
-def _cat(*parts) -> pa.Array:
-    """Element-wise concatenation of string columns and constants in one Arrow pass."""
-    return pc.binary_join_element_wise(*(x if isinstance(x, (str, pa.Array)) else _text(x) for x in parts), "")
 
 
 def _joined(texts: pa.Array) -> str:
@@ -83,11 +79,6 @@ def _fio(p, idx: np.ndarray, rng) -> pa.Array:
     fio = _cat(p.surname[idx], " ", p.given[idx], " ", p.patronymic[idx])
     fio = _where_applied(rng.random(len(idx)) < 0.3, fio, lambda text: pc.replace_substring(text, "ё", "е"))
     return _where_applied(rng.random(len(idx)) < 0.15, fio, pc.utf8_upper)
-
-
-def _pick(options: list[str], idx: np.ndarray) -> pa.Array:
-    """options[idx] as Arrow text (no Python string per row)."""
-    return pc.take(pa.array(options, pa.string()), pa.array(np.asarray(idx, dtype=np.int64)))
 
 
 def build_sales(world: World, rng: np.random.Generator) -> pa.RecordBatch:
