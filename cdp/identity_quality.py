@@ -42,6 +42,19 @@ def measure(warehouse: Path, ground_truth: Path) -> Quality:
             "source_record_id::varchar as source_record_id, person_id from read_csv(?, all_varchar = true)",
             [str(ground_truth)],
         )
+        # The generator names every inbox row `spreadsheets` with the file's record id; in the
+        # warehouse each mapping entry is a source system of its own: translate through staging.
+        members = con.execute("select count(*) from information_schema.tables where table_schema = 'staging' "
+                              "and table_name = 'stg_spreadsheets__members'").fetchone()[0]
+        if members:
+            con.execute("""
+                create or replace temp table truth as
+                select coalesce(s.source_system, t.source_system) as source_system,
+                       coalesce(s.source_record_id, t.source_record_id) as source_record_id, t.person_id
+                from truth t
+                left join staging.stg_spreadsheets__members s
+                  on t.source_system = 'spreadsheets' and s.member_record_id = t.source_record_id
+            """)
         row = con.execute("""
             with joined as (
                 select m.customer_id, t.person_id

@@ -1,4 +1,4 @@
-"""Identifier normalisation with libphonenumber's rules for Russia.
+"""Identifier normalisation with libphonenumber's rules for Russia (names: cdp/names.py).
 
 `8 (912) 345-67-89`, `+7 912 3456789`, `79123456789` and `9123456789` all become `+79123456789`;
 `+7 7…` stays Kazakh (`+77…`), `8 800…` is toll-free, and anything libphonenumber does not call a
@@ -25,6 +25,16 @@ _TYPE_NAMES = {
 }
 
 
+# NumberParseException.error_type is a plain int in the Python port.
+_PARSE_ERRORS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "invalid country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+
+
 class Phone(NamedTuple):
     e164: str | None
     issue: str | None
@@ -42,12 +52,19 @@ def parse_phone(raw: str | None, region: str = "RU") -> Phone:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        return Phone(None, f"unparseable: {exc.error_type.name.lower()}")
+        return Phone(None, f"unparseable: {_PARSE_ERRORS.get(exc.error_type, 'not a number')}")
+    except Exception as exc:  # noqa: BLE001 - one odd value must never fail the run
+        return Phone(None, f"unparseable: {type(exc).__name__}")
     if not phonenumbers.is_valid_number(number):
         return Phone(None, "not a valid number for its country")
     kind = _TYPE_NAMES.get(phonenumbers.number_type(number), "other")
     return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None, kind,
                  phonenumbers.region_code_for_number(number))
+
+
+def parse_phones(values: list[str | None], region: str = "RU") -> list[Phone]:
+    """Many phones at once, one parse per distinct spelling (the callers pass distinct values)."""
+    return [parse_phone(v, region) if isinstance(v, str) else Phone(None, None) for v in values]
 
 
 def normalize_email(raw: str | None) -> str | None:
@@ -57,48 +74,9 @@ def normalize_email(raw: str | None) -> str | None:
     return text or None
 
 
-_PATRONYMIC = re.compile(r"(вич|вна|ична|инична|ьич|оглы|кызы)$")
-
-
-@lru_cache(maxsize=1)
-def _given_names() -> frozenset[str]:
-    from importlib.resources import files
-
-    text = files("cdp").joinpath("given_names_ru.txt").read_text(encoding="utf-8")
-    return frozenset(fold(line) for line in text.split() if line)
-
-
 def fold(text: str) -> str:
     """Matching form only: lower case, `ё`→`е`. Display values keep what the source wrote."""
     return text.lower().replace("ё", "е")
-
-
-class PersonName(NamedTuple):
-    surname: str | None
-    given_name: str | None
-    patronymic: str | None
-
-
-@lru_cache(maxsize=500_000)
-def split_name(full: str | None) -> PersonName:
-    """'Иванов Иван Иванович', 'Иван Иванов', 'ИВАНОВ ИВАН' → (surname, given, patronymic), whatever
-    the order: a patronymic is recognised by its suffix, a given name by a dictionary of Russian
-    first names, and the remaining word is the surname. Case is restored to Title case."""
-    if not full or not full.strip():
-        return PersonName(None, None, None)
-    words = [w.strip(".,") for w in full.split() if w.strip(".,")]
-    words = [w[:1].upper() + w[1:].lower() if (w.isupper() or w.islower()) else w for w in words]
-    patronymic = next((w for w in words if _PATRONYMIC.search(fold(w))), None)
-    rest = [w for w in words if w is not patronymic]
-    names = _given_names()
-    given = next((w for w in rest if fold(w) in names), None)
-    others = [w for w in rest if w is not given]
-    if given is None and others:
-        # Unknown first name: Russian order is "surname given" in lists, "given surname" in speech;
-        # with a patronymic present the order is surname-first, otherwise assume given-first.
-        given = others.pop(1 if (patronymic and len(others) > 1) else 0) if len(others) > 1 else None
-    surname = " ".join(others) or None
-    return PersonName(surname, given, patronymic)
 
 
 def sha256_hex(value: str) -> str:

@@ -1,5 +1,6 @@
 """`python -m demo run|ui`: generate demo data, start the emulators, and run the pipeline (run) or
-open the Dagster UI against them (ui)."""
+open the Dagster UI against them (ui), with the demo's business configuration (demo/business.yml,
+set as CDP_BUSINESS_CONFIG by demo.stack like every other variable the demo writes to data/demo.env)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def main() -> int:
 
     with running_stack(args.data) as env:
         env = {**env, "CDP_DUCKDB_PATH": str(args.warehouse.resolve())}
+        # The warehouse may live elsewhere (--warehouse): data/ is not there yet on a fresh clone.
+        (ROOT / "data").mkdir(exist_ok=True)
         (ROOT / "data" / "demo.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         with environment(env):
             if args.command == "ui":
@@ -61,6 +64,7 @@ def main() -> int:
                 return 1
             print(f"Pipeline finished in {elapsed:.1f}s")
             print_summary(summary(args.warehouse, env, args.data), args.warehouse)
+            print("Dagster UI with the same emulators:  make ui   (then open http://127.0.0.1:3000)")
     return 0
 
 

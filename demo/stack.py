@@ -1,6 +1,7 @@
-"""Start the local stand-ins for the outside world: the RetailCRM and Unisender emulators and an S3
-endpoint (moto's server), each as its own process on a free loopback port, and return the
-environment variables that point the pipeline at them."""
+"""Start the local stand-ins for the outside world: an emulator for every emulated system of
+cdp/systems.py and an S3 endpoint (moto's server), each as its own process on a free loopback port,
+and return the environment variables that point the pipeline at them and at the demo's files, with
+the demo's business configuration (demo/business.yml)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,29 @@ from typing import Iterator
 
 import requests
 
-DEMO_KEY = "demo-key"  # the emulators' key; not a secret of any real account
+from cdp.settings import ENV_VAR as BUSINESS_CONFIG_VAR
+from cdp.systems import SYSTEMS, System
 
-# Every emulated system: `python -m emulators.<system> --data DIR --port N --api-key KEY`, and the
-# environment variables that point the pipeline at it (`<PREFIX>_BASE_URL`, `<PREFIX>_API_KEY`).
-EMULATED_SYSTEMS: dict[str, str] = {
-    "retailcrm": "RETAILCRM",
-    "unisender": "UNISENDER",
-    "bitrix24": "BITRIX24",
-    "amocrm": "AMOCRM",
-    "sendsay": "SENDSAY",
-    "onec": "ONEC",
-}
+DEMO_KEY = "demo-key"  # the emulators' key; not a secret of any real account
+BUSINESS_CONFIG = Path(__file__).resolve().with_name("business.yml")
+
+# Every emulated system is started as `python -m emulators.<system> --data DIR --port N --api-key KEY`.
+EMULATED_SYSTEMS: dict[str, System] = {name: s for name, s in SYSTEMS.items() if s.emulated}
+
+
+def emulator_env(system: System, url: str) -> dict[str, str]:
+    """Point a system's settings at its emulator: `base_url` at the emulator, every secret (API key,
+    password) the emulators' key; other settings keep their defaults, which are the emulators'."""
+    env = {system.settings["base_url"].env: url}
+    env |= {s.env: DEMO_KEY for s in system.settings.values() if s.secret}
+    return env
+
+
+def file_system_env(system: System, data_dir: Path) -> dict[str, str]:
+    """Point a file-based system's folders at the demo data: the generator writes each folder at the
+    place under the demo data folder that the setting's default names under `data/`."""
+    return {s.env: str((data_dir / Path(s.default).relative_to("data")).resolve())
+            for s in system.settings.values() if s.default and s.default.startswith("data/")}
 
 
 def free_port() -> int:
@@ -64,10 +76,9 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int
             for name in EMULATED_SYSTEMS
         }
         procs.extend(started.values())
-        for name, prefix in EMULATED_SYSTEMS.items():  # all start at once, then we wait for each
+        for name, system in EMULATED_SYSTEMS.items():  # all start at once, then we wait for each
             _wait(f"http://127.0.0.1:{ports[name]}/_emulator/health", started[name])
-            env[f"{prefix}_BASE_URL"] = f"http://127.0.0.1:{ports[name]}"
-            env[f"{prefix}_API_KEY"] = DEMO_KEY
+            env |= emulator_env(system, f"http://127.0.0.1:{ports[name]}")
         moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(ports["s3"])],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(moto)
@@ -77,9 +88,11 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int
             "S3_AUDIENCE_BUCKET": bucket,
             "S3_ACCESS_KEY_ID": "testing",
             "S3_SECRET_ACCESS_KEY": "testing",
-            "SPREADSHEET_INBOX": str((data_dir / "inbox").resolve()),
-            "ONEC_EXCHANGE_DIR": str((data_dir / "onec" / "exchange").resolve()),
+            BUSINESS_CONFIG_VAR: str(BUSINESS_CONFIG),
         }
+        for system in SYSTEMS.values():
+            if not system.emulated:
+                env |= file_system_env(system, data_dir)
         import boto3
 
         boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name="us-east-1",

@@ -1,15 +1,28 @@
 """Resources: where the warehouse is and how to reach each outside system. Secrets come only
-from environment variables (`dg.EnvVar`), locally from a git-ignored `.env`."""
+from environment variables (`dg.EnvVar`), locally from a git-ignored `.env`.
+
+Each source system's resource `<system>_api` is derived from its declaration in cdp/systems.py:
+one field per argument of its dlt source (`System.settings`), each read from the setting's
+environment variable. A file inbox (a system whose mapping entries are systems of their own) also
+carries the business's mapping and the S3 account an `s3://` inbox is read with.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
+from typing import Any
 
 import boto3
 import dagster as dg
 import dlt
 import duckdb
 from botocore.config import Config as BotoConfig
+from pydantic import Field, create_model
+
+from cdp.settings import BusinessSettings
+from cdp.systems import SYSTEMS, System
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -39,57 +52,6 @@ class Warehouse(dg.ConfigurableResource):
         )
 
 
-class RetailCRMApi(dg.ConfigurableResource):
-    base_url: str
-    api_key: str
-
-
-class UnisenderApi(dg.ConfigurableResource):
-    base_url: str
-    api_key: str
-
-
-class Bitrix24Api(dg.ConfigurableResource):
-    """An incoming webhook `https://<portal>/rest/<user_id>/<code>/`: `base_url` is the portal
-    address (a `/rest/<user_id>` suffix is honoured), `api_key` the secret webhook code."""
-
-    base_url: str
-    api_key: str
-    user_id: int = 1
-
-
-class AmoCRMApi(dg.ConfigurableResource):
-    """`https://<subdomain>.amocrm.ru` (or `.kommo.com`) and a long-lived access token (or an
-    OAuth access token someone keeps fresh), sent as `Authorization: Bearer`."""
-
-    base_url: str
-    access_token: str
-
-
-class SpreadsheetInbox(dg.ConfigurableResource):
-    """A local folder or an `s3://bucket/prefix/` of csv/xlsx/xls files, and the YAML mapping that
-    says what their columns mean. The S3 fields are used only when `path` is an S3 address."""
-
-    path: str
-    mapping_path: str | None = None
-    s3_endpoint_url: str | None = None
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
-    s3_region: str | None = None
-
-    def source_kwargs(self) -> dict:
-        """Arguments for `spreadsheets_source` (and `open_inbox`, minus the mapping)."""
-        return {"inbox": self.path, "mapping_path": self.mapping_path, "s3_endpoint_url": self.s3_endpoint_url,
-                "s3_access_key_id": self.s3_access_key_id, "s3_secret_access_key": self.s3_secret_access_key,
-                "s3_region": self.s3_region}
-
-    def open(self):
-        from connectors.spreadsheets.inbox import open_inbox
-
-        return open_inbox(self.path, s3_endpoint_url=self.s3_endpoint_url, s3_access_key_id=self.s3_access_key_id,
-                          s3_secret_access_key=self.s3_secret_access_key, s3_region=self.s3_region)
-
-
 class S3Storage(dg.ConfigurableResource):
     """Any S3-compatible store (Yandex Object Storage, MinIO, moto's server in the demo)."""
 
@@ -110,28 +72,87 @@ class S3Storage(dg.ConfigurableResource):
         )
 
 
-class SendsayApi(dg.ConfigurableResource):
-    """Sendsay: the API host (`https://api.sendsay.ru`; the client adds
-    `/general/api/v100/json/<login>`), the account login, and a sub-user's API key. The login is
-    not secret; the demo account's name is the default."""
-
-    base_url: str
-    api_key: str
-    login: str = "linzy-shop"
+# The S3 account of an s3:// spreadsheet inbox: the same variables as the audience bucket's.
+S3_INBOX_ENV = {
+    "s3_endpoint_url": "S3_ENDPOINT_URL",
+    "s3_access_key_id": "S3_ACCESS_KEY_ID",
+    "s3_secret_access_key": "S3_SECRET_ACCESS_KEY",
+}
 
 
-class OneCApi(dg.ConfigurableResource):
-    """1C's standard OData interface: the publication (`https://host/trade`; `/odata/standard.odata`
-    is added), an infobase user with read rights on the published objects, and its password.
-    The user name is not secret; `odata` (the demo infobase's) is the default."""
+class SourceApi(dg.ConfigurableResource):
+    """How to reach one source system: the arguments of its dlt source. Subclasses are generated
+    per system (`api_resource_class`), one field per `Setting`."""
 
-    base_url: str
-    password: str
-    user: str = "odata"
-    sales_lookback_days: int = 30
+    def source_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the system's dlt source (None means: the source's own default)."""
+        return {name: getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None}
 
 
-class OneCExchange(dg.ConfigurableResource):
-    """The folder 1C (or the site) writes CommerceML exchange files into."""
+class FileInboxApi(SourceApi):
+    """A folder or an `s3://bucket/prefix/` of csv/xlsx/xls files (the system's `inbox` setting), the
+    business's mapping that says what their columns mean, and the S3 account used only when the
+    inbox is an S3 address."""
 
-    path: str
+    mapping_path: str | None = Field(default=None, description="the business's spreadsheet mapping (YAML)")
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str | None = None
+
+    def open(self):
+        """The inbox itself (the sensor lists it without reading any file)."""
+        from connectors.spreadsheets.inbox import open_inbox
+
+        return open_inbox(getattr(self, "inbox"), s3_endpoint_url=self.s3_endpoint_url,
+                          s3_access_key_id=self.s3_access_key_id, s3_secret_access_key=self.s3_secret_access_key,
+                          s3_region=self.s3_region)
+
+
+def resource_key(system: System | str) -> str:
+    return f"{system if isinstance(system, str) else system.name}_api"
+
+
+@functools.cache
+def api_resource_class(name: str) -> type[SourceApi]:
+    """`<Name>Api` with one `str` field per setting: required unless the setting has a default
+    (secrets always are). Built once per system, so every caller sees the same class."""
+    system = SYSTEMS[name]
+    fields: dict[str, Any] = {
+        arg: (str, Field(default=... if setting.secret or setting.default is None else setting.default,
+                         description=f"{setting.help} (${setting.env})".strip()))
+        for arg, setting in system.settings.items()
+    }
+    base = FileInboxApi if system.per_mapping_entry else SourceApi
+    return create_model(f"{name.capitalize()}Api", __base__=base, __module__=__name__,
+                        __doc__=f"{system.title}: the arguments of `{system.source}`.", **fields)
+
+
+def _env_if_set(env: str) -> dg.EnvVar | None:
+    """An optional value is bound to its variable only when the variable is set: `dg.EnvVar` has no
+    default, and an unset variable would fail the run instead of taking the declared default. This
+    reads the environment when the definitions are built (a run worker builds them again in its own
+    environment, so both agree); required values and secrets are always `dg.EnvVar`."""
+    return dg.EnvVar(env) if env in os.environ else None
+
+
+def system_api(system: System, settings: BusinessSettings) -> SourceApi:
+    """The `<system>_api` resource: every setting from its environment variable (never a literal
+    secret, never argv), the declared default where a variable is unset."""
+    values: dict[str, Any] = {}
+    for arg, setting in system.settings.items():
+        required = setting.secret or setting.default is None
+        value = dg.EnvVar(setting.env) if required else _env_if_set(setting.env)
+        if value is not None:
+            values[arg] = value
+    if system.per_mapping_entry:
+        values["mapping_path"] = settings.mapping_path()
+        for arg, env in S3_INBOX_ENV.items():
+            if (value := _env_if_set(env)) is not None:
+                values[arg] = value
+    return api_resource_class(system.name)(**values)
+
+
+# The Unisender activation (assets/activate) annotates its destination resource with this name; the
+# resource bound to `unisender_api` is the one built from the declaration.
+UnisenderApi = api_resource_class("unisender")

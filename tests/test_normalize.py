@@ -2,7 +2,8 @@
 
 import pytest
 
-from cdp.normalize import fold, normalize_email, parse_phone, split_name
+from cdp.names import split_full_name
+from cdp.normalize import fold, normalize_email, parse_phone, parse_phones
 
 
 @pytest.mark.parametrize("raw", ["89161234567", "8 (916) 123-45-67", "+7 (916) 123-45-67", "79161234567",
@@ -23,7 +24,8 @@ def test_other_number_kinds_follow_libphonenumber(raw, e164, kind, region):
     assert (phone.e164, phone.kind, phone.region) == (e164, kind, region)
 
 
-@pytest.mark.parametrize("raw", ["12345", "нет", "+7 (000) 000-00-00", "телефон"])
+@pytest.mark.parametrize("raw", ["12345", "нет", "+7 (000) 000-00-00", "телефон", "+7", "1", "тел 1", "7,91E+10",
+                                 "+", "()", "8" * 300, "\x00"])
 def test_invalid_phones_are_flagged_not_guessed(raw):
     phone = parse_phone(raw)
     assert phone.e164 is None
@@ -41,9 +43,31 @@ def test_email_is_trimmed_and_lowercased():
     ("ИВАНОВА АННА СЕРГЕЕВНА", ("Иванова", "Анна", "Сергеевна")),
     ("Алёна Фёдорова", ("Фёдорова", "Алёна", None)),
     ("Петров Пётр", ("Петров", "Пётр", None)),
+    # Given name first, and surnames the old 159-name list swapped (issue 11).
+    ("Иван Фомич Бирюков", ("Бирюков", "Иван", "Фомич")),
+    ("Бирюков Иван Фомич", ("Бирюков", "Иван", "Фомич")),
+    ("Иван Бирюков", ("Бирюков", "Иван", None)),
+    ("Лев Толстой", ("Толстой", "Лев", None)),
+    ("Цой Виктор Робертович", ("Цой", "Виктор", "Робертович")),
+    # Every patronymic form: -вич, -ич, -вна, -ична, -инична, оглы/кызы.
+    ("Кузьмина Ольга Ильинична", ("Кузьмина", "Ольга", "Ильинична")),
+    ("Петров Сергей Лукич", ("Петров", "Сергей", "Лукич")),
+    ("Смирнова Елена Никитична", ("Смирнова", "Елена", "Никитична")),
+    ("Мамедов Рустам Гусейн оглы", ("Мамедов", "Рустам", "Гусейн оглы")),
+    ("Алиева Лейла Заур кызы", ("Алиева", "Лейла", "Заур кызы")),
+    ("Римский-Корсаков Николай Андреевич", ("Римский-Корсаков", "Николай", "Андреевич")),
+    ("Мария", (None, "Мария", None)),
+    ("Роман", (None, "Роман", None)),
+    ("Любовь", (None, "Любовь", None)),
+    ("Петрова", ("Петрова", None, None)),
 ])
 def test_names_split_whatever_the_order(full, expected):
-    assert tuple(split_name(full)) == expected
+    assert tuple(split_full_name(full)) == expected
+
+
+def test_many_phones_at_once_never_raise():
+    parsed = parse_phones(["+79123456789", None, "+7", "not a phone"])
+    assert [p.e164 for p in parsed] == ["+79123456789", None, None, None]
 
 
 def test_fold_is_for_matching_only():

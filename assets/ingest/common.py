@@ -1,13 +1,22 @@
-"""What every ingest module shares: the placeholder pipeline Dagster reads the tables from, the
-translator that names assets `raw/<system>/<table>`, and the quarantine report after a run."""
+"""What every ingest asset shares: the declared dlt source, the placeholder pipeline Dagster reads
+the tables from, the translator that names assets `raw/<system>/<table>`, and the row counts and
+quarantine report after a run."""
+
+import importlib
+from typing import Callable
 
 import dagster as dg
 
 from orchestration.keys import CdpDltTranslator
 from orchestration.resources import Warehouse
 
-PLACEHOLDER_URL = "http://configured-at-run-time.invalid"
 TRANSLATOR = CdpDltTranslator()
+
+
+def load_source(path: str) -> Callable:
+    """The dlt source function named `module:function` in a system's declaration."""
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def definition_pipeline(system: str):

@@ -12,11 +12,15 @@ delete-insert on `source_file` (merge key) and `record_id` (primary key, prefixe
 so ids of different file kinds never collide), so rows that left the file leave the table too. A
 file that disappears from the inbox keeps its rows (moving processed files aside is normal).
 
-Good rows land with our field names (values as text; dates ISO, flags true/false, amounts plain
-decimals) plus the whole original row as `payload`. What cannot be used goes to `quarantine`: a
-file that cannot be read at all or whose header lacks mapped columns (one row naming the file and
-the columns it has), and single rows (bad bytes, wrong field count, no or repeated record id, an
-order without a readable date or amount) with file, sheet, row and reason.
+Good rows land with our field names (values as text; dates ISO, consent and subscription-status
+cells granted/revoked/none, amounts plain decimals) plus the whole original row as `payload`, the
+mapping entry's name and kind (each entry is a source system of its own downstream) and the
+file's export date (`file_exported_at`: its modification time, LastModified on S3, else the time
+it was read), which dates consent stated without a date column. What cannot be used goes to
+`quarantine`: a file that cannot be read at all or whose header lacks mapped columns (one row
+naming the file and the columns it has), and single rows (bad bytes, wrong field count, no or
+repeated record id, an order without a readable date or amount, a consent word the mapping's
+vocabulary does not know) with file, sheet, row and reason.
 
 Standalone:  python -m connectors.spreadsheets --inbox data/demo/inbox
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
 import dlt
@@ -36,8 +41,9 @@ from connectors.spreadsheets.records import SOURCE, file_records
 
 log = logging.getLogger(__name__)
 
-PROVENANCE = ("record_id", "source_record_id", "mapping_name", "source_file", "source_sheet", "source_row",
-              "source_position", "file_sha256", "payload")
+PROVENANCE = ("record_id", "source_record_id", "mapping_name", "mapping_kind", "source_file", "source_sheet",
+              "source_row", "source_position", "file_sha256", "file_exported_at", "field_headers", "payload")
+
 
 def _text_columns(names) -> dict[str, dict[str, str]]:
     """Every column declared as text (one dict each: dlt annotates them in place), so columns no
@@ -46,7 +52,7 @@ def _text_columns(names) -> dict[str, dict[str, str]]:
 
 
 MEMBER_COLUMNS = (*PROVENANCE, *sorted(MEMBER_FIELDS))
-ORDER_COLUMNS = (*PROVENANCE, *sorted(ORDER_FIELDS), "status_raw", "customer_record_id")
+ORDER_COLUMNS = (*PROVENANCE, *sorted(ORDER_FIELDS), "status_raw", "customer_source_system", "customer_record_id")
 # Parquet load files: DuckDB ingests them ~15x faster than the default INSERT statements (a 1 M
 # customer demo inbox spent six minutes loading otherwise).
 TABLE_HINTS = dict(primary_key="record_id", merge_key="source_file", write_disposition="merge", file_format="parquet")
@@ -63,6 +69,7 @@ def _table_items(inbox: Inbox, mapping: Mapping, table: str, report_unmatched: b
     stamps: dict[str, str] = state.setdefault("file_stamps", {})
     yield dlt.mark.materialize_table_schema()  # the table exists even before its first file arrives
     read = skipped = 0
+    warned: set[str] = set()
     for f in inbox.files():
         entry = mapping.entry_for(f.name)
         if entry is None:
@@ -81,7 +88,13 @@ def _table_items(inbox: Inbox, mapping: Mapping, table: str, report_unmatched: b
         key = f"{file_hash}:{entry.digest}"
         if hashes.get(f.name) != key:
             read += 1
-            yield from file_records(f.name, data, file_hash, entry, mapping)
+            if not entry.has_person_fields and entry.name not in warned:
+                warned.add(entry.name)
+                log.warning("spreadsheets: mapping entry '%s' (file %s) maps no name, phone or e-mail column: its "
+                            "records load with their ids only, so only orders naming those ids can reach them",
+                            entry.name, f.name)
+            exported = (f.modified_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+            yield from file_records(f.name, data, file_hash, entry, exported.isoformat(timespec="seconds"))
             hashes[f.name] = key
         else:
             skipped += 1

@@ -4,6 +4,8 @@ Only the top level is read (files under `<inbox>/archive/` or `s3://b/p/archive/
 people can move processed files aside. A file is identified by its name relative to the inbox;
 its `stamp` (size and mtime, or size and ETag) is a cheap "has it changed?" that lets an
 unchanged S3 object be skipped without downloading it. The content hash stays the authority.
+`modified_at` (the file's modification time, an S3 object's LastModified) is the best date we have
+of when the file was exported: it dates the consent a file states without a date column of its own.
 
 Credentials are arguments: the connector never reads the environment.
 """
@@ -11,6 +13,7 @@ Credentials are arguments: the connector never reads the environment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -21,6 +24,7 @@ SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 class InboxFile:
     name: str  # relative to the inbox: what positions, state and mapping patterns use
     stamp: str
+    modified_at: datetime | None = None  # aware (UTC); None when the store does not say
 
 
 class Inbox(Protocol):
@@ -29,6 +33,13 @@ class Inbox(Protocol):
     def files(self) -> Iterator[InboxFile]: ...
 
     def read(self, name: str) -> bytes: ...
+
+
+def _utc(value) -> datetime | None:
+    """boto3 gives LastModified as an aware datetime; anything else is unknown."""
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _wanted(name: str) -> bool:
@@ -46,7 +57,8 @@ class LocalInbox:
         for path in sorted(self.folder.iterdir()):
             if path.is_file() and _wanted(path.name):
                 st = path.stat()
-                yield InboxFile(path.name, f"{st.st_size}:{st.st_mtime_ns}")
+                yield InboxFile(path.name, f"{st.st_size}:{st.st_mtime_ns}",
+                                datetime.fromtimestamp(st.st_mtime, tz=timezone.utc))
 
     def read(self, name: str) -> bytes:
         return (self.folder / name).read_bytes()
@@ -71,7 +83,7 @@ class S3Inbox:
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(self.prefix):]
                 if name and _wanted(name):
-                    yield InboxFile(name, f"{obj['Size']}:{obj['ETag'].strip(chr(34))}")
+                    yield InboxFile(name, f"{obj['Size']}:{obj['ETag'].strip(chr(34))}", _utc(obj.get("LastModified")))
 
     def read(self, name: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)["Body"].read()

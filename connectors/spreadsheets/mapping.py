@@ -5,6 +5,10 @@ next, so nothing about a file is assumed: a mapping entry names the file-name gl
 table it feeds, the header spellings of each field, the date formats and the flag and status
 vocabularies. The format is documented in connectors/spreadsheets/README.md.
 
+Each entry is a source system of its own downstream (its `name` is the `source_system`, its
+optional `rank` the survivorship rank), and its `kind` says what exported the files: an
+unsubscribe exported by an e-mail platform is a standing revocation, one from a CRM is not.
+
 A broken mapping fails the run before any file is read (`MappingError`); a file that does not fit
 its entry is the file's problem and goes to quarantine with the columns it does have.
 """
@@ -25,7 +29,8 @@ DEFAULT_MAPPING = Path(__file__).with_name("default_mapping.yml")
 
 MEMBER_FIELDS = {
     "full_name", "surname", "given_name", "patronymic", "phone", "phone2", "email", "birthday", "card",
-    "email_consent", "email_consent_at", "sms_consent", "sms_consent_at", "store", "registered_at",
+    "email_consent", "email_status", "email_consent_at", "sms_consent", "sms_status", "sms_consent_at", "store",
+    "registered_at",
 }
 ORDER_FIELDS = {
     "order_number", "ordered_at", "amount", "status", "customer_ref", "customer_name", "customer_phone",
@@ -33,26 +38,48 @@ ORDER_FIELDS = {
 }
 TABLE_FIELDS = {"members": MEMBER_FIELDS, "orders": ORDER_FIELDS}
 DATE_FIELDS = {"birthday", "email_consent_at", "sms_consent_at", "registered_at", "ordered_at"}
-FLAG_FIELDS = {"email_consent", "sms_consent"}
-# A member row must say who it is; an order row what was bought when for how much.
-PERSON_FIELDS = {"full_name", "surname", "given_name", "phone", "email"}
+# Consent per channel: a flag-like consent column (да/нет, ✓, TRUE/FALSE) or a mailing platform's
+# subscription-status column (active/unsubscribed/...); both are read with the consent vocabulary.
+CONSENT_FIELDS = {"email_consent", "email_status", "sms_consent", "sms_status"}
+# What a member row can say about who it is. An entry mapping none of them (ids only) still loads,
+# with a warning: orders may name those ids, but nothing can link the records to other systems.
+PERSON_FIELDS = {"full_name", "surname", "given_name", "patronymic", "phone", "phone2", "email"}
 ORDER_REQUIRED = {"ordered_at", "amount"}
 
 DEFAULT_DATE_FORMATS = ["%d.%m.%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%y"]
-DEFAULT_FLAGS = {
-    "true": ["да", "д", "yes", "y", "1", "true", "истина", "+", "✓", "✔", "☑", "v", "x", "х", "согласен", "согласна"],
-    "false": ["нет", "н", "no", "n", "0", "false", "ложь", "-", "☐", "не согласен", "не согласна"],
+# What a consent or status cell means: granted, revoked, or `none` (a known word that is no consent
+# event: an unconfirmed or invited address has not said yes; a bounce says the address does not
+# work, not that the person said no). An empty cell is no event; any other word quarantines the
+# row (never a silent grant). A spam complaint is the strongest "no", so it revokes.
+DEFAULT_CONSENT_VALUES = {
+    "granted": ["да", "д", "yes", "y", "1", "true", "истина", "+", "✓", "✔", "☑", "v", "x", "х", "согласен",
+                "согласна", "согласие", "active", "subscribed", "opted in", "opt-in", "confirmed", "активен",
+                "активна", "активный", "подписан", "подписана", "подписался", "подписалась", "подтвержден",
+                "подтверждена"],
+    "revoked": ["нет", "н", "no", "n", "0", "false", "ложь", "-", "☐", "не согласен", "не согласна", "отказ",
+                "отказался", "отказалась", "unsubscribed", "unsubscribe", "opted out", "opt-out", "blocked",
+                "blacklisted", "spam", "complained", "отписан", "отписана", "отписался", "отписалась",
+                "заблокирован", "заблокирована", "в стоп-листе", "жалоба на спам"],
+    "none": ["unconfirmed", "pending", "invited", "new", "bounced", "bounce", "hard bounce", "soft bounce",
+             "cleaned", "invalid", "не подтвержден", "не подтверждена", "ожидает подтверждения", "приглашен",
+             "приглашена", "новый", "недоступен", "ошибка доставки"],
 }
+# What exported an entry's files. Only an e-mail (or SMS) platform's unsubscribe is a standing
+# revocation (only the person can undo it there); a CRM's or 1C's "no" is a dated revocation.
+ENTRY_KINDS = ("crm", "erp", "email_platform", "other")
+STANDING_REVOCATION_KINDS = {"email_platform"}
 DEFAULT_STATUSES = {
     "complete": ["complete", "completed", "выполнен", "оплачен", "проведен", "пробит", "архивный", "продажа", "закрыт"],
     "cancelled": ["cancelled", "canceled", "отменен", "аннулирован", "отказ"],
     "returned": ["returned", "return", "возврат", "возвращен"],
 }
 ENTRY_KEYS = {
-    "name", "patterns", "table", "record_id", "record_id_per_sheet", "id_prefix", "columns", "optional",
-    "sheets", "date_formats", "flag_values", "statuses", "default_status", "footer", "customer_ref_mapping",
-    "header_search_rows",
+    "name", "kind", "rank", "patterns", "table", "record_id", "record_id_per_sheet", "id_prefix", "columns",
+    "optional", "sheets", "date_formats", "consent_values", "flag_values", "statuses", "default_status", "footer",
+    "customer_ref_mapping", "header_search_rows",
 }
+# Bumped when the rows written for a file change meaning: every file is then read once again.
+ROW_FORMAT = 2
 
 
 class MappingError(ValueError):
@@ -67,7 +94,9 @@ def fold(text: Any) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    name: str
+    name: str  # also the rows' source_system downstream
+    kind: str  # one of ENTRY_KINDS
+    rank: int | None  # survivorship rank of this source system; None: the inbox's
     patterns: tuple[str, ...]
     table: str
     columns: dict[str, tuple[str, ...]]  # field -> accepted header spellings; "record_id" included
@@ -76,7 +105,7 @@ class Entry:
     record_id_per_sheet: bool
     sheets: tuple[str, ...]
     date_formats: tuple[str, ...]
-    flags: dict[str, str]  # folded value -> "true"/"false"
+    consent: dict[str, str]  # folded value -> granted/revoked/none
     statuses: dict[str, str]  # folded value -> complete/cancelled/returned
     default_status: str | None
     footer: tuple[str, ...]
@@ -90,6 +119,14 @@ class Entry:
     def wants_sheet(self, sheet: str) -> bool:
         name = sheet.lower().replace("ё", "е").strip()
         return not self.sheets or any(fnmatch.fnmatch(name, p.lower().replace("ё", "е").strip()) for p in self.sheets)
+
+    @property
+    def standing_revocations(self) -> bool:
+        return self.kind in STANDING_REVOCATION_KINDS
+
+    @property
+    def has_person_fields(self) -> bool:
+        return self.table != "members" or bool(PERSON_FIELDS & self.columns.keys())
 
     @property
     def required(self) -> list[str]:
@@ -138,9 +175,20 @@ def _vocabulary(base: dict[str, list[str]], extra: Any, allowed: set[str], where
         raise MappingError(f"{where}: keys must be among {', '.join(sorted(allowed))}")
     out = {fold(v): k for k, values in base.items() for v in values}
     for key, values in extra.items():
-        for v in [values] if isinstance(values, str) else values:
+        for v in [values] if isinstance(values, str) else (values or []):
             out[fold(v)] = key
     return out
+
+
+def _consent_vocabulary(raw: dict, where: str) -> dict[str, str]:
+    """The built-in consent words, then the older `flag_values` (true -> granted, false -> revoked),
+    then `consent_values`: a word listed later moves to its new class. A blank cell is never a word."""
+    vocabulary = _vocabulary(DEFAULT_CONSENT_VALUES, None, set(DEFAULT_CONSENT_VALUES), where)
+    legacy = _vocabulary({}, raw.get("flag_values"), {"true", "false"}, f"{where} flag_values")
+    vocabulary |= {word: "granted" if value == "true" else "revoked" for word, value in legacy.items()}
+    vocabulary |= _vocabulary({}, raw.get("consent_values"), set(DEFAULT_CONSENT_VALUES), f"{where} consent_values")
+    vocabulary.pop("", None)
+    return vocabulary
 
 
 def _entry(raw: Any, i: int) -> Entry:
@@ -149,7 +197,8 @@ def _entry(raw: Any, i: int) -> Entry:
         raise MappingError(f"{where} is not a mapping")
     name = raw.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise MappingError(f"{where}: `name` must be a lower-case identifier (it prefixes record ids)")
+        raise MappingError(f"{where}: `name` must be a lower-case identifier (it is the rows' source system "
+                           "and prefixes record ids)")
     where = f"mapping entry '{name}'"
     unknown = set(raw) - ENTRY_KEYS
     if unknown:
@@ -175,17 +224,23 @@ def _entry(raw: Any, i: int) -> Entry:
         raise MappingError(f"{where}: `optional` names unmapped fields {', '.join(sorted(optional - set(columns)))}")
     if "record_id" in optional:
         raise MappingError(f"{where}: the record id cannot be optional")
-    if table == "members" and not PERSON_FIELDS & set(columns):
-        raise MappingError(f"{where}: a members file needs at least one of {', '.join(sorted(PERSON_FIELDS))}")
     if table == "orders" and ORDER_REQUIRED - set(columns):
         raise MappingError(f"{where}: an orders file needs {', '.join(sorted(ORDER_REQUIRED - set(columns)))}")
     default_status = raw.get("default_status")
     if default_status not in (None, *DEFAULT_STATUSES):
         raise MappingError(f"{where}: `default_status` must be one of {', '.join(DEFAULT_STATUSES)}")
+    kind = raw.get("kind", "other")
+    if kind not in ENTRY_KINDS:
+        raise MappingError(f"{where}: `kind` must be one of {', '.join(ENTRY_KINDS)}, not {kind!r}")
+    rank = raw.get("rank")
+    if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= 99):
+        raise MappingError(f"{where}: `rank` must be a whole number from 1 (most trusted) to 99, not {rank!r}")
     date_formats = raw.get("date_formats") or DEFAULT_DATE_FORMATS
     footer = raw.get("footer") or []
     return Entry(
         name=name,
+        kind=kind,
+        rank=rank,
         patterns=tuple(patterns),
         table=table,
         columns=columns,
@@ -194,13 +249,14 @@ def _entry(raw: Any, i: int) -> Entry:
         record_id_per_sheet=bool(raw.get("record_id_per_sheet", False)),
         sheets=tuple(raw.get("sheets") or ()),
         date_formats=tuple([date_formats] if isinstance(date_formats, str) else date_formats),
-        flags=_vocabulary(DEFAULT_FLAGS, raw.get("flag_values"), {"true", "false"}, f"{where} flag_values"),
+        consent=_consent_vocabulary(raw, where),
         statuses=_vocabulary(DEFAULT_STATUSES, raw.get("statuses"), set(DEFAULT_STATUSES), f"{where} statuses"),
         default_status=default_status,
         footer=tuple(fold(f) for f in ([footer] if isinstance(footer, str) else footer)),
         customer_ref_mapping=raw.get("customer_ref_mapping"),
         header_search_rows=int(raw.get("header_search_rows", 30)),
-        digest=hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16],
+        digest=hashlib.sha256(json.dumps({"row_format": ROW_FORMAT, **raw}, sort_keys=True, ensure_ascii=False,
+                                         default=str).encode()).hexdigest()[:16],
     )
 
 

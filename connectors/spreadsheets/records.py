@@ -3,7 +3,15 @@
 Yields plain dicts for the entry's table (in batches) and `quarantined(...)` items for what cannot
 be used: the whole file (unreadable, header not found), a sheet (header lacks mapped columns), or
 one row (bad bytes, wrong field count, no record id, a record id repeated in the file, an order
-without a readable date or amount). Reasons name the file and columns, never personal values.
+without a readable date or amount, a consent or status value the vocabulary does not know).
+Reasons name the file and columns, never personal values (a consent word is not personal; a cell
+that looks like an address or a number is masked all the same).
+
+Every good row carries where it came from (file, sheet, row), its id within its mapping entry
+(`source_record_id`, with the sheet for per-sheet ids: downstream the entry is a source system of
+its own and this is its record id), the entry's `kind`, the header each field was read from
+(`field_headers`, for evidence), and the file's export date (`file_exported_at`, UTC ISO), which
+dates any consent the row states without a date column of its own.
 """
 
 from __future__ import annotations
@@ -14,8 +22,8 @@ from typing import Any, Iterator
 
 from connectors.common.quarantine import quarantined
 from connectors.spreadsheets import readers
-from connectors.spreadsheets.mapping import DATE_FIELDS, FLAG_FIELDS, PERSON_FIELDS, Entry, Mapping, fold
-from connectors.spreadsheets.values import parse_amount, parse_date, parse_flag, parse_status
+from connectors.spreadsheets.mapping import CONSENT_FIELDS, DATE_FIELDS, PERSON_FIELDS, Entry, fold
+from connectors.spreadsheets.values import parse_amount, parse_consent, parse_date, parse_status
 
 SOURCE = "spreadsheets"
 BATCH = 10_000
@@ -25,6 +33,14 @@ _LOOKS_PERSONAL = re.compile(r"@|\d{5,}")
 def _shown(cells: list[str]) -> str:
     """Header cells for an error message; a cell that looks like data (an address, a number) is masked."""
     return ", ".join(f"'{c}'" if not _LOOKS_PERSONAL.search(c) else "<value>" for c in cells if c) or "(none)"
+
+
+def _shown_value(text: str) -> str:
+    """A cell value for a quarantine reason: a vocabulary word is shown; anything that looks like
+    personal data (an address, a long number) is not."""
+    if _LOOKS_PERSONAL.search(text):
+        return "a value that looks like personal data (not shown)"
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
 
 
 def _spellings(entry: Entry, fields: list[str]) -> str:
@@ -43,7 +59,9 @@ def _find_header(rows: list[readers.Row], entry: Entry) -> tuple[int, int]:
     return best, score
 
 
-def file_records(file_name: str, data: bytes, file_hash: str, entry: Entry, mapping: Mapping) -> Iterator[Any]:
+def file_records(file_name: str, data: bytes, file_hash: str, entry: Entry,
+                 exported_at: str | None = None) -> Iterator[Any]:
+    """`exported_at`: the file's export date (UTC ISO), written on every row as `file_exported_at`."""
     try:
         sheets = readers.read(file_name, data, entry.header_score)
     except readers.Unreadable as exc:
@@ -62,7 +80,7 @@ def file_records(file_name: str, data: bytes, file_hash: str, entry: Entry, mapp
     seen: dict[str, str] = {}  # record id -> where it was first seen, across the file's sheets
     for sheet in chosen:
         outcome: dict[str, Any] = {}
-        for item in _sheet_records(file_name, sheet, file_hash, entry, mapping, outcome, seen):
+        for item in _sheet_records(file_name, sheet, file_hash, entry, outcome, seen, exported_at):
             yield item
         if outcome.get("header_error"):
             misfits.append(outcome["header_error"])
@@ -75,8 +93,8 @@ def file_records(file_name: str, data: bytes, file_hash: str, entry: Entry, mapp
         yield quarantined(SOURCE, where, reason, {"header": header})
 
 
-def _sheet_records(file_name: str, sheet: readers.Sheet, file_hash: str, entry: Entry, mapping: Mapping,
-                   outcome: dict[str, Any], seen: dict[str, str]) -> Iterator[Any]:
+def _sheet_records(file_name: str, sheet: readers.Sheet, file_hash: str, entry: Entry,
+                   outcome: dict[str, Any], seen: dict[str, str], exported_at: str | None) -> Iterator[Any]:
     where = file_name + (f" sheet '{sheet.name}'" if sheet.name else "")
     rows = iter(sheet.rows)
     head: list[readers.Row] = []
@@ -88,7 +106,10 @@ def _sheet_records(file_name: str, sheet: readers.Sheet, file_hash: str, entry: 
     header = head[at].cells if at >= 0 else next((r.cells for r in head if r.cells), [])
     columns, missing = entry.locate(header) if at >= 0 else ({}, entry.required)
     expected = _spellings(entry, missing)
-    if entry.table == "members" and at >= 0 and not missing and not PERSON_FIELDS & columns.keys():
+    # An entry that maps name or contact columns but a file that has none of them is the wrong
+    # file (the catch-all entry meeting a price list); an entry that maps none is an id-only file.
+    if entry.table == "members" and at >= 0 and not missing and entry.has_person_fields \
+            and not PERSON_FIELDS & columns.keys():
         expected = "one of " + _spellings(entry, sorted(PERSON_FIELDS & entry.columns.keys()))
     if at < 0 or expected:
         found = f"columns found: {_shown(header)}" if at >= 0 else (
@@ -98,7 +119,7 @@ def _sheet_records(file_name: str, sheet: readers.Sheet, file_hash: str, entry: 
         return
     header_row = head[at]
     body = _chain(head[at + 1:], rows)
-    yield from _rows(file_name, sheet, header_row, columns, body, file_hash, entry, mapping, seen)
+    yield from _rows(file_name, sheet, header_row, columns, body, file_hash, entry, seen, exported_at)
 
 
 def _chain(first: list[readers.Row], rest: Iterator[readers.Row]) -> Iterator[readers.Row]:
@@ -107,12 +128,14 @@ def _chain(first: list[readers.Row], rest: Iterator[readers.Row]) -> Iterator[re
 
 
 def _rows(file_name: str, sheet: readers.Sheet, header_row: readers.Row, columns: dict[str, int],
-          body: Iterator[readers.Row], file_hash: str, entry: Entry, mapping: Mapping,
-          seen: dict[str, str]) -> Iterator[Any]:
+          body: Iterator[readers.Row], file_hash: str, entry: Entry, seen: dict[str, str],
+          exported_at: str | None) -> Iterator[Any]:
     header = header_row.cells
     width = len(header)
     batch: list[dict[str, Any]] = []
-    ref_prefix = mapping.by_name(entry.customer_ref_mapping).id_prefix if entry.customer_ref_mapping else None
+    headers = {f: header[i] for f, i in columns.items()}
+    field_headers = json.dumps(headers, ensure_ascii=False)
+    sheet_part = f"{sheet.name}:" if entry.record_id_per_sheet else ""
     for row in body:
         if row.error:
             yield quarantined(SOURCE, row.position, row.error, row.raw)
@@ -134,22 +157,29 @@ def _rows(file_name: str, sheet: readers.Sheet, header_row: readers.Row, columns
         if not rid:
             yield quarantined(SOURCE, row.position, "record id is empty", row.raw)
             continue
-        record_id = entry.id_prefix + (f"{sheet.name}:" if entry.record_id_per_sheet else "") + rid
+        record_id = entry.id_prefix + sheet_part + rid
         if record_id in seen:
             yield quarantined(SOURCE, row.position, f"record id repeats {seen[record_id]}", row.raw)
             continue
-        problem = _canonicalise(values, entry)
+        problem = _canonicalise(values, entry, headers)
         if problem:
             yield quarantined(SOURCE, row.position, problem, row.raw)
             continue
         seen[record_id] = row.position
-        if ref_prefix is not None and values.get("customer_ref"):
-            values["customer_record_id"] = ref_prefix + values["customer_ref"]
+        if entry.table == "orders":
+            # The buyer's record: in the members entry the order's reference points at, else in the
+            # exporting system itself (a shop's order history naming its own customer ids), whether
+            # or not that system exported a person file.
+            values["customer_source_system"] = entry.customer_ref_mapping or entry.name
+            values["customer_record_id"] = values.get("customer_ref") or None
         batch.append({
             **values,
             "record_id": record_id,
-            "source_record_id": rid,
+            "source_record_id": sheet_part + rid,
             "mapping_name": entry.name,
+            "mapping_kind": entry.kind,
+            "field_headers": field_headers,
+            "file_exported_at": exported_at,
             "source_file": file_name,
             "source_sheet": sheet.name or None,
             "source_row": str(row.number),
@@ -164,12 +194,13 @@ def _rows(file_name: str, sheet: readers.Sheet, header_row: readers.Row, columns
         yield batch
 
 
-def _canonicalise(values: dict[str, str], entry: Entry) -> str | None:
-    """Rewrite dates, flags, amounts and statuses in place; the reason if an order is unusable.
+def _canonicalise(values: dict[str, str], entry: Entry, headers: dict[str, str]) -> str | None:
+    """Rewrite dates, consent, amounts and statuses in place; the reason if the row is unusable.
 
-    A member's unreadable birthday or flag keeps its original text (staging flags it: the person
-    is still worth linking); an order without a date or amount would corrupt revenue, so it is
-    refused.
+    A member's unreadable birthday keeps its original text (staging flags it: the person is still
+    worth linking); an order without a date or amount would corrupt revenue, so it is refused. A
+    consent or status word the vocabulary does not know refuses the row: guessing could turn a
+    "no" into a grant, and dropping only the cell would hide that the file says something.
     """
     for f in DATE_FIELDS & values.keys():
         if values[f]:
@@ -179,9 +210,15 @@ def _canonicalise(values: dict[str, str], entry: Entry) -> str | None:
             values[f] = iso or values[f]
         elif f == "ordered_at":
             return "ordered_at is empty"
-    for f in FLAG_FIELDS & values.keys():
+    for f in sorted(CONSENT_FIELDS & values.keys()):
         if values[f]:
-            values[f] = parse_flag(values[f], entry.flags) or values[f]
+            meaning = parse_consent(values[f], entry.consent)
+            if meaning is None:
+                what = "status" if f.endswith("_status") else "consent"
+                return (f"{what} column '{headers[f]}' ({f}) holds {_shown_value(values[f])}, which the consent "
+                        f"vocabulary of mapping '{entry.name}' does not know; add it to consent_values "
+                        "(granted, revoked or none)")
+            values[f] = meaning
     if entry.table == "orders":
         amount = parse_amount(values["amount"]) if values["amount"] else None
         if amount is None:

@@ -2,9 +2,10 @@
 
 Only the connector knows which file used `31.12.2024` and which `12/31/2024`, or that `Пробит` is
 a completed receipt, so the mapping-specific reading happens here and staging only casts:
-dates become ISO text, flags `true`/`false`, amounts a plain decimal, statuses
-complete/cancelled/returned. A value that does not fit is returned as `None` and the caller
-decides (a member keeps the original text for staging to flag; an order row is quarantined).
+dates become ISO text, consent and subscription-status cells granted/revoked/none, amounts a plain
+decimal, statuses complete/cancelled/returned. A value that does not fit is returned as `None` and
+the caller decides (a member keeps an unreadable date for staging to flag; an unknown consent word
+or an order without a date or amount quarantines the row).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def parse_date(text: str, formats: tuple[str, ...]) -> str | None:
     return None
 
 
-def parse_flag(text: str, vocabulary: dict[str, str]) -> str | None:
+def parse_consent(text: str, vocabulary: dict[str, str]) -> str | None:
+    """granted / revoked / none (a known word that is no consent event); None for an unknown word."""
     return vocabulary.get(fold(text))
 
 

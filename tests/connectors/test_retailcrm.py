@@ -16,13 +16,12 @@ import pandas as pd
 import pytest
 import requests
 
-from cdp.dbt_plugin import register as register_sql_functions
 from connectors.retailcrm import retailcrm_source
 from connectors.retailcrm.history import Touched, history_row, invalid_item, payments_list
 from emulators.base import Emulator, Request, Response
 from emulators.retailcrm import RetailCRMEmulator
 
-FIXTURES = Path("/work/shared/fixtures/retailcrm")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "retailcrm"  # the shared recordings, copied (tests/fixtures/README.md)
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
@@ -172,7 +171,6 @@ def test_second_run_reads_only_the_journal_and_lands_changes_down_to_staging(crm
 
     _run_dbt_staging(tmp_path / "w.duckdb", tmp_path)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
-        register_sql_functions(con)  # the staging views call the plugin's phone/name functions
         email, unsub_at = con.execute("select email, email_marketing_unsubscribed_at from staging.stg_retailcrm__customers "
                                       "where customer_record_id = ?", [str(cid)]).fetchone()
         assert email == "changed.address@example.ru" and unsub_at is not None

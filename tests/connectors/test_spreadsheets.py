@@ -1,17 +1,22 @@
 """Spreadsheet inbox: 1C cp1251 exports with title rows, multi-sheet xlsx, legacy xls, an S3 inbox
 on moto's server (a real process on loopback), load-once by hash, a changed file replacing its
-rows, unreadable files and bad rows quarantined, and mapping errors that name file and columns."""
+rows, unreadable files and bad rows quarantined, and mapping errors that name file and columns.
+A business's own exports (a CRM customer export, an e-mail platform's contact export, an id-only
+customer list and an order history), hand-written here: consent grants and revocations, unknown
+consent words quarantined, the file's export date, names as given."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
+import os
 import re
 import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -70,8 +75,8 @@ def test_bad_rows_are_quarantined_and_the_rest_load(inbox, tmp_path):
     (inbox / "loyalty_members_2024.csv").write_bytes(data)
     _run(inbox, tmp_path)
     rows = _q(tmp_path, "select record_id, full_name, email, birthday, email_consent, card from raw_spreadsheets.members order by 1")
-    assert rows == [("1001", "Иванов Иван", "Ivan@Mail.ru", "1990-02-01", "true", "1001"),
-                    ("1002", "Петрова Анна", "", "", "false", "1002")]
+    assert rows == [("1001", "Иванов Иван", "Ivan@Mail.ru", "1990-02-01", "granted", "1001"),
+                    ("1002", "Петрова Анна", "", "", "revoked", "1002")]
     quarantine = _quarantine(tmp_path)
     assert quarantine == {
         "loyalty_members_2024.csv line 4": "record id is empty",
@@ -176,11 +181,15 @@ def test_xlsx_with_two_sheets_and_a_title_block(inbox, tmp_path):
     rows = _q(tmp_path, """select record_id, source_sheet, source_row, surname, phone, email_consent, email_consent_at
                            from raw_spreadsheets.members order by source_sheet, source_row::int""")
     assert rows == [
-        ("events:Мероприятие май:1", "Мероприятие май", "4", "Иванова", "79161234567", "true", "2026-05-10 14:30:00"),
+        ("events:Мероприятие май:1", "Мероприятие май", "4", "Иванова", "79161234567", "granted", "2026-05-10 14:30:00"),
         ("events:Мероприятие май:2", "Мероприятие май", "5", "Петров", "8 (903) 111-22-33", "", "2026-05-11"),
-        ("events:Мероприятие сентябрь:1", "Мероприятие сентябрь", "4", "Сидоров", "+7 999 000-00-01", "true", "2026-09-12"),
-        ("events:Мероприятие сентябрь:2", "Мероприятие сентябрь", "5", "Кузнецова", "", "false", "2026-09-13"),
+        ("events:Мероприятие сентябрь:1", "Мероприятие сентябрь", "4", "Сидоров", "+7 999 000-00-01", "granted", "2026-09-12"),
+        ("events:Мероприятие сентябрь:2", "Мероприятие сентябрь", "5", "Кузнецова", "", "revoked", "2026-09-13"),
     ]
+    # Per-sheet ids keep their sheet in the id within the entry (the entry is the source system).
+    assert _q(tmp_path, "select distinct mapping_name, source_record_id from raw_spreadsheets.members "
+                        "where source_row = '4' order by 2") == [
+        ("events", "Мероприятие май:1"), ("events", "Мероприятие сентябрь:1")]
     assert _quarantine(tmp_path) == {
         "events_2026.xlsx sheet 'Мероприятие май' row 6": "record id repeats events_2026.xlsx sheet 'Мероприятие май' row 5"}
 
@@ -296,6 +305,179 @@ def test_values_follow_the_ru_locale():
         "1990-02-01", "1990-02-01 10:00:00", "1990-02-01", None]
 
 
+# --- A business's own exports: consent, names, id-only files (issue 11) ---------------------------
+
+OWN_MAPPING = """
+mappings:
+  - name: crm_clients          # a CRM customer export, UTF-8, comma-separated
+    kind: crm
+    rank: 2
+    patterns: ["crm_clients*"]
+    table: members
+    record_id: "ID"
+    columns:
+      surname: "Фамилия"
+      given_name: "Имя"
+      patronymic: "Отчество"
+      phone: "Телефон"
+      email: "Email"
+      email_consent: "Подписка"
+    optional: [patronymic]
+    consent_values: {revoked: ["не беспокоить"]}
+  - name: mail_contacts        # an e-mail platform's contact export with a status column
+    kind: email_platform
+    patterns: ["contacts_export*"]
+    table: members
+    record_id: "email"
+    columns:
+      email: "email"
+      email_status: "Статус"
+  - name: shop_customers       # a customer list with nothing but ids
+    kind: erp
+    patterns: ["customers_ids*"]
+    table: members
+    record_id: "Код клиента"
+  - name: shop_orders          # a shop's order history naming its own customer ids
+    kind: erp
+    patterns: ["orders_history*"]
+    table: orders
+    record_id: "Заказ"
+    columns:
+      order_number: "Заказ"
+      ordered_at: "Дата"
+      amount: "Сумма"
+      customer_ref: "Код клиента"
+    date_formats: ["%d.%m.%Y", "%d.%m.%Y %H:%M"]
+    default_status: complete
+"""
+
+CRM_EXPORT = (
+    "ID,Фамилия,Имя,Отчество,Телефон,Email,Подписка\r\n"
+    "17,Бирюков,Иван,Фомич,+7 912 000-00-17,biryukov@example.ru,Да\r\n"
+    "18,Мария,Иванова,,+7 912 000-00-18; 8 (912) 000-00-19,maria@example.ru,нет\r\n"
+    "19,Ким,Дина,Сергеевна,,kim@example.ru,unsubscribed\r\n"
+    "20,Ли,Ян,,,li@example.ru,\r\n"
+    "21,Орлов,Илья,Оглы,,orlov@example.ru,0\r\n"
+    "22,Тихонова,Анна,,,tikhonova@example.ru,не беспокоить\r\n"
+)
+
+
+def _own_inbox(inbox, tmp_path, files: dict[str, bytes]):
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(OWN_MAPPING, encoding="utf-8")
+    for name, data in files.items():
+        (inbox / name).write_bytes(data)
+    _run(inbox, tmp_path, mapping_path=str(mapping))
+
+
+def test_consent_column_says_yes_and_no(inbox, tmp_path):
+    """false/нет/0/unsubscribed and the entry's own words revoke; a blank cell says nothing."""
+    _own_inbox(inbox, tmp_path, {"crm_clients_2026-06.csv": CRM_EXPORT.encode("utf-8")})
+    rows = _q(tmp_path, "select source_record_id, mapping_name, mapping_kind, email_consent from raw_spreadsheets.members order by 1")
+    assert rows == [("17", "crm_clients", "crm", "granted"), ("18", "crm_clients", "crm", "revoked"),
+                    ("19", "crm_clients", "crm", "revoked"), ("20", "crm_clients", "crm", ""),
+                    ("21", "crm_clients", "crm", "revoked"), ("22", "crm_clients", "crm", "revoked")]
+    headers = json.loads(_q(tmp_path, "select field_headers from raw_spreadsheets.members limit 1")[0][0])
+    assert headers["email_consent"] == "Подписка"  # the evidence names the column as the file spells it
+    assert _quarantine(tmp_path) == {}
+
+
+def test_email_platform_status_column(inbox, tmp_path):
+    """active/subscribed grant, unsubscribed/blocked/отписан revoke, unconfirmed/invited/bounced are no event."""
+    export = "\r\n".join([
+        "email;Статус;Дата добавления",
+        "a@example.ru;active;2026-01-05", "b@example.ru;unsubscribed;2026-01-05", "c@example.ru;blocked;2026-01-05",
+        "d@example.ru;Отписан;2026-01-05", "e@example.ru;unconfirmed;2026-01-05", "f@example.ru;invited;2026-01-05",
+        "g@example.ru;bounced;2026-01-05", "h@example.ru;subscribed;2026-01-05",
+    ]).encode("utf-8")
+    _own_inbox(inbox, tmp_path, {"contacts_export.csv": export})
+    rows = dict(_q(tmp_path, "select source_record_id, email_status from raw_spreadsheets.members"))
+    assert rows == {"a@example.ru": "granted", "b@example.ru": "revoked", "c@example.ru": "revoked", "d@example.ru": "revoked",
+                    "e@example.ru": "none", "f@example.ru": "none", "g@example.ru": "none", "h@example.ru": "granted"}
+    assert {k for (k,) in _q(tmp_path, "select distinct mapping_kind from raw_spreadsheets.members")} == {"email_platform"}
+
+
+def test_unknown_consent_value_quarantines_the_row_naming_the_value(inbox, tmp_path):
+    export = CRM_EXPORT + "23,Смирнова,Ольга,,,smirnova@example.ru,может быть\r\n24,Попов,Олег,,,popov@example.ru,popov@example.ru\r\n"
+    _own_inbox(inbox, tmp_path, {"crm_clients.csv": export.encode("utf-8")})
+    quarantine = _quarantine(tmp_path)
+    assert quarantine["crm_clients.csv line 8"] == (
+        "consent column 'Подписка' (email_consent) holds 'может быть', which the consent vocabulary of mapping "
+        "'crm_clients' does not know; add it to consent_values (granted, revoked or none)")
+    # A cell that looks like personal data is not repeated in the reason.
+    assert "popov" not in quarantine["crm_clients.csv line 9"] and "not shown" in quarantine["crm_clients.csv line 9"]
+    loaded = {r for (r,) in _q(tmp_path, "select source_record_id from raw_spreadsheets.members")}
+    assert loaded == {"17", "18", "19", "20", "21", "22"}  # never a silent grant; the other rows load
+
+
+def test_consent_without_a_date_column_takes_the_files_export_date(inbox, tmp_path):
+    path = inbox / "crm_clients.csv"
+    path.write_bytes(CRM_EXPORT.encode("utf-8"))
+    exported = datetime(2026, 3, 15, 9, 30, tzinfo=timezone.utc)
+    os.utime(path, (exported.timestamp(), exported.timestamp()))
+    _own_inbox(inbox, tmp_path, {})
+    assert _q(tmp_path, "select distinct file_exported_at from raw_spreadsheets.members") == [("2026-03-15T09:30:00+00:00",)]
+    assert _q(tmp_path, "select email_consent_at from raw_spreadsheets.members where source_record_id = '17'") == [(None,)]
+
+
+def test_id_only_person_file_loads_with_a_warning_and_orders_name_its_ids(inbox, tmp_path, caplog):
+    ids = "Код клиента\r\n" + "".join(f"C-{n:05d}\r\n" for n in (1, 2, 3))
+    orders = ("Заказ;Дата;Сумма;Код клиента\r\n"
+              "1001;05.03.2026;1 250,50;C-00001\r\n"
+              "1002;06.03.2026 18:45;990,00;C-00009\r\n"   # a customer the id file does not list
+              "1003;07.03.2026;100,00;\r\n")
+    with caplog.at_level(logging.WARNING, logger="connectors.spreadsheets"):
+        _own_inbox(inbox, tmp_path, {"customers_ids.csv": ids.encode("cp1251"), "orders_history.csv": orders.encode("cp1251")})
+    assert _q(tmp_path, "select source_record_id, mapping_name from raw_spreadsheets.members order by 1") == [
+        ("C-00001", "shop_customers"), ("C-00002", "shop_customers"), ("C-00003", "shop_customers")]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("'shop_customers'" in w and "no name, phone or e-mail" in w for w in warnings), warnings
+    assert not any("C-0000" in w for w in warnings)  # no record data in the log
+    # The order history names the exporting system's own customer ids, with or without a person file;
+    # a date without a time stays a date, money stays exact text.
+    assert _q(tmp_path, """select source_record_id, customer_source_system, customer_record_id, ordered_at, amount
+                           from raw_spreadsheets.orders order by 1""") == [
+        ("1001", "shop_orders", "C-00001", "2026-03-05", "1250.50"),
+        ("1002", "shop_orders", "C-00009", "2026-03-06 18:45:00", "990.00"),
+        ("1003", "shop_orders", None, "2026-03-07", "100.00")]
+    assert _quarantine(tmp_path) == {}
+
+
+def test_separate_name_columns_are_taken_as_given(inbox, tmp_path):
+    _own_inbox(inbox, tmp_path, {"crm_clients.csv": CRM_EXPORT.encode("utf-8")})
+    rows = _q(tmp_path, "select surname, given_name, patronymic, full_name from raw_spreadsheets.members "
+                        "where source_record_id in ('17', '18', '21') order by source_record_id")
+    # Never joined and re-split: a patronymic like "Фомич" stays a patronymic, a given name typed
+    # into the surname column stays where the file put it, "Оглы" is not glued to anything.
+    assert rows == [("Бирюков", "Иван", "Фомич", None), ("Мария", "Иванова", "", None), ("Орлов", "Илья", "Оглы", None)]
+    # Staging passes names through as given; no name splitter (or any Python function) is called there.
+    staging = Path(__file__).parents[2] / "dbt_project" / "models" / "staging" / "spreadsheets"
+    sql = " ".join(f.read_text(encoding="utf-8") for f in staging.glob("*.sql"))
+    assert not re.search(r"\b(person_name|phone_e164|phone_issue|phone_kind)\s*\(", sql)
+
+
+def test_mapping_entries_declare_kind_rank_and_consent_words():
+    mapping = parse_mapping(yaml.safe_load(OWN_MAPPING))
+    crm = mapping.by_name("crm_clients")
+    assert (crm.kind, crm.rank, crm.standing_revocations) == ("crm", 2, False)
+    platform = mapping.by_name("mail_contacts")
+    assert (platform.kind, platform.rank, platform.standing_revocations) == ("email_platform", None, True)
+    assert crm.consent["не беспокоить"] == "revoked" and crm.consent["отписан"] == "revoked"
+    assert crm.consent["bounced"] == "none"  # an undeliverable address is not a "no"
+    assert not mapping.by_name("shop_customers").has_person_fields
+    # The older flag_values spelling still reads: true -> granted, false -> revoked.
+    legacy = parse_mapping({"mappings": [{"name": "x", "patterns": "*", "table": "members", "record_id": "N",
+                                          "columns": {"email_consent": "C"}, "flag_values": {True: ["ok"], False: ["nope"]}}]})
+    assert (legacy.entries[0].consent["ok"], legacy.entries[0].consent["nope"]) == ("granted", "revoked")
+    base = {"name": "x", "patterns": "*", "table": "members", "record_id": "N"}
+    with pytest.raises(MappingError, match="`kind` must be one of crm, erp, email_platform, other"):
+        parse_mapping({"mappings": [{**base, "kind": "esp"}]})
+    with pytest.raises(MappingError, match="`rank` must be a whole number"):
+        parse_mapping({"mappings": [{**base, "rank": 0}]})
+    with pytest.raises(MappingError, match="consent_values: keys must be among granted, none, revoked"):
+        parse_mapping({"mappings": [{**base, "consent_values": {"yes": ["да"]}}]})
+
+
 # --- S3 inbox: moto's server as a separate process on loopback ---------------------------------
 
 @pytest.fixture(scope="module")
@@ -338,6 +520,9 @@ def test_s3_inbox_on_moto_server(s3_endpoint, tmp_path):
     _run("s3://shop-inbox/incoming/", tmp_path, **creds)
     assert _q(tmp_path, "select record_id, source_file from raw_spreadsheets.members") == [("11", "loyalty_members.csv")]
     assert _q(tmp_path, "select record_id from raw_spreadsheets.orders") == [("retail_sales:ЕВ00-000101",)]
+    # The object's LastModified is the file's export date.
+    (exported,) = _q(tmp_path, "select file_exported_at from raw_spreadsheets.members")[0]
+    assert abs(datetime.fromisoformat(exported) - datetime.now(timezone.utc)) < timedelta(minutes=10)
     loads = _q(tmp_path, "select count(distinct _dlt_load_id) from raw_spreadsheets.members")[0][0]
 
     requests.post(f"{s3_endpoint}/moto-api/recorder/reset-recording", timeout=10)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from demo.stack import free_port
+from demo.stack import BUSINESS_CONFIG, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def webserver(tmp_path_factory):
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-webserver"), "-w", str(ROOT / "workspace.yaml"),
          "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env={**os.environ, "DAGSTER_HOME": str(home)},
+        cwd=ROOT, env={**os.environ, "DAGSTER_HOME": str(home), "CDP_BUSINESS_CONFIG": str(BUSINESS_CONFIG)},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     url = f"http://127.0.0.1:{port}"

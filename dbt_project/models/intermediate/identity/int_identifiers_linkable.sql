@@ -16,7 +16,7 @@ records as (
 ),
 
 contact_identifiers as (
-    select identifiers.*
+    select identifiers.record_key, identifiers.identifier_type, identifiers.identifier_value
     from identifiers
     anti join overshared using (identifier_type, identifier_value)
 ),
@@ -24,6 +24,7 @@ contact_identifiers as (
 name_birthday as (
     select
         record_key,
+        source_system,
         'name_birthday' as identifier_type,
         lower(replace(replace(surname, 'ё', 'е'), 'Ё', 'Е')) || '|'
             || lower(replace(replace(given_name, 'ё', 'е'), 'Ё', 'Е')) || '|'
@@ -35,7 +36,7 @@ name_birthday as (
 ),
 
 name_birthday_counted as (
-    select *, count(*) over (partition by identifier_value, split_part(record_key, ':', 1)) as records_in_system
+    select *, count(*) over (partition by identifier_value, source_system) as records_in_system
     from name_birthday
 ),
 

@@ -2,7 +2,8 @@
 -- role mailbox (info@, sales@ ...). They are reported here and never used to link records.
 -- "Many" is counted within one system: the same person legitimately appears once in each of the
 -- CRM, 1C, the spreadsheets and two mailing tools, but hardly ever in more than a few records of
--- one system, whereas a switchboard number piles up inside the system where it is typed.
+-- one system, whereas a switchboard number piles up inside the system where it is typed. Each
+-- spreadsheet mapping entry counts as a system of its own.
 with identifiers as (
     select * from {{ ref('int_identifiers_unioned') }}
 ),
@@ -11,7 +12,7 @@ per_system as (
     select
         identifier_type,
         identifier_value,
-        split_part(record_key, ':', 1) as source_system,
+        source_system,
         count(distinct record_key) as records_in_system
     from identifiers
     group by 1, 2, 3

@@ -1,86 +1,64 @@
--- Every person-like source record, one row each, with a key unique across sources.
-with crm as (
-    select
-        'retailcrm' as source_system,
-        customer_record_id as source_record_id,
-        surname, given_name, patronymic, birth_date, email,
-        created_at as record_created_at
-    from {{ ref('stg_retailcrm__customers') }}
+-- Every person-like source record, one row each, with a key unique across sources: the records
+-- systems exported, with one-field names split (int_person_names_parsed), plus a record for every
+-- buyer an order names in a system that exported no person row for it (an order history with
+-- only customer ids still belongs to customers: each id is a customer with whatever else is known).
+with person_records as (
+    select * from {{ ref('int_person_records_raw') }}
 ),
 
-sheets as (
-    select
-        'spreadsheets', member_record_id,
-        surname, given_name, patronymic, birth_date, email,
-        registered_at
-    from {{ ref('stg_spreadsheets__members') }}
+names as (
+    select * from {{ ref('int_person_names_parsed') }}
 ),
 
-esp as (
+exported as (
     select
-        'unisender', contact_record_id,
-        null, null, null, null, email,
-        added_at
-    from {{ ref('stg_unisender__contacts') }}
+        person_records.record_key,
+        person_records.source_system,
+        person_records.source_record_id,
+        -- Separate name columns are taken as given; only a one-field name is split.
+        case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
+             then names.surname else {{ display_name('person_records.surname') }} end as surname,
+        case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
+             then names.given_name else {{ display_name('person_records.given_name') }} end as given_name,
+        case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
+             then coalesce(names.patronymic, {{ display_name('person_records.patronymic') }})
+             else {{ display_name('person_records.patronymic') }} end as patronymic,
+        person_records.birth_date,
+        person_records.city,
+        person_records.record_created_at,
+        person_records.evidence,
+        false as is_order_only
+    from person_records
+    left join names using (full_name)
+    -- A one-field name that is an organisation's ("ООО «Ромашка»", "ИП Иванов И.И.") is a
+    -- company card in a person export, not a person: its contacts are an office's.
+    where not (
+        person_records.full_name is not null
+        and coalesce(person_records.surname, person_records.given_name) is null
+        and regexp_matches(lower(person_records.full_name), '^\s*(ооо|оао|зао|пао|ао|ип|нко|гуп|муп|фгуп|ано|тоо|llc|ltd|inc|gmbh)(\s|\.|$)|["«»]')
+    )
 ),
 
-sendsay as (
-    select
-        'sendsay', member_record_id,
-        surname, given_name, patronymic, null, email,
-        created_at
-    from {{ ref('stg_sendsay__members') }}
-),
-
-amocrm as (
-    select
-        'amocrm', contact_record_id,
-        surname, given_name, patronymic, birth_date, email,
-        created_at
-    from {{ ref('stg_amocrm__contacts') }}
-),
-
-bitrix24 as (
-    select
-        'bitrix24', contact_record_id,
-        surname, given_name, patronymic, birth_date, email,
-        created_at
-    from {{ ref('stg_bitrix24__contacts') }}
-),
-
-onec as (
-    -- Individuals' cards only: not folders, companies or the anonymous retail-buyer card.
-    select
-        'onec', counterparty_record_id,
-        surname, given_name, patronymic, null, email,
-        record_created_at
-    from {{ ref('stg_onec__counterparties') }}
-    where is_person
-),
-
-commerceml as (
-    select
-        'commerceml', counterparty_record_id,
-        surname, given_name, patronymic, birth_date, email,
-        first_order_at
-    from {{ ref('stg_commerceml__counterparties') }}
-    where is_person
-),
-
-unioned as (
-    select * from crm
-    union all select * from sheets
-    union all select * from esp
-    union all select * from sendsay
-    union all select * from amocrm
-    union all select * from bitrix24
-    union all select * from onec
-    union all select * from commerceml
+order_only as (
+    select distinct on (orders.customer_record_key)
+        orders.customer_record_key as record_key,
+        orders.customer_source_system as source_system,
+        orders.customer_record_id as source_record_id,
+        null as surname, null as given_name, null as patronymic,
+        cast(null as date) as birth_date, null as city,
+        cast(null as timestamp) as record_created_at,
+        'named as the buyer of order ' || orders.order_id as evidence,
+        true as is_order_only
+    from {{ ref('int_orders_unioned') }} as orders
+    anti join exported on exported.record_key = orders.customer_record_key
+    where orders.customer_record_key is not null
+    order by orders.customer_record_key, orders.ordered_date, orders.order_id
 ),
 
 final as (
-    select source_system || ':' || source_record_id as record_key, *
-    from unioned
+    select * from exported
+    union all
+    select * from order_only
 )
 
 select * from final

@@ -1,56 +1,73 @@
--- Grain: one row per customer and channel that any source mentions. Rules:
---   1. a standing revocation (an unsubscribe the mailing tool still reports) means no consent;
---   2. otherwise a grant counts only if it is later than the last revocation from any source;
---   3. a customer/channel with no event has no row and therefore no consent (38-FZ art. 18:
---      prior consent is required and the sender must be able to prove it).
+-- Grain: one row per channel and address that any source mentions. Rules (DECISIONS.md, Consent):
+--   1. a standing revocation of the address (an unsubscribe the mailing tool still reports) means
+--      no consent, whatever any other source says;
+--   2. otherwise a grant counts only if it is later than the last revocation of that address
+--      from any source; an undated revocation is later than everything;
+--   3. an address no source mentions has no row and therefore no consent (38-FZ art. 18: prior
+--      consent is required and the sender must be able to prove it).
+-- customer_id: the customer that holds the address (several customers may share a household
+-- phone: the address's consent is still one).
 with events as (
     select * from {{ ref('consent_events') }}
 ),
 
-per_channel as (
+per_address as (
     select
-        customer_id,
         channel,
+        address_type,
+        address,
         max(event_at) filter (where event_kind in ('granted', 'double_opt_in_confirmed')) as last_granted_at,
-        max(event_at) filter (where event_kind = 'revoked') as last_revoked_at,
-        bool_or(is_standing_revocation) as has_standing_revocation
+        max(coalesce(event_at, 'infinity'::timestamp)) filter (where event_kind = 'revoked') as last_revoked_at,
+        bool_or(is_standing_revocation and event_kind = 'revoked') as has_standing_revocation
     from events
-    group by 1, 2
+    group by 1, 2, 3
 ),
 
 proof as (
-    select distinct on (customer_id, channel)
-        customer_id, channel, consent_event_id, source_system, evidence
+    select distinct on (channel, address_type, address)
+        channel, address_type, address, consent_event_id, source_system, evidence, customer_id
     from events
-    where event_kind in ('granted', 'double_opt_in_confirmed')
-    order by customer_id, channel, event_at desc, consent_event_id
+    where event_kind in ('granted', 'double_opt_in_confirmed') and event_at is not null
+    order by channel, address_type, address, event_at desc, consent_event_id
 ),
 
 revocation as (
-    select distinct on (customer_id, channel)
-        customer_id, channel, source_system as revoked_by
+    select distinct on (channel, address_type, address)
+        channel, address_type, address, source_system as revoked_by, evidence as revocation_evidence
     from events
     where event_kind = 'revoked'
-    order by customer_id, channel, is_standing_revocation desc, event_at desc, consent_event_id
+    order by channel, address_type, address, is_standing_revocation desc, coalesce(event_at, 'infinity'::timestamp) desc, consent_event_id
+),
+
+owner as (
+    select distinct on (channel, address_type, address) channel, address_type, address, customer_id
+    from events
+    where customer_id is not null
+    order by channel, address_type, address, event_at desc nulls last, customer_id
 ),
 
 final as (
     select
-        per_channel.customer_id,
-        per_channel.channel,
-        not per_channel.has_standing_revocation
-            and per_channel.last_granted_at is not null
-            and (per_channel.last_revoked_at is null or per_channel.last_granted_at > per_channel.last_revoked_at)
+        per_address.channel,
+        per_address.address_type,
+        per_address.address,
+        coalesce(proof.customer_id, owner.customer_id) as customer_id,
+        not per_address.has_standing_revocation
+            and per_address.last_granted_at is not null
+            and (per_address.last_revoked_at is null or per_address.last_granted_at > per_address.last_revoked_at)
             as has_consent,
-        per_channel.last_granted_at,
-        per_channel.last_revoked_at,
+        per_address.last_granted_at,
+        case when per_address.last_revoked_at = 'infinity'::timestamp then null else per_address.last_revoked_at end as last_revoked_at,
+        per_address.has_standing_revocation,
         revocation.revoked_by,
+        revocation.revocation_evidence,
         proof.consent_event_id as granting_event_id,
         proof.source_system as granted_by,
         proof.evidence as grant_evidence
-    from per_channel
-    left join proof using (customer_id, channel)
-    left join revocation using (customer_id, channel)
+    from per_address
+    left join proof using (channel, address_type, address)
+    left join revocation using (channel, address_type, address)
+    left join owner using (channel, address_type, address)
 )
 
 select * from final

@@ -1,23 +1,27 @@
 -- Grain: one row per customer (a connected cluster of source records).
 -- Survivorship (dbt_project/DECISIONS.md): for name, birth date, e-mail and phone the most
--- trusted source wins (the main CRM, then 1C and the other CRMs, then spreadsheets, then mailing
+-- trusted source wins (its rank in the business configuration, var cdp_source_ranks: by default
+-- the main CRM, then 1C and the other CRMs, then each spreadsheet mapping entry, then mailing
 -- tools), and within a source the most recently created record. Identifiers shared by many
--- records never survive.
+-- records never survive. Records known only as an order's buyer carry no name of their own.
 with identity as (
     select * from {{ ref('customer_identity_map') }}
 ),
 
+ranks as (
+    {%- set ranks = var('cdp_source_ranks', {}) %}
+    {%- if ranks %}
+    select * from (values {% for name, rank in ranks.items() | sort %}('{{ name }}', {{ rank | int }}){{ ", " if not loop.last }}{% endfor %}) as t(source_system, source_rank)
+    {%- else %}
+    select cast(null as varchar) as source_system, cast(null as integer) as source_rank where false
+    {%- endif %}
+),
+
 records as (
-    select r.*, i.customer_id,
-        case r.source_system
-            when 'retailcrm' then 1
-            when 'onec' then 2 when 'commerceml' then 2
-            when 'amocrm' then 3 when 'bitrix24' then 3
-            when 'spreadsheets' then 4
-            else 5
-        end as source_rank
+    select r.*, i.customer_id, coalesce(ranks.source_rank, 99) as source_rank
     from {{ ref('int_source_records_unioned') }} r
-    join identity i using (record_key)
+    join identity i on i.record_key = r.record_key
+    left join ranks on ranks.source_system = r.source_system
 ),
 
 best_name as (
@@ -27,26 +31,28 @@ best_name as (
     order by customer_id, source_rank, record_created_at desc nulls last, record_key
 ),
 
-best_email as (
-    select distinct on (customer_id) customer_id, email
-    from records
-    where email is not null
-      and email not in (select identifier_value from {{ ref('int_identifiers_overshared') }} where identifier_type = 'email')
-    order by customer_id, source_rank, record_created_at desc nulls last, record_key
-),
-
-phones as (
-    select records.customer_id, ids.identifier_value as phone, records.source_rank, records.record_created_at, records.record_key
+contacts as (
+    select
+        records.customer_id, ids.identifier_type, ids.identifier_value, ids.identifier_position,
+        records.source_rank, records.record_created_at, records.record_key
     from {{ ref('int_identifiers_unioned') }} ids
     join records using (record_key)
-    where ids.identifier_type = 'phone'
+    anti join {{ ref('int_identifiers_overshared') }} overshared using (identifier_type, identifier_value)
+    where ids.identifier_type in ('email', 'phone')
+),
+
+best_email as (
+    select distinct on (customer_id) customer_id, identifier_value as email
+    from contacts
+    where identifier_type = 'email'
+    order by customer_id, source_rank, record_created_at desc nulls last, record_key, identifier_position, identifier_value
 ),
 
 best_phone as (
-    select distinct on (customer_id) customer_id, phone
-    from phones
-    where phone not in (select identifier_value from {{ ref('int_identifiers_overshared') }} where identifier_type = 'phone')
-    order by customer_id, source_rank, record_created_at desc nulls last, record_key, phone
+    select distinct on (customer_id) customer_id, identifier_value as phone
+    from contacts
+    where identifier_type = 'phone'
+    order by customer_id, source_rank, record_created_at desc nulls last, record_key, identifier_position, identifier_value
 ),
 
 sources as (
@@ -64,8 +70,8 @@ orders as (
         customer_id,
         count(*) filter (where is_completed) as orders_count,
         sum(net_revenue) as revenue,
-        min(ordered_at) filter (where is_completed) as first_purchase_at,
-        max(ordered_at) filter (where is_completed) as last_purchase_at
+        min(ordered_date) filter (where is_completed) as first_purchase_date,
+        max(ordered_date) filter (where is_completed) as last_purchase_date
     from {{ ref('fct_orders') }}
     where customer_id is not null
     group by 1
@@ -78,7 +84,7 @@ consent as (
         bool_or(has_consent) filter (where channel = 'sms') as has_sms_consent,
         bool_or(has_consent) filter (where channel = 'ads') as has_ads_consent,
         list(channel order by channel) filter (where has_consent) as consented_channels
-    from {{ ref('consent_current') }}
+    from {{ ref('consent_customers') }}
     group by 1
 ),
 
@@ -100,10 +106,10 @@ final as (
         sources.source_systems,
         sources.source_record_keys,
         coalesce(orders.orders_count, 0) as orders_count,
-        coalesce(orders.revenue, 0) as revenue,
-        case when orders.orders_count > 0 then orders.revenue / orders.orders_count end as average_order_value,
-        orders.first_purchase_at,
-        orders.last_purchase_at,
+        coalesce(orders.revenue, cast(0 as decimal(18, 2))) as revenue,
+        case when orders.orders_count > 0 then cast(round(orders.revenue / orders.orders_count, 2) as decimal(18, 2)) end as average_order_value,
+        orders.first_purchase_date,
+        orders.last_purchase_date,
         -- Hashed the way Yandex Audience, VK Ads and Meta expect: SHA-256 of the lower-case e-mail
         -- and of the phone as digits with the country code, no '+'.
         sha256(lower(best_email.email)) as email_sha256,

@@ -1,14 +1,8 @@
--- Grain: one row per input row (or file) a connector refused, from every source that has any.
-{#- Every source whose _sources.yml declares a quarantine table; add new systems here. -#}
-{%- set sources = ['retailcrm', 'spreadsheets', 'unisender', 'amocrm', 'bitrix24', 'sendsay', 'onec', 'commerceml'] %}
-{%- set existing = [] %}
-{%- for s in sources %}
-    {%- if execute and adapter.get_relation(database=target.database, schema='raw_' ~ s, identifier='quarantine') %}
-        {%- do existing.append(s) %}
-    {%- endif %}
-{%- endfor %}
-{%- if existing %}
-{%- for s in existing %}
+-- Grain: one row per input row (or file) a connector refused, from every enabled system (each
+-- system's connector writes raw_<system>.quarantine; a system not loaded yet contributes nothing).
+{%- set systems = var('cdp_systems', {}).keys() | list | sort %}
+{%- if systems %}
+{%- for system in systems %}
 select
     cast(quarantine_id as varchar) as quarantine_id,
     cast(source as varchar) as source_system,
@@ -16,7 +10,7 @@ select
     cast(reason as varchar) as reason,
     cast(payload as varchar) as payload,
     cast(quarantined_at as timestamp) as quarantined_at
-from {{ source(s, 'quarantine') }}
+from {{ raw_table(system, 'quarantine') }}
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}
 {%- else %}

@@ -19,8 +19,8 @@ final as (
         count(*) as buyers,
         count(*) filter (where orders > 1) as repeat_buyers,
         count(*) filter (where orders > 1) / count(*) as repeat_purchase_share,
-        avg(revenue) as mean_ltv,
-        median(revenue) as median_ltv,
+        cast(round(avg(revenue), 2) as decimal(38, 2)) as mean_ltv,
+        cast(round(median(revenue), 2) as decimal(38, 2)) as median_ltv,
         sum(revenue) as revenue
     from per_customer
     group by 1

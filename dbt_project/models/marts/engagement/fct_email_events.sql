@@ -3,15 +3,12 @@
 -- shared by many records (role mailboxes) and addresses no customer record carries stay
 -- unattributed (customer_id null) rather than credited to an arbitrary person.
 with events as (
-    select 'unisender' as platform, campaign_id, email, event_type, event_at from {{ ref('stg_unisender__message_events') }}
-    union all
-    select 'sendsay', campaign_id, email, event_type, event_at from {{ ref('stg_sendsay__message_events') }}
+    select source_system as platform, campaign_id, {{ normalize_email('email_raw') }} as email, event_type, event_at
+    from {{ ref('int_message_events_unioned') }}
 ),
 
 campaigns as (
-    select 'unisender' as platform, campaign_id, campaign_name, sent_at from {{ ref('stg_unisender__campaigns') }}
-    union all
-    select 'sendsay', campaign_id, campaign_name, sent_at from {{ ref('stg_sendsay__campaigns') }}
+    select source_system as platform, campaign_id, campaign_name, sent_at from {{ ref('int_campaigns_unioned') }}
 ),
 
 email_owner as (

@@ -1,23 +1,24 @@
 -- Grain: one row per customer with at least one completed order. Recency = whole days from the
--- last completed order to the as-of date; frequency = completed orders; monetary = net revenue.
+-- last completed order to the as-of date (business-local dates: a date-only order is that date);
+-- frequency = completed orders up to the as-of date; monetary = their net revenue (decimal).
+-- The as-of date is the business configuration's rfm.as_of, default today in its time zone.
 -- Scores 1-5 by quintile (cume_dist, so equal values get equal scores); the score-to-segment map
 -- is the seed rfm_segment_map, which the business may edit.
-with orders as (
-    select * from {{ ref('fct_orders') }} where is_completed and customer_id is not null
+with as_of as (
+    select {{ as_of_date() }} as as_of_date
 ),
 
-as_of as (
-    {% if var('rfm_as_of') %}
-    select cast('{{ var("rfm_as_of") }}' as date) as as_of_date
-    {% else %}
-    select cast(max(ordered_at) as date) as as_of_date from {{ ref('fct_orders') }}
-    {% endif %}
+orders as (
+    select orders.*
+    from {{ ref('fct_orders') }} as orders
+    cross join as_of
+    where orders.is_completed and orders.customer_id is not null and orders.ordered_date <= as_of.as_of_date
 ),
 
 per_customer as (
     select
         customer_id,
-        max(ordered_at) as last_purchase_at,
+        max(ordered_date) as last_purchase_date,
         count(*) as frequency,
         sum(net_revenue) as monetary
     from orders
@@ -28,7 +29,7 @@ with_recency as (
     select
         per_customer.*,
         as_of.as_of_date,
-        date_diff('day', cast(last_purchase_at as date), as_of.as_of_date) as recency_days
+        date_diff('day', last_purchase_date, as_of.as_of_date) as recency_days
     from per_customer cross join as_of
 ),
 
@@ -48,7 +49,7 @@ final as (
         scored.recency_days,
         scored.frequency,
         scored.monetary,
-        scored.last_purchase_at,
+        scored.last_purchase_date,
         scored.r_score,
         scored.f_score,
         scored.m_score,

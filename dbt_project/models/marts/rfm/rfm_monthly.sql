@@ -5,7 +5,7 @@
 -- day one and a late return corrects the months it belongs to; analysts read movements between
 -- segments from rfm_segment_movements.
 with orders as (
-    select customer_id, ordered_at, net_revenue
+    select customer_id, ordered_date, net_revenue
     from {{ ref('fct_orders') }}
     where is_completed and customer_id is not null
 ),
@@ -28,16 +28,16 @@ per_customer as (
     select
         month_ends.as_of_date,
         orders.customer_id,
-        max(orders.ordered_at) as last_purchase_at,
+        max(orders.ordered_date) as last_purchase_date,
         count(*) as frequency,
         sum(orders.net_revenue) as monetary
     from month_ends
-    join orders on cast(orders.ordered_at as date) <= month_ends.as_of_date
+    join orders on orders.ordered_date <= month_ends.as_of_date
     group by 1, 2
 ),
 
 with_recency as (
-    select *, date_diff('day', cast(last_purchase_at as date), as_of_date) as recency_days
+    select *, date_diff('day', last_purchase_date, as_of_date) as recency_days
     from per_customer
 ),
 

@@ -4,11 +4,12 @@
 -- present and a production run as of its last load (carts change every few minutes on a live
 -- site; a quiet night only delays the window, and the diff-based sync never sends a cart twice).
 with carts as (
-    select * from {{ ref('stg_retailcrm__carts') }}
+    select *, source_system || ':' || customer_record_id as customer_record_key, order_id is not null as is_ordered
+    from {{ ref('int_carts_unioned') }}
 ),
 
 orders as (
-    select customer_id, ordered_at from {{ ref('fct_orders') }} where customer_id is not null
+    select customer_id, ordered_at, ordered_date from {{ ref('fct_orders') }} where customer_id is not null
 ),
 
 as_of as (
@@ -20,14 +21,14 @@ as_of as (
 ),
 
 identity as (
-    select source_record_id, customer_id from {{ ref('customer_identity_map') }} where source_system = 'retailcrm'
+    select record_key, customer_id from {{ ref('customer_identity_map') }}
 ),
 
 abandoned as (
     select identity.customer_id, carts.cart_id, carts.updated_at, carts.cart_amount, carts.items_count
     from carts
     cross join as_of
-    join identity on identity.source_record_id = carts.customer_record_id
+    join identity on identity.record_key = carts.customer_record_key
     where carts.is_open
       and not carts.is_ordered
       and carts.items_count > 0
@@ -40,7 +41,8 @@ not_ordered_since as (
     from abandoned
     where not exists (
         select 1 from orders
-        where orders.customer_id = abandoned.customer_id and orders.ordered_at >= abandoned.updated_at
+        where orders.customer_id = abandoned.customer_id
+          and coalesce(orders.ordered_at, cast(orders.ordered_date as timestamp)) >= abandoned.updated_at
     )
 ),
 

@@ -11,12 +11,12 @@ final as (
         email,
         phone,
         given_name,
-        last_purchase_at,
+        last_purchase_date,
         email_sha256,
         phone_sha256
     from customers
-    where last_purchase_at is not null
-      and cast(last_purchase_at as date) > {{ segment_as_of() }} - to_days({{ var('recent_buyers_days') }})
+    where last_purchase_date is not null
+      and last_purchase_date > {{ segment_as_of() }} - to_days({{ var('recent_buyers_days') }})
 )
 
 select * from final

@@ -3,13 +3,14 @@
 -- `replenishment_days_before` days ago and `replenishment_days_ahead` days ahead, and they have
 -- not bought that category again since. One row per customer: the category that runs out first.
 with items as (
-    select * from {{ ref('stg_retailcrm__order_items') }}
+    select source_system || ':' || source_order_id as order_id, article, quantity
+    from {{ ref('int_order_items_unioned') }}
 ),
 
 orders as (
-    select source_order_id as order_id, customer_id, ordered_at
+    select order_id, customer_id, ordered_date
     from {{ ref('fct_orders') }}
-    where is_completed and customer_id is not null and source_system = 'retailcrm'  -- the system with line items
+    where is_completed and customer_id is not null
 ),
 
 catalogue as (
@@ -20,7 +21,7 @@ purchases as (
     select
         orders.customer_id,
         catalogue.product_category,
-        orders.ordered_at,
+        orders.ordered_date,
         sum(items.quantity * catalogue.days_of_supply_per_unit) as days_of_supply
     from items
     join orders using (order_id)
@@ -30,10 +31,10 @@ purchases as (
 
 last_purchase as (
     select distinct on (customer_id, product_category)
-        customer_id, product_category, ordered_at, days_of_supply,
-        cast(ordered_at as date) + cast(days_of_supply as integer) as runs_out_on
+        customer_id, product_category, ordered_date, days_of_supply,
+        ordered_date + cast(days_of_supply as integer) as runs_out_on
     from purchases
-    order by customer_id, product_category, ordered_at desc
+    order by customer_id, product_category, ordered_date desc
 ),
 
 due as (

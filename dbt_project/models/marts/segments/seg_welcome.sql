@@ -4,10 +4,10 @@ with customers as (
 ),
 
 final as (
-    select customer_id, email, phone, given_name, first_purchase_at
+    select customer_id, email, phone, given_name, first_purchase_date
     from customers
-    where first_purchase_at is not null
-      and cast(first_purchase_at as date) > {{ segment_as_of() }} - to_days({{ var('welcome_window_days') }})
+    where first_purchase_date is not null
+      and first_purchase_date > {{ segment_as_of() }} - to_days({{ var('welcome_window_days') }})
 )
 
 select * from final

@@ -1,35 +1,22 @@
--- One row per amoCRM contact. Names: the structured first_name/last_name when the form was used,
--- otherwise the free-text `name` split by person_name(). The e-mail is the first EMAIL value.
+-- One row per amoCRM contact. Names as typed (stg_amocrm__person_records decides which to use).
+-- The e-mail is the first EMAIL value; all of them are in stg_amocrm__contact_emails.
 with source as (
-    select * from {{ source('amocrm', 'contacts') }}
-),
-
-custom_fields as (
-    select
-        id,
-        unnest(from_json(custom_fields_values, '["json"]')) as field,
-        generate_subscripts(from_json(custom_fields_values, '["json"]'), 1) as field_position
-    from source
-    where json_type(custom_fields_values) = 'ARRAY'
+    select * from {{ raw_table('amocrm', 'contacts') }}
 ),
 
 email_values as (
-    select
-        id,
-        field_position,
-        unnest(from_json(field->'$.values', '["json"]')) as value,
-        generate_subscripts(from_json(field->'$.values', '["json"]'), 1) as value_position
-    from custom_fields
-    where field->>'$.field_code' = 'EMAIL'
+    {{ multifield_values(
+        'source', 'id',
+        amocrm_field_entries('custom_fields_values', 'EMAIL'),
+        value="entry->>'$.value'",
+        usage="coalesce(entry->>'$.enum_code', entry->>'$.enum')",
+    ) }}
 ),
 
 first_email as (
-    select
-        id,
-        arg_min(trim(value->>'$.value'), field_position * 10000 + value_position) as email_raw
+    select id, value_raw as email_raw
     from email_values
-    where nullif(trim(value->>'$.value'), '') is not null
-    group by id
+    where value_position = 1
 ),
 
 renamed as (
@@ -38,10 +25,7 @@ renamed as (
         nullif(trim(source.name), '') as name_raw,
         nullif(trim(source.first_name), '') as first_name_raw,
         nullif(trim(source.last_name), '') as last_name_raw,
-        person_name(source.name) as name_parts,
         first_email.email_raw,
-        {{ normalize_email('first_email.email_raw') }} as email_normalized,
-        {{ email_issue('first_email.email_raw') }} as email_issue,
         cast(source.responsible_user_id as varchar) as responsible_user_id,
         -- Unix seconds, UTC by definition
         epoch_ms(source.created_at * 1000) as created_at,
@@ -56,17 +40,13 @@ final as (
     select
         contact_record_id,
         name_raw,
-        case when first_name_raw is not null and last_name_raw is not null
-             then last_name_raw else name_parts.surname end as surname,
-        case when first_name_raw is not null and last_name_raw is not null
-             then first_name_raw else name_parts.given_name end as given_name,
-        case when first_name_raw is null or last_name_raw is null
-             then name_parts.patronymic end as patronymic,
+        first_name_raw,
+        last_name_raw,
         -- amoCRM has no standard birthday field
         cast(null as date) as birth_date,
         email_raw,
-        case when email_issue is null then email_normalized end as email,
-        email_issue,
+        case when {{ email_issue('email_raw') }} is null then {{ normalize_email('email_raw') }} end as email,
+        {{ email_issue('email_raw') }} as email_issue,
         responsible_user_id,
         created_at,
         updated_at,

@@ -2,16 +2,15 @@
 -- every pipeline; anything else is an open stage. The contact is the one marked is_main (or the
 -- first linked one when none is marked).
 with source as (
-    select * from {{ source('amocrm', 'leads') }}
+    select * from {{ raw_table('amocrm', 'leads') }}
 ),
 
 linked_contacts as (
     select
         id,
-        unnest(from_json(_embedded->'$.contacts', '["json"]')) as contact,
-        generate_subscripts(from_json(_embedded->'$.contacts', '["json"]'), 1) as contact_position
+        unnest({{ json_entries("_embedded->'$.contacts'") }}) as contact,
+        generate_subscripts({{ json_entries("_embedded->'$.contacts'") }}, 1) as contact_position
     from source
-    where json_type(_embedded->'$.contacts') = 'ARRAY'
 ),
 
 main_contact as (
@@ -32,7 +31,8 @@ renamed as (
         main_contact.contact_record_id,
         coalesce(main_contact.contact_count, 0) as contact_count,
         source.name as lead_name,
-        cast(source.price as double) as amount,
+        -- the budget (an integer in API v4); money stays decimal
+        cast(source.price as decimal(18, 2)) as amount,
         cast(source.status_id as varchar) as status_id,
         cast(source.pipeline_id as varchar) as pipeline_id,
         case

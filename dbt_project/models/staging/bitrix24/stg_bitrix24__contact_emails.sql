@@ -2,39 +2,28 @@
 -- and a corporate address.
 with contacts as (
     select cast(id as varchar) as contact_record_id, email
-    from {{ source('bitrix24', 'contacts') }}
-    where json_type(email) = 'ARRAY'
+    from {{ raw_table('bitrix24', 'contacts') }}
 ),
 
 entries as (
-    select
-        contact_record_id,
-        unnest(from_json(email, '["json"]')) as entry,
-        generate_subscripts(from_json(email, '["json"]'), 1) as email_position
-    from contacts
-),
-
-renamed as (
-    select
-        contact_record_id,
-        email_position,
-        cast(entry->>'$.ID' as varchar) as email_entry_id,
-        upper(entry->>'$.VALUE_TYPE') as value_type,
-        entry->>'$.VALUE' as email_raw
-    from entries
+    {{ multifield_values(
+        'contacts', 'contact_record_id', json_entries('email'),
+        value="entry->>'$.VALUE'",
+        usage="entry->>'$.VALUE_TYPE'",
+        extra={'email_entry_id': "entry->>'$.ID'"},
+    ) }}
 ),
 
 final as (
     select
         contact_record_id,
-        email_position,
+        value_position as email_position,
         email_entry_id,
-        value_type,
-        email_raw,
-        case when {{ email_issue('email_raw') }} is null then {{ normalize_email('email_raw') }} end as email,
-        {{ email_issue('email_raw') }} as email_issue
-    from renamed
-    where nullif(trim(email_raw), '') is not null
+        upper(value_usage) as value_type,
+        value_raw as email_raw,
+        case when {{ email_issue('value_raw') }} is null then {{ normalize_email('value_raw') }} end as email,
+        {{ email_issue('value_raw') }} as email_issue
+    from entries
 )
 
 select * from final

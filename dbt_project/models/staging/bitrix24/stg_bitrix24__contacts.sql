@@ -1,15 +1,12 @@
 -- One row per Bitrix24 contact. Dates arrive with the portal's offset (+03:00) and are turned into
 -- UTC; BIRTHDATE is a calendar date written as local midnight, so its date part is taken as is.
 with source as (
-    select * from {{ source('bitrix24', 'contacts') }}
+    select * from {{ raw_table('bitrix24', 'contacts') }}
 ),
 
 renamed as (
     select
         cast(id as varchar) as contact_record_id,
-        -- Managers paste the whole "Фамилия Имя Отчество" into NAME and leave LAST_NAME empty.
-        case when nullif(trim(last_name), '') is null and contains(trim(name), ' ')
-             then person_name(name) end as glued_name,
         nullif(trim(name), '') as name_raw,
         nullif(trim(last_name), '') as last_name_raw,
         nullif(trim(second_name), '') as second_name_raw,
@@ -20,6 +17,7 @@ renamed as (
         type_id as contact_type,
         nullif(company_id, '0') as company_id,
         post as job_title,
+        nullif(trim(address_city), '') as city,
         has_phone = 'Y' as has_phone,
         has_email = 'Y' as has_email,
         export = 'Y' as is_in_export,
@@ -32,9 +30,11 @@ renamed as (
 final as (
     select
         contact_record_id,
-        coalesce(glued_name.surname, last_name_raw) as surname,
-        coalesce(glued_name.given_name, name_raw) as given_name,
-        coalesce(glued_name.patronymic, second_name_raw) as patronymic,
+        -- Names as typed; stg_bitrix24__person_records decides which are separate fields and which
+        -- is a one-field full name.
+        name_raw,
+        last_name_raw,
+        second_name_raw,
         birth_date,
         case when birthdate_raw is not null and birth_date is null then 'birthdate is not a date' end as birth_date_issue,
         email_raw,
@@ -43,6 +43,7 @@ final as (
         contact_type,
         company_id,
         job_title,
+        city,
         has_phone,
         has_email,
         is_in_export,

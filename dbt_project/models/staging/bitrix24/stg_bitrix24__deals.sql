@@ -3,7 +3,7 @@
 -- decides only when the semantic is missing. CLOSEDATE of an open deal is the planned date, so
 -- closed_at is set only for closed deals.
 with source as (
-    select * from {{ source('bitrix24', 'deals') }}
+    select * from {{ raw_table('bitrix24', 'deals') }}
 ),
 
 renamed as (
@@ -15,7 +15,8 @@ renamed as (
         category_id,
         stage_id,
         upper(stage_semantic_id) as stage_semantic_id,
-        try_cast(opportunity as double) as amount,
+        -- money as text ("34630.00"), straight to decimal
+        try_cast(nullif(trim(opportunity), '') as decimal(18, 2)) as amount,
         currency_id as currency,
         closed = 'Y' as is_closed,
         timezone('UTC', try_cast(date_create as timestamptz)) as created_at,

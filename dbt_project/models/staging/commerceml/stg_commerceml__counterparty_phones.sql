@@ -1,3 +1,4 @@
+-- Phone contacts of buyers as typed (normalised centrally, not here).
 with contacts as (
     select * from {{ ref('stg_commerceml__counterparty_contacts') }} where contact_type = 'phone' and value_raw is not null
 ),
@@ -7,9 +8,7 @@ final as (
         counterparty_record_id,
         position,
         value_raw as phone_raw,
-        phone_e164(value_raw) as phone,
-        phone_issue(value_raw) as phone_issue,
-        phone_kind(value_raw) as phone_kind
+        contact_usage
     from contacts
 )
 

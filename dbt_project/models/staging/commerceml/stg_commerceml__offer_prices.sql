@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('commerceml', 'offer_prices') }}
+    select * from {{ raw_table('commerceml', 'offer_prices') }}
 ),
 
 final as (
@@ -7,7 +7,7 @@ final as (
         offer_id,
         price_type_id,
         price_type_name,
-        try_cast(replace(replace(price, ' ', ''), ',', '.') as double) as unit_price,
+        try_cast(replace(replace(replace(price, ' ', ''), chr(160), ''), ',', '.') as decimal(18, 2)) as unit_price,
         case when lower(trim(currency)) in ('руб', 'руб.', 'rub', '643') then 'RUB' else upper(trim(currency)) end as currency,
         source_file,
         _dlt_load_id as load_id

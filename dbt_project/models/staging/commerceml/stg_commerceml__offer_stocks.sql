@@ -1,12 +1,12 @@
 with source as (
-    select * from {{ source('commerceml', 'offer_stocks') }}
+    select * from {{ raw_table('commerceml', 'offer_stocks') }}
 ),
 
 final as (
     select
         offer_id,
         nullif(warehouse_id, '') as warehouse_id,
-        try_cast(replace(quantity, ',', '.') as double) as quantity,
+        try_cast(replace(replace(replace(quantity, ' ', ''), chr(160), ''), ',', '.') as decimal(18, 3)) as quantity,
         source_file,
         _dlt_load_id as load_id
     from source

@@ -1,6 +1,6 @@
 -- Offers (SKUs): a product, or a product in one characteristic (`product#characteristic`).
 with source as (
-    select * from {{ source('commerceml', 'offers') }}
+    select * from {{ raw_table('commerceml', 'offers') }}
 ),
 
 final as (
@@ -10,7 +10,7 @@ final as (
         characteristic_id,
         nullif(trim(article), '') as article,
         regexp_replace(trim(name), '\s+', ' ', 'g') as offer_name,
-        try_cast(replace(quantity, ',', '.') as double) as quantity_total,
+        try_cast(replace(replace(replace(quantity, ' ', ''), chr(160), ''), ',', '.') as decimal(18, 3)) as quantity_total,
         coalesce(deletion_mark, false) as is_deleted,
         version,
         source_file,

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('commerceml', 'order_items') }}
+    select * from {{ raw_table('commerceml', 'order_items') }}
 ),
 
 final as (
@@ -11,9 +11,9 @@ final as (
         catalog_id,
         regexp_replace(trim(name), '\s+', ' ', 'g') as product_name,
         unit,
-        try_cast(replace(quantity, ',', '.') as double) as quantity,
-        try_cast(replace(price, ',', '.') as double) as unit_price,
-        try_cast(replace(amount, ',', '.') as double) as amount,
+        try_cast(replace(replace(replace(quantity, ' ', ''), chr(160), ''), ',', '.') as decimal(18, 3)) as quantity,
+        try_cast(replace(replace(replace(price, ' ', ''), chr(160), ''), ',', '.') as decimal(18, 2)) as unit_price,
+        try_cast(replace(replace(replace(amount, ' ', ''), chr(160), ''), ',', '.') as decimal(18, 2)) as amount,
         _dlt_load_id as load_id
     from source
 )

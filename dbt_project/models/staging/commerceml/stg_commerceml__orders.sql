@@ -1,7 +1,11 @@
 -- Order documents (Документ). Дата/Время are the exporting side's local time; sums may carry 2
--- or 4 decimals, a comma or spaces; Bitrix puts status and flags into name/value requisites.
+-- or 4 decimals, a comma or spaces (kept as decimal(18,2)); Bitrix puts status and flags into
+-- name/value requisites.
+-- Not offered as cross-system orders (no stg_commerceml__orders shape in cdp/systems.py): these
+-- documents are the same 1C sales for the web site, so counting them beside 1C's own sales would
+-- double the revenue. Their buyers are still person records (stg_commerceml__person_records).
 with source as (
-    select * from {{ source('commerceml', 'orders') }}
+    select * from {{ raw_table('commerceml', 'orders') }}
 ),
 
 renamed as (
@@ -14,7 +18,7 @@ renamed as (
         ) as ordered_at_local,
         operation,
         case when lower(trim(currency)) in ('руб', 'руб.', 'rub', '643') then 'RUB' else upper(trim(currency)) end as currency,
-        try_cast(replace(replace(replace(amount, ' ', ''), chr(160), ''), ',', '.') as double) as total_amount,
+        try_cast(replace(replace(replace(amount, ' ', ''), chr(160), ''), ',', '.') as decimal(18, 2)) as total_amount,
         counterparty_id as counterparty_record_id,
         nullif(trim(status), '') as order_status,
         try_cast(requisites->>'$."Заказ оплачен"' as boolean) as is_paid,
@@ -32,7 +36,7 @@ final as (
     select
         order_id,
         order_number,
-        timezone('UTC', timezone('{{ var("onec_timezone", "Europe/Moscow") }}', ordered_at_local)) as ordered_at,
+        {{ local_to_utc('ordered_at_local', 'commerceml') }} as ordered_at,
         operation,
         currency,
         total_amount,

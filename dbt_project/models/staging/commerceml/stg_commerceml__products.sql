@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('commerceml', 'products') }}
+    select * from {{ raw_table('commerceml', 'products') }}
 ),
 
 final as (

@@ -1,5 +1,7 @@
+-- One row per 1C counterparty card. The name stays one field as 1C keeps it (Наименование: surname
+-- first as a rule, but given name first happens): it is split centrally, not here.
 with source as (
-    select * from {{ source('onec', 'counterparties') }}
+    select * from {{ raw_table('onec', 'counterparties') }}
 ),
 
 first_email as (
@@ -15,7 +17,6 @@ renamed as (
         upper(nullif(trim("Code"), '')) as onec_code,
         nullif(trim("Description"), '') as description,
         nullif(trim("НаименованиеПолное"), '') as full_name,
-        person_name("Description") as name_parts,
         "ЮридическоеФизическоеЛицо" as legal_form,
         nullif(trim("ИНН"), '') as inn,
         nullif(trim("КПП"), '') as kpp,
@@ -23,7 +24,7 @@ renamed as (
         "IsFolder" as is_folder,
         "DeletionMark" as is_deleted,
         nullif(trim("Комментарий"), '') as comment,
-        {{ local_to_utc("nullif(\"ДатаСоздания\", '0001-01-01T00:00:00')", var('onec_timezone', 'Europe/Moscow')) }} as record_created_at,
+        {{ local_to_utc("nullif(\"ДатаСоздания\", '0001-01-01T00:00:00')", 'onec') }} as record_created_at,
         "DataVersion" as data_version,
         _dlt_load_id as load_id,
         to_timestamp(cast(_dlt_load_id as double)) as loaded_at
@@ -40,9 +41,6 @@ final as (
         -- card anonymous till receipts are written to ("Розничный покупатель").
         (legal_form = 'ФизическоеЛицо' and not is_folder
             and lower(coalesce(description, '')) not like 'розничный покупатель%') as is_person,
-        case when legal_form = 'ФизическоеЛицо' and not is_folder then name_parts.surname end as surname,
-        case when legal_form = 'ФизическоеЛицо' and not is_folder then name_parts.given_name end as given_name,
-        case when legal_form = 'ФизическоеЛицо' and not is_folder then name_parts.patronymic end as patronymic,
         legal_form,
         inn,
         kpp,

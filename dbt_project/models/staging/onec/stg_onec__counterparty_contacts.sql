@@ -2,7 +2,7 @@
 -- addresses), as typed. Older 1C releases fill only `Представление`; newer ones add
 -- `НомерТелефона` / `АдресЭП`, which are used when the presentation is empty.
 with source as (
-    select "Ref_Key", "КонтактнаяИнформация" as contacts from {{ source('onec', 'counterparties') }}
+    select "Ref_Key", "КонтактнаяИнформация" as contacts from {{ raw_table('onec', 'counterparties') }}
     where json_array_length("КонтактнаяИнформация") > 0
 ),
 

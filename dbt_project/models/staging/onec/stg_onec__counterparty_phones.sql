@@ -1,4 +1,4 @@
--- One row per phone line of a counterparty, as typed at the till and as E.164.
+-- One row per phone line of a counterparty, as typed at the till (normalised centrally, not here).
 with contacts as (
     select * from {{ ref('stg_onec__counterparty_contacts') }} where contact_type = 'Телефон'
 ),
@@ -7,10 +7,8 @@ final as (
     select
         counterparty_record_id,
         line_number,
-        value_raw as phone_raw,
-        phone_e164(value_raw) as phone,
-        phone_issue(value_raw) as phone_issue,
-        phone_kind(value_raw) as phone_kind
+        contact_kind_id,
+        value_raw as phone_raw
     from contacts
 )
 

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('onec', 'products') }}
+    select * from {{ raw_table('onec', 'products') }}
 ),
 
 final as (

@@ -1,10 +1,8 @@
--- One row per shopping cart the shop's site pushed to RetailCRM (its current state when last
--- read). Cart times carry an offset, unlike the rest of the API, so they are converted as such.
+-- The carts shape: one row per shopping cart the shop's site pushed to RetailCRM (its current state
+-- when last read). Cart times carry an offset, unlike the rest of the API, so they are converted
+-- as such. An abandoned cart is open (not cleared) with no order.
 with source as (
-    select * from {{ source_if_loaded('retailcrm', 'carts', {
-        'external_id': 'varchar', 'customer_id': 'bigint', 'created_at': 'varchar', 'updated_at': 'varchar',
-        'dropped_at': 'varchar', 'cleared_at': 'varchar', 'currency': 'varchar', 'items': 'json', 'order': 'json',
-        '_dlt_load_id': 'varchar'}) }}
+    select * from {{ raw_table('retailcrm', 'carts') }}
 ),
 
 renamed as (
@@ -16,10 +14,11 @@ renamed as (
         timezone('UTC', try_cast(dropped_at as timestamptz)) as dropped_at,
         timezone('UTC', try_cast(cleared_at as timestamptz)) as cleared_at,
         currency,
-        coalesce(json_array_length(items), 0) as items_count,
-        coalesce(list_sum(list_transform(from_json(items, '["json"]'), lambda i: cast(i->>'$.quantity' as double))), 0) as items_quantity,
-        coalesce(list_sum(list_transform(from_json(items, '["json"]'),
-            lambda i: cast(i->>'$.quantity' as double) * cast(i->>'$.price' as double))), 0) as cart_amount,
+        cast(coalesce(json_array_length(items), 0) as integer) as items_count,
+        cast(coalesce(list_sum(list_transform(from_json(items, '["json"]'),
+            lambda i: cast(i->>'$.quantity' as decimal(18, 3)))), 0) as decimal(18, 3)) as items_quantity,
+        cast(coalesce(list_sum(list_transform(from_json(items, '["json"]'),
+            lambda i: cast(i->>'$.quantity' as decimal(18, 3)) * cast(i->>'$.price' as decimal(18, 2)))), 0) as decimal(18, 2)) as cart_amount,
         cast("order"->>'$.id' as varchar) as order_id,
         _dlt_load_id as load_id
     from source
@@ -27,6 +26,7 @@ renamed as (
 
 final as (
     select
+        'retailcrm' as source_system,
         *,
         order_id is not null as is_ordered,
         cleared_at is null as is_open

@@ -7,8 +7,7 @@ with corporate as (
             cast(id as varchar) as corporate_customer_id,
             cast(main_customer_contact->>'$.customer.id' as varchar) as main_contact_customer_record_id,
             customer_contacts
-        from {{ source_if_loaded('retailcrm', 'customers_corporate', {
-            'id': 'bigint', 'main_customer_contact': 'json', 'customer_contacts': 'json'}) }}
+        from {{ raw_table('retailcrm', 'customers_corporate') }}
     )
 ),
 

@@ -1,15 +1,13 @@
 -- One row per change RetailCRM journaled for a corporate customer (field-level diff).
 with source as (
-    select * from {{ source_if_loaded('retailcrm', 'customers_corporate_history', {
-        'id': 'bigint', 'created_at': 'varchar', 'created': 'boolean', 'deleted': 'boolean', 'source': 'varchar',
-        'field': 'varchar', 'old_value': 'varchar', 'new_value': 'varchar', 'customer': 'json', '_dlt_load_id': 'varchar'}) }}
+    select * from {{ raw_table('retailcrm', 'customers_corporate_history') }}
 ),
 
 renamed as (
     select
         cast(id as varchar) as history_id,
         cast(customer->>'$.id' as varchar) as corporate_customer_id,
-        {{ local_to_utc('created_at', var('retailcrm_timezone')) }} as changed_at,
+        {{ local_to_utc('created_at', 'retailcrm') }} as changed_at,
         field,
         cast(old_value as json) as old_value,
         cast(new_value as json) as new_value,

@@ -2,10 +2,7 @@
 -- customers of the same CRM: their ids are `customer_record_id`s of stg_retailcrm__customers
 -- (one row per link in stg_retailcrm__corporate_customer_contacts).
 with source as (
-    select * from {{ source_if_loaded('retailcrm', 'customers_corporate', {
-        'id': 'bigint', 'external_id': 'varchar', 'nick_name': 'varchar', 'site': 'varchar', 'created_at': 'varchar',
-        'vip': 'boolean', 'bad': 'boolean', 'main_company': 'json', 'main_customer_contact': 'json',
-        'customer_contacts': 'json', 'is_deleted': 'boolean', 'deleted_at': 'varchar', '_dlt_load_id': 'varchar'}) }}
+    select * from {{ raw_table('retailcrm', 'customers_corporate') }}
 ),
 
 renamed as (
@@ -14,7 +11,7 @@ renamed as (
         nullif(external_id, '') as external_id,
         nullif(trim(nick_name), '') as nick_name,
         site,
-        {{ local_to_utc('created_at', var('retailcrm_timezone')) }} as created_at,
+        {{ local_to_utc('created_at', 'retailcrm') }} as created_at,
         cast(main_company->>'$.id' as varchar) as main_company_id,
         main_company->>'$.name' as company_name,
         cast(main_customer_contact->>'$.customer.id' as varchar) as main_contact_customer_record_id,
@@ -25,7 +22,7 @@ renamed as (
         coalesce(vip, false) as is_vip,
         coalesce(bad, false) as is_bad,
         coalesce(is_deleted, false) as is_deleted,
-        {{ local_to_utc('deleted_at', var('retailcrm_timezone')) }} as deleted_at,
+        {{ local_to_utc('deleted_at', 'retailcrm') }} as deleted_at,
         _dlt_load_id as load_id
     from source
 )

@@ -19,7 +19,7 @@ final as (
         subscription->>'$.subscription.code' as subscription_code,
         cast(subscription->>'$.subscribed' as boolean) as is_subscribed,
         coalesce(
-            {{ local_to_utc("subscription->>'$.changedAt'", var('retailcrm_timezone')) }},
+            {{ local_to_utc("subscription->>'$.changedAt'", 'retailcrm') }},
             created_at
         ) as changed_at
     from unnested

@@ -1,17 +1,14 @@
 -- One row per change RetailCRM journaled for an order (field-level diff). Payment changes name
 -- the payment in `payment`; the created item's snapshot lists the order's payments.
 with source as (
-    select * from {{ source_if_loaded('retailcrm', 'orders_history', {
-        'id': 'bigint', 'created_at': 'varchar', 'created': 'boolean', 'deleted': 'boolean', 'source': 'varchar',
-        'field': 'varchar', 'old_value': 'varchar', 'new_value': 'varchar', 'order': 'json', 'payment': 'json',
-        '_dlt_load_id': 'varchar'}) }}
+    select * from {{ raw_table('retailcrm', 'orders_history') }}
 ),
 
 renamed as (
     select
         cast(id as varchar) as history_id,
         cast("order"->>'$.id' as varchar) as order_id,
-        {{ local_to_utc('created_at', var('retailcrm_timezone')) }} as changed_at,
+        {{ local_to_utc('created_at', 'retailcrm') }} as changed_at,
         field,
         cast(old_value as json) as old_value,
         cast(new_value as json) as new_value,

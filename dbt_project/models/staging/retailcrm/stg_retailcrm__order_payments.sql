@@ -2,7 +2,7 @@
 -- none) while history snapshots list them; both shapes are read, so a deleted order's snapshot
 -- (taken from its journal) still yields its payments.
 with orders as (
-    select order_id, payments from {{ ref('stg_retailcrm__orders') }}
+    select order_id, payments from {{ ref('stg_retailcrm__all_orders') }}
 ),
 
 unnested as (
@@ -21,8 +21,8 @@ final as (
         order_id,
         payment->>'$.type' as payment_type,
         payment->>'$.status' as payment_status,
-        cast(payment->>'$.amount' as double) as amount,
-        {{ local_to_utc("payment->>'$.paidAt'", var('retailcrm_timezone')) }} as paid_at,
+        cast(payment->>'$.amount' as decimal(18, 2)) as amount,
+        {{ local_to_utc("payment->>'$.paidAt'", 'retailcrm') }} as paid_at,
         payment->>'$.externalId' as external_id
     from unnested
 )

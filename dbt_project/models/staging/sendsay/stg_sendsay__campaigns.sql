@@ -1,15 +1,16 @@
-{% set tz = var('sendsay_timezone', 'Europe/Moscow') %}
-
+-- One row per Sendsay issue (campaign); also the `campaigns` cross-system shape (source_system,
+-- campaign_id, campaign_name, sent_at).
 with source as (
-    select * from {{ source('sendsay', 'issues') }}
+    select * from {{ raw_table('sendsay', 'issues') }}
 ),
 
 renamed as (
     select
+        'sendsay' as source_system,
         cast(issue_id as varchar) as campaign_id,
         issue_name as campaign_name,
         issue_subject as subject,
-        {{ local_to_utc('issue_dt', tz) }} as sent_at,
+        {{ local_to_utc('issue_dt', 'sendsay') }} as sent_at,
         issue_format as issue_format,
         issue_group_gid as group_id,
         issue_members as recipients,

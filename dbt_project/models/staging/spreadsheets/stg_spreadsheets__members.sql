@@ -1,44 +1,60 @@
+-- One row per person-like spreadsheet row. Values as the file wrote them (trimmed, empty -> null):
+-- names as given (separate columns are never joined and re-split; a one-field name stays
+-- full_name), phones and e-mails raw (normalised once, centrally). Dates stay dates; timestamps
+-- without an offset are the system's wall-clock time.
 with source as (
-    select * from {{ source('spreadsheets', 'members') }}
+    select * from {{ raw_table('spreadsheets', 'members') }}
 ),
 
 renamed as (
     select
         record_id as member_record_id,
         mapping_name,
-        source_record_id,
+        mapping_kind,
+        -- Rows loaded before the connector kept the sheet in source_record_id: a per-sheet id is
+        -- recognised by its record_id ending in '<sheet>:<id>'.
+        case
+            when file_exported_at is null and source_sheet is not null
+                and ends_with(record_id, source_sheet || ':' || source_record_id)
+                then source_sheet || ':' || source_record_id
+            else source_record_id
+        end as source_record_id,
         source_file,
         source_sheet,
         try_cast(source_row as integer) as source_row,
         source_position,
-        -- Given name first: the splitter then recognises a swapped surname/given pair by its
-        -- dictionary of first names, and keeps the column order when it does not know the name.
-        person_name(coalesce(
-            nullif(trim(full_name), ''),
-            nullif(concat_ws(' ', nullif(trim(given_name), ''), nullif(trim(surname), ''), nullif(trim(patronymic), '')), '')
-        )) as name_parts,
-        coalesce(nullif(trim(full_name), ''), nullif(concat_ws(' ', nullif(trim(surname), ''), nullif(trim(given_name), ''), nullif(trim(patronymic), '')), '')) as full_name_raw,
-        phone as phone_raw,
-        phone_e164(phone) as phone,
-        phone_issue(phone) as phone_issue,
-        phone_kind(phone) as phone_kind,
+        field_headers,
+        nullif(trim(full_name), '') as full_name,
+        nullif(trim(surname), '') as surname,
+        nullif(trim(given_name), '') as given_name,
+        nullif(trim(patronymic), '') as patronymic,
+        nullif(trim(phone), '') as phone_raw,
         nullif(trim(phone2), '') as phone2_raw,
-        email as email_raw,
+        nullif(trim(email), '') as email_raw,
         {{ normalize_email('email') }} as email_normalized,
         {{ email_issue('email') }} as email_issue,
         nullif(regexp_replace(coalesce(card, ''), '\s', '', 'g'), '') as loyalty_card,
-        birthday as birthday_raw,
-        coalesce(try_strptime(nullif(birthday, ''), '%d.%m.%Y'), try_cast(nullif(birthday, '') as timestamp))::date as birth_date,
-        lower(trim(email_consent)) as email_consent_raw,
-        coalesce(try_strptime(nullif(email_consent_at, ''), '%d.%m.%Y'), try_cast(nullif(email_consent_at, '') as timestamp)) as email_consent_at,
-        lower(trim(sms_consent)) as sms_consent_raw,
-        try_cast(nullif(sms_consent_at, '') as timestamp) as sms_consent_at,
+        nullif(trim(birthday), '') as birthday_raw,
+        try_cast(nullif(trim(birthday), '') as date) as birth_date,
+        -- granted / revoked / none from the mapping's vocabulary (connector); rows loaded before
+        -- it wrote that carry true/false.
+        case email_consent when 'granted' then 'granted' when 'true' then 'granted'
+                           when 'revoked' then 'revoked' when 'false' then 'revoked' end as email_consent,
+        case email_status when 'granted' then 'granted' when 'revoked' then 'revoked' end as email_status,
+        {{ local_to_utc("nullif(email_consent_at, '')", 'spreadsheets') }} as email_consent_at,
+        case sms_consent when 'granted' then 'granted' when 'true' then 'granted'
+                         when 'revoked' then 'revoked' when 'false' then 'revoked' end as sms_consent,
+        case sms_status when 'granted' then 'granted' when 'revoked' then 'revoked' end as sms_status,
+        {{ local_to_utc("nullif(sms_consent_at, '')", 'spreadsheets') }} as sms_consent_at,
+        {{ local_to_utc("nullif(registered_at, '')", 'spreadsheets') }} as registered_at,
+        -- The file's export date (its modification time, S3 LastModified); rows loaded before the
+        -- connector recorded it fall back to their load time (a dlt load id is its Unix time).
         coalesce(
-            try_strptime(nullif(registered_at, ''), '%d.%m.%Y %H:%M:%S'),
-            try_strptime(nullif(registered_at, ''), '%d.%m.%Y'),
-            try_cast(nullif(registered_at, '') as timestamp)
-        ) as registered_at,
-        store,
+            timezone('UTC', try_cast(file_exported_at as timestamptz)),
+            make_timestamp(cast(try_cast(_dlt_load_id as decimal(20, 6)) * 1000000 as bigint))
+        ) as file_exported_at,
+        file_exported_at is not null as has_file_export_date,
+        nullif(trim(store), '') as store,
         _dlt_load_id as load_id
     from source
 ),
@@ -46,37 +62,35 @@ renamed as (
 final as (
     select
         member_record_id,
-        mapping_name,
+        mapping_name as source_system,
         source_record_id,
+        mapping_name,
+        mapping_kind,
         source_file,
         source_sheet,
         source_row,
         source_position,
-        name_parts.surname as surname,
-        name_parts.given_name as given_name,
-        name_parts.patronymic as patronymic,
-        full_name_raw,
+        field_headers,
+        full_name,
+        surname,
+        given_name,
+        patronymic,
         phone_raw,
-        phone,
-        phone_issue,
-        phone_kind,
         phone2_raw,
         email_raw,
         case when email_issue is null then email_normalized end as email,
         email_issue,
         loyalty_card,
         birth_date,
-        case when birthday_raw <> '' and birth_date is null then 'birthday is not a date' end as birth_date_issue,
-        -- The connector writes true/false from the mapping's vocabulary; the spellings are kept
-        -- for rows loaded before it did.
-        case
-            when email_consent_raw in ('true', 'да', 'yes', 'y', '1', 'д', '+', '✓') then true
-            when email_consent_raw in ('false', 'нет', 'no', 'n', '0', 'н', '-') then false
-        end as has_email_consent,
+        case when birthday_raw is not null and birth_date is null then 'birthday is not a date' end as birth_date_issue,
+        email_consent,
+        email_status,
         email_consent_at,
-        case sms_consent_raw when 'true' then true when 'false' then false end as has_sms_consent,
+        sms_consent,
+        sms_status,
         sms_consent_at,
         registered_at,
+        file_exported_at,
         store,
         load_id
     from renamed

@@ -1,61 +1,104 @@
+-- One row per order row of every mapped orders file (1C retail sales, a shop's order history, ...):
+-- the entity model and the cross-system `orders` shape in one (source_system = the mapping entry).
+-- Every row counts as an order: till receipts of a 1C retail-sales export are completed, returned
+-- or cancelled sales. The buyer is the record customer_record_id names in customer_source_system
+-- (the members entry the mapping's customer_ref_mapping names, else the exporting entry itself,
+-- whether or not it exported a person file), else a phone or e-mail, else nobody (is_anonymous: a
+-- till sale to "Розничный покупатель").
 with source as (
-    select * from {{ source('spreadsheets', 'orders') }}
+    select * from {{ raw_table('spreadsheets', 'orders') }}
+),
+
+members as (
+    select member_record_id, source_system, source_record_id from {{ ref('stg_spreadsheets__members') }}
 ),
 
 renamed as (
     select
         record_id as order_record_id,
-        order_number,
         mapping_name,
+        source_record_id,
+        nullif(trim(order_number), '') as order_number,
         source_file,
         source_sheet,
         try_cast(source_row as integer) as source_row,
         source_position,
-        -- Till exports carry the store's wall-clock time with no offset.
-        {{ local_to_utc('ordered_at', var('spreadsheets_timezone', 'Europe/Moscow')) }} as ordered_at,
+        -- The connector writes an ISO date when the file gives only a date, and an ISO datetime
+        -- (the till's wall-clock time, no offset) when it gives a time.
+        nullif(trim(ordered_at), '') as ordered_at_text,
+        contains(coalesce(ordered_at, ''), ':') as has_order_time,
+        -- Money straight from text to decimal: never through a float.
         try_cast(amount as decimal(18, 2)) as amount,
         status,
-        status_raw,
+        nullif(trim(status_raw), '') as status_raw,
+        customer_source_system,
         nullif(trim(customer_record_id), '') as customer_record_id,
         nullif(regexp_replace(coalesce(customer_card, ''), '\s', '', 'g'), '') as customer_card,
         nullif(trim(customer_name), '') as customer_name_raw,
         nullif(trim(customer_phone), '') as customer_phone_raw,
-        phone_e164(nullif(trim(customer_phone), '')) as customer_phone,
-        phone_issue(nullif(trim(customer_phone), '')) as customer_phone_issue,
-        {{ normalize_email('customer_email') }} as customer_email_normalized,
-        {{ email_issue('customer_email') }} as customer_email_issue,
-        store,
+        nullif(trim(customer_email), '') as customer_email_raw,
+        nullif(trim(store), '') as store,
         _dlt_load_id as load_id
     from source
+),
+
+dated as (
+    select
+        renamed.*,
+        case when has_order_time then {{ local_to_utc('ordered_at_text', 'spreadsheets') }} end as ordered_at,
+        -- Rows loaded before the connector named the buyer's entry carry the member's raw record id
+        -- (the referenced entry's prefix and the reference): resolved through that member row.
+        coalesce(renamed.customer_source_system, members.source_system) as buyer_source_system,
+        case
+            when renamed.customer_source_system is not null then renamed.customer_record_id
+            else members.source_record_id
+        end as buyer_record_id
+    from renamed
+    left join members
+        on renamed.customer_source_system is null
+        and members.member_record_id = renamed.customer_record_id
 ),
 
 final as (
     select
         order_record_id,
+        mapping_name as source_system,
+        source_record_id as source_order_id,
         order_number,
         mapping_name,
         source_file,
         source_sheet,
         source_row,
         source_position,
+        -- A date-only order keeps its date; a timed one is dated in the business time zone.
+        case
+            when has_order_time then {{ business_date('ordered_at') }}
+            else try_cast(ordered_at_text as date)
+        end as ordered_date,
         ordered_at,
+        amount as total_amount,
+        amount as net_amount,
         amount,
-        status,
-        status_raw,
+        -- The file's own word (Пробит, Возврат, ...), else the canonical one (default_status).
+        coalesce(status_raw, status) as status,
+        case status
+            when 'complete' then 'completed'
+            when 'cancelled' then 'cancelled'
+            when 'returned' then 'returned'
+            else 'in_progress'
+        end as status_group,
+        status as status_canonical,
         case when status is null then 'status not in the mapping''s vocabulary' end as status_issue,
-        -- The member this order names, as the identity models key it; the member row may be
-        -- missing (quarantined, or a card the loyalty export does not list).
-        case when customer_record_id is not null then 'spreadsheets:' || customer_record_id end as customer_record_key,
+        coalesce(buyer_source_system, mapping_name) as customer_source_system,
+        buyer_record_id as customer_record_id,
         customer_card,
         customer_name_raw,
         customer_phone_raw,
-        customer_phone,
-        customer_phone_issue,
-        case when customer_email_issue is null then customer_email_normalized end as customer_email,
-        customer_record_id is null and customer_phone is null and customer_email_normalized is null as is_anonymous,
+        customer_email_raw,
+        buyer_record_id is null and customer_phone_raw is null and customer_email_raw is null as is_anonymous,
         store,
         load_id
-    from renamed
+    from dated
 )
 
 select * from final

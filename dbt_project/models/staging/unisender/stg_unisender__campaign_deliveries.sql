@@ -1,10 +1,11 @@
 with source as (
-    select * from {{ source('unisender', 'campaign_deliveries') }}
+    select * from {{ raw_table('unisender', 'campaign_deliveries') }}
 ),
 
 renamed as (
     select
         cast(campaign_id as varchar) as campaign_id,
+        nullif(trim(email), '') as email_raw,
         {{ normalize_email('email') }} as email,
         send_result,
         timezone('UTC', last_update) as status_changed_at,

@@ -7,8 +7,9 @@
 -- visit for a click, else the status change time, which can be later than the event itself.
 -- `sent` is dated by the campaign's start. `not_sent` and refusals before sending
 -- (err_skip_letter, err_unsubscribed, err_not_allowed, ...) are no event at all.
--- It reads the three staging views, not a raw table: an event view over them, kept in staging so
--- Unisender and Sendsay hand the engagement mart the same four columns.
+-- It reads the three staging views, not a raw table: an event view over them, and the
+-- `message_events` cross-system shape (email_raw: the address as Unisender wrote it; email: the
+-- same trimmed and lower-cased, the key the visited links are matched on).
 with deliveries as (
     select * from {{ ref('stg_unisender__campaign_deliveries') }}
 ),
@@ -27,6 +28,7 @@ classified as (
     select
         deliveries.campaign_id,
         deliveries.email,
+        deliveries.email_raw,
         coalesce(campaigns.sent_at, deliveries.status_changed_at) as sent_at,
         deliveries.status_changed_at,
         first_clicks.clicked_at,
@@ -50,28 +52,30 @@ classified as (
 ),
 
 events as (
-    select campaign_id, email, 'sent' as event_type, sent_at as event_at
+    select campaign_id, email, email_raw, 'sent' as event_type, sent_at as event_at
     from classified where is_attempted or is_bounce or is_delivered
     union all
-    select campaign_id, email, 'delivered', least(status_changed_at, coalesce(clicked_at, status_changed_at))
+    select campaign_id, email, email_raw, 'delivered', least(status_changed_at, coalesce(clicked_at, status_changed_at))
     from classified where is_delivered
     union all
-    select campaign_id, email, 'opened', least(status_changed_at, coalesce(clicked_at, status_changed_at))
+    select campaign_id, email, email_raw, 'opened', least(status_changed_at, coalesce(clicked_at, status_changed_at))
     from classified where is_opened
     union all
-    select campaign_id, email, 'clicked', coalesce(clicked_at, status_changed_at)
+    select campaign_id, email, email_raw, 'clicked', coalesce(clicked_at, status_changed_at)
     from classified where is_clicked
     union all
-    select campaign_id, email, 'unsubscribed', status_changed_at
+    select campaign_id, email, email_raw, 'unsubscribed', status_changed_at
     from classified where is_unsubscribed
     union all
-    select campaign_id, email, 'bounced', status_changed_at
+    select campaign_id, email, email_raw, 'bounced', status_changed_at
     from classified where is_bounce
 ),
 
 final as (
     select
+        'unisender' as source_system,
         cast(campaign_id as varchar) as campaign_id,
+        cast(email_raw as varchar) as email_raw,
         cast(email as varchar) as email,
         cast(event_type as varchar) as event_type,
         cast(event_at as timestamp) as event_at

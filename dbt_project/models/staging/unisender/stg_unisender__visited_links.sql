@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('unisender', 'visited_links') }}
+    select * from {{ raw_table('unisender', 'visited_links') }}
 ),
 
 renamed as (

@@ -1,0 +1,214 @@
+"""The business configuration: one validated YAML file that Dagster, dbt and the connectors read.
+
+Its path comes from `CDP_BUSINESS_CONFIG`; without it, `business.yml` in the working directory;
+without that, every system we know is enabled with the defaults below (the demo's setting). A
+wrong file fails before anything runs, with a message naming the bad key. The format is
+documented in README.md ("Your own business") and `business.example.yml`.
+
+dbt receives the settings as variables (`dbt_vars`): which systems are enabled and the shapes
+their staging offers, survivorship ranks per source system (each spreadsheet mapping entry is a
+source system of its own), the business time zone, currency, RFM as-of date and segment windows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cdp.systems import SYSTEMS
+
+ENV_VAR = "CDP_BUSINESS_CONFIG"
+DEFAULT_FILE = "business.yml"
+
+
+class SettingsError(ValueError):
+    """The business configuration is wrong; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SystemSettings(_Strict):
+    """Per-system overrides; an empty entry enables the system with its defaults."""
+
+    rank: int | None = Field(default=None, ge=1, le=99)
+    timezone: str | None = None
+    # spreadsheets only: the YAML mapping of the inbox's files (connectors/spreadsheets/README.md).
+    mapping: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return _check_zone(value) if value else value
+
+
+class RfmSettings(_Strict):
+    # A date, 'latest_order' (a replayed history is scored as of its own last order), or null for
+    # today in the business time zone.
+    as_of: dt.date | Literal["latest_order"] | None = None
+    history_months: int = Field(default=12, ge=1, le=120)
+
+
+class SegmentSettings(_Strict):
+    welcome_window_days: int = Field(default=14, ge=1)
+    birthday_window_days: int = Field(default=7, ge=0)
+    replenishment_days_before: int = Field(default=7, ge=0)
+    replenishment_days_ahead: int = Field(default=14, ge=0)
+    recent_buyers_days: int = Field(default=30, ge=1)
+    lookalike_seed_segments: tuple[str, ...] = ("Champions", "Loyal")
+    abandoned_cart_min_hours: int = Field(default=1, ge=0)
+    abandoned_cart_max_hours: int = Field(default=3, ge=1)
+
+
+class IdentitySettings(_Strict):
+    # An identifier held by more records than this within one source system is a switchboard or
+    # a shared mailbox, not a person: reported and not used for linking.
+    max_records_per_identifier: int = Field(default=4, ge=2)
+
+
+class BusinessSettings(_Strict):
+    timezone: str = "Europe/Moscow"
+    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
+    systems: dict[str, SystemSettings] = Field(default_factory=lambda: {name: SystemSettings() for name in SYSTEMS})
+    rfm: RfmSettings = RfmSettings()
+    segments: SegmentSettings = SegmentSettings()
+    identity: IdentitySettings = IdentitySettings()
+    origin: str = Field(default="(built-in defaults)", exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    @field_validator("systems", mode="before")
+    @classmethod
+    def _systems(cls, value: Any) -> Any:
+        if isinstance(value, list):  # `systems: [retailcrm, spreadsheets]`
+            value = {name: {} for name in value}
+        if isinstance(value, dict):
+            unknown = [name for name in value if name not in SYSTEMS]
+            if unknown:
+                raise ValueError(f"unknown system(s) {', '.join(map(str, unknown))}; known: {', '.join(SYSTEMS)}")
+            value = {name: entry or {} for name, entry in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _mapping_only_for_files(self) -> "BusinessSettings":
+        for name, entry in self.systems.items():
+            if entry.mapping and not SYSTEMS[name].per_mapping_entry:
+                raise ValueError(f"systems.{name}.mapping: only a file inbox (spreadsheets) takes a mapping")
+        return self
+
+    def enabled(self, name: str) -> bool:
+        return name in self.systems
+
+    def rank(self, name: str) -> int:
+        return self.systems[name].rank or SYSTEMS[name].rank
+
+    def mapping_path(self) -> str | None:
+        """The spreadsheet mapping, resolved against the configuration file's folder."""
+        entry = self.systems.get("spreadsheets")
+        if not entry or not entry.mapping:
+            return None
+        path = Path(entry.mapping)
+        if not path.is_absolute() and self.origin and Path(self.origin).is_file():
+            path = Path(self.origin).resolve().parent / path
+        return str(path.resolve())
+
+    def source_ranks(self) -> dict[str, int]:
+        """Survivorship rank per source_system value: each system, and each spreadsheet mapping
+        entry under its own name (its `rank`, else the inbox's)."""
+        ranks = {name: self.rank(name) for name in self.systems}
+        if "spreadsheets" in self.systems:
+            from connectors.spreadsheets.mapping import load_mapping
+
+            for entry in load_mapping(self.mapping_path()).entries:
+                ranks[entry.name] = entry.rank or self.rank("spreadsheets")
+        return ranks
+
+    def dbt_vars(self) -> dict[str, Any]:
+        return {
+            "cdp_systems": {
+                name: {"rank": self.rank(name), "shapes": list(SYSTEMS[name].shapes),
+                       **({"timezone": entry.timezone} if entry.timezone else {})}
+                for name, entry in self.systems.items()
+            },
+            "cdp_source_ranks": self.source_ranks(),
+            "business_timezone": self.timezone,
+            "currency": self.currency,
+            "rfm_as_of": self.rfm.as_of.isoformat() if isinstance(self.rfm.as_of, dt.date) else self.rfm.as_of,
+            "rfm_history_months": self.rfm.history_months,
+            "identity_max_records_per_identifier": self.identity.max_records_per_identifier,
+            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self.segments.model_dump().items()},
+        }
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (for example Europe/Moscow, Asia/Yekaterinburg)") from None
+    return value
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{origin}: {where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_settings(spec: Any, origin: str = "business configuration") -> BusinessSettings:
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise SettingsError(f"{origin}: expected a mapping of settings at the top level")
+    try:
+        settings = BusinessSettings.model_validate({**spec, "origin": origin})
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, origin)) from None
+    if "spreadsheets" in settings.systems:
+        from connectors.spreadsheets.mapping import MappingError, load_mapping
+
+        try:
+            names = {e.name for e in load_mapping(settings.mapping_path()).entries}
+        except MappingError as exc:
+            raise SettingsError(f"{origin}: systems.spreadsheets.mapping: {exc}") from None
+        clash = sorted(names & set(SYSTEMS))
+        if clash:
+            raise SettingsError(f"{origin}: spreadsheet mapping entries {', '.join(clash)} are named like systems; "
+                                "rename them (an entry's name is its source_system)")
+    return settings
+
+
+def config_path() -> Path | None:
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise SettingsError(f"{ENV_VAR}={configured}: no such file")
+        return path
+    default = Path(DEFAULT_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(path: str | Path | None = None) -> BusinessSettings:
+    path = Path(path) if path else config_path()
+    if path is None:
+        return parse_settings({}, "(built-in defaults: every system enabled)")
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{path}: cannot read the business configuration: {exc}") from None
+    return parse_settings(spec, str(path))

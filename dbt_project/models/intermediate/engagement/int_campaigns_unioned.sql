@@ -1,0 +1,2 @@
+-- Every enabled mailing platform's campaigns (stg_<system>__campaigns).
+{{ union_shape('campaigns') }}
