@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -68,10 +69,48 @@ def parse_phones(values: list[str | None], region: str = "RU") -> list[Phone]:
 
 
 def normalize_email(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    text = raw.strip().lower()
-    return text or None
+    """The matching form of an e-mail address (`Email.address`), or None."""
+    return parse_email(raw).address
+
+
+class Email(NamedTuple):
+    address: str | None  # matching form: trimmed, lower case, domain in Unicode (иван@пример.рф)
+    ascii: str | None  # the domain as the DNS writes it (xn--...), for destinations that need ASCII
+    issue: str | None
+
+
+_LOCAL = re.compile(r"^[^\s@\"(),:;<>\[\]\\]{1,64}$")
+_LABEL = re.compile(r"^[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?$")
+_TLD = re.compile(r"^(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})$")
+
+
+@lru_cache(maxsize=1_000_000)
+def parse_email(raw: str | None) -> Email:
+    """Trim, lower-case and check an address; internationalised domains (.рф, or the same in
+    punycode `xn--p1ai`) are valid and both spellings get one matching form. Never raises: a
+    value that is not an address gets a reason instead."""
+    if raw is None or not raw.strip():
+        return Email(None, None, None)
+    text = unicodedata.normalize("NFC", raw.strip().lower())
+    if text.count("@") != 1:
+        return Email(None, None, "not an e-mail address")
+    local, domain = text.split("@")
+    domain = domain.rstrip(".")
+    try:
+        unicode_domain = domain.encode("idna").decode("idna").lower()
+        ascii_domain = unicode_domain.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError):
+        return Email(None, None, "not an e-mail address")
+    labels = unicode_domain.split(".")
+    if (not _LOCAL.match(local) or local.startswith(".") or local.endswith(".") or ".." in local
+            or len(labels) < 2 or not all(_LABEL.match(label) for label in labels)
+            or not _TLD.match(ascii_domain.rsplit(".", 1)[-1])):
+        return Email(None, None, "not an e-mail address")
+    return Email(f"{local}@{unicode_domain}", f"{local}@{ascii_domain}", None)
+
+
+def parse_emails(values: list[str | None]) -> list[Email]:
+    return [parse_email(v) if isinstance(v, str) else Email(None, None, None) for v in values]
 
 
 def fold(text: str) -> str:

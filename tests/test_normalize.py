@@ -3,7 +3,7 @@
 import pytest
 
 from cdp.names import split_full_name
-from cdp.normalize import fold, normalize_email, parse_phone, parse_phones
+from cdp.normalize import fold, normalize_email, parse_email, parse_phone, parse_phones
 
 
 @pytest.mark.parametrize("raw", ["89161234567", "8 (916) 123-45-67", "+7 (916) 123-45-67", "79161234567",
@@ -35,6 +35,19 @@ def test_invalid_phones_are_flagged_not_guessed(raw):
 def test_email_is_trimmed_and_lowercased():
     assert normalize_email("  Ivan.Petrov@Mail.RU ") == "ivan.petrov@mail.ru"
     assert normalize_email("   ") is None
+
+
+def test_internationalised_addresses_are_valid_and_one_in_either_spelling():
+    cyrillic, punycode = parse_email("Иван@Пример.РФ"), parse_email("иван@xn--e1afmkfd.xn--p1ai")
+    assert cyrillic.address == punycode.address == "иван@пример.рф"
+    assert cyrillic.ascii == punycode.ascii == "иван@xn--e1afmkfd.xn--p1ai"
+    assert parse_email("info@почта.рф").issue is None
+
+
+@pytest.mark.parametrize("raw", ["a@b", "a@@mail.ru", "a b@mail.ru", "x@mail.r", ".x@mail.ru", "x@-mail.ru",
+                                 "x@mail_ru.com", "x@1.2.3.4", "нет", "@mail.ru", "x@xn--zz.com"])
+def test_not_an_address_is_flagged_not_guessed(raw):
+    assert parse_email(raw).address is None and parse_email(raw).issue
 
 
 @pytest.mark.parametrize("full, expected", [

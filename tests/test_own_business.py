@@ -150,3 +150,13 @@ def test_rfm_equals_an_independent_computation_on_date_only_and_timestamped_orde
     in_november = orders[orders["ordered_date"] <= dt.date(2024, 11, 30)]
     assert sorted(november) == sorted(
         (cid, len(g), sum(g["amount"], Decimal(0))) for cid, g in in_november.groupby("customer_id"))
+
+
+def test_every_staging_view_reads_from_a_plain_duckdb_connection(warehouse):
+    """No Python function hides in a view: an analyst's plain DuckDB session reads them all."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        views = [v for (v,) in con.execute("select table_name from information_schema.tables "
+                                           "where table_schema = 'staging' and table_type = 'VIEW'").fetchall()]
+        assert len(views) > 10
+        for view in views:
+            con.execute(f'select count(*) from staging."{view}"').fetchall()

@@ -5,7 +5,8 @@ customer's e-mails never covers another, and a revoked address is never used.
 
 `members_without_consent` is the blocking gate before any sync. It does not read the consent
 marts that built the audience: it re-derives, from the consent events as the sources stated them
-(intermediate.int_consent_events_raw) and the record's raw contacts, whether each outgoing address
+(intermediate.int_consent_events_raw) and the record's raw contacts (read through the parse tables
+of phone and e-mail spellings only), whether each outgoing address
 has a dated grant later than every revocation of it and no standing revocation. A fault in the
 marts then stops the sync instead of passing through it.
 """
@@ -20,6 +21,7 @@ CONSENT_TABLE = "marts.consent_current"
 RAW_EVENTS = "intermediate.int_consent_events_raw"
 RAW_IDENTIFIERS = "intermediate.int_identifiers_raw"
 PHONES = "intermediate.int_phone_numbers_parsed"
+EMAILS = "intermediate.int_email_addresses_parsed"
 
 # How each identifier a destination takes is made from the consented address.
 _IDENTIFIER_SQL = {
@@ -104,9 +106,9 @@ def members_without_consent(con: duckdb.DuckDBPyConnection, dest: Destination) -
         addressed as (
             -- The address an event names; or, if it names none, every address of its own record.
             select coalesce(
-                       case when $address_type = 'email' then nullif(lower(trim(e.address_raw)), '')
+                       case when $address_type = 'email' then (select m.email from {EMAILS} m where m.email_raw = e.address_raw)
                             else (select p.phone from {PHONES} p where p.phone_raw = e.address_raw) end,
-                       case when $address_type = 'email' then nullif(lower(trim(i.identifier_raw)), '')
+                       case when $address_type = 'email' then (select m.email from {EMAILS} m where m.email_raw = i.identifier_raw)
                             else (select p.phone from {PHONES} p where p.phone_raw = i.identifier_raw) end
                    ) as address,
                    e.event_at, e.event_kind, e.is_standing_revocation

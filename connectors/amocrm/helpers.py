@@ -12,7 +12,9 @@ from dlt.sources.helpers.rest_client.exceptions import IgnoreResponseException
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from connectors.amocrm.settings import API_PREFIX, HTTP_ATTEMPTS, PAGE_LIMIT
-from connectors.common.http import SourceError, describe_http_error, retrying_session
+from connectors.common.http import (
+    AUTH_STATUSES, SourceError, credentials_refused, describe_http_error, retrying_session, setting_names,
+)
 
 SYSTEM = "amoCRM"
 
@@ -50,6 +52,24 @@ def _on_response(response: requests.Response, *args: Any, **kwargs: Any) -> None
     response.raise_for_status()
 
 
+def _http_error(exc: requests.HTTPError, detail_keys: tuple[str, ...]) -> SourceError:
+    """A refused token (401: wrong, expired or revoked; 403: account blocked, or the token's
+    integration lacks the right) says what to check; anything else names the call and status."""
+    response = exc.response
+    if response is not None and response.status_code in AUTH_STATUSES:
+        try:
+            body = response.json()
+            said = ", ".join(str(body[k]) for k in ("title", "detail") if isinstance(body, dict) and body.get(k))
+        except ValueError:
+            said = ""
+        answer = f"HTTP {response.status_code}" + (f": {said}" if said else "")
+        return credentials_refused(
+            SYSTEM, response.url, answer, who="the access token",
+            check=f"{setting_names('amocrm', 'access_token')} (a long-lived token of the account's integration, "
+                  f"not expired or revoked) and that {setting_names('amocrm', 'base_url')} is that account")
+    return describe_http_error(SYSTEM, exc, detail_keys)
+
+
 def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None = None,
           limit: int = PAGE_LIMIT) -> Iterator[tuple[int, list[Any]]]:
     """Yield (page number, records) until `_links.next` is absent or a 204 comes."""
@@ -65,7 +85,7 @@ def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None
                 raise SourceError(f"{SYSTEM} {path} page {page_no}: HTTP 200 without a `_embedded.{key}` list")
             yield page_no, list(page)
     except requests.HTTPError as exc:
-        raise describe_http_error(SYSTEM, exc, ("title", "detail", "validation-errors")) from None
+        raise _http_error(exc, ("title", "detail", "validation-errors")) from None
 
 
 def get_account(client: RESTClient) -> dict[str, Any]:
@@ -75,7 +95,7 @@ def get_account(client: RESTClient) -> dict[str, Any]:
         response = client.get("/account", params={"with": "is_api_filter_enabled"})
         response.raise_for_status()
     except requests.HTTPError as exc:
-        raise describe_http_error(SYSTEM, exc, ("title", "detail")) from None
+        raise _http_error(exc, ("title", "detail")) from None
     body = response.json()
     if not isinstance(body, dict):
         raise SourceError(f"{SYSTEM} /account: the answer is not a JSON object")

@@ -1,16 +1,31 @@
-"""Load Bitrix24 into a DuckDB file without Dagster: python -m connectors.bitrix24 --help"""
+"""Load Bitrix24 into a DuckDB file without Dagster: python -m connectors.bitrix24 --help
 
-import argparse
+The webhook code comes from BITRIX24_API_KEY or a file (--api-key-file), never from an argument.
+The whole incoming-webhook URL (it carries the code) is accepted only from BITRIX24_BASE_URL.
+"""
 
-import dlt
+import sys
 
 from connectors.bitrix24 import bitrix24_source
+from connectors.bitrix24.helpers import carries_webhook_code
+from connectors.common import cli
 
-ap = argparse.ArgumentParser(description=__doc__)
-ap.add_argument("--base-url", required=True, help="portal address, or the whole incoming-webhook URL")
-ap.add_argument("--api-key", default="", help="the webhook code (empty when --base-url is the whole webhook URL)")
-ap.add_argument("--user-id", type=int, default=1, help="the webhook's user, when --base-url does not name it")
-ap.add_argument("--duckdb", default="data/warehouse.duckdb")
-args = ap.parse_args()
-pipeline = dlt.pipeline("bitrix24", destination=dlt.destinations.duckdb(args.duckdb), dataset_name="raw_bitrix24")
-print(pipeline.run(bitrix24_source(base_url=args.base_url, api_key=args.api_key, user_id=args.user_id)))
+ap = cli.parser(__doc__)
+cli.add_settings(ap, "bitrix24")
+ap.add_argument("--user-id", type=int, default=1, help="the webhook's user, when the base URL does not name it")
+argv = sys.argv[1:]
+cli.refuse_retired_options(ap, argv)
+args = ap.parse_args(argv)
+if carries_webhook_code(args.base_url) and any(t.split("=", 1)[0] == "--base-url" for t in argv):
+    ap.error("--base-url holds the webhook code, which would be visible in ps: give the portal "
+             "(https://yourportal.bitrix24.ru/rest/1) with the code in BITRIX24_API_KEY or --api-key-file, "
+             "or put the whole webhook URL in BITRIX24_BASE_URL")
+if carries_webhook_code(args.base_url) and not args.secret_file:
+    code = ""  # the URL from BITRIX24_BASE_URL carries it
+else:
+    try:
+        code = cli.read_secret("bitrix24", args.secret_file)
+    except cli.SecretMissing as exc:
+        ap.error(str(exc))
+args.source_kwargs = {"base_url": args.base_url, "api_key": code}
+sys.exit(cli.run(args, bitrix24_source, {"user_id": args.user_id}))

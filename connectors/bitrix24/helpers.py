@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from connectors.common.http import SourceError, retrying_session
+from connectors.common.http import AuthError, SourceError, credentials_refused, retrying_session, setting_names, shown_url
 from connectors.bitrix24.settings import BATCH_MAX_COMMANDS, BATCH_PAGES, PAGE_SIZE, WEBHOOK_USER_ID
 
 _WEBHOOK = re.compile(r"^(?P<root>.*?)/rest/(?P<user>\d+)(?:/(?P<code>[^/]+))?/?$")
@@ -44,18 +44,56 @@ def webhook_url(base_url: str, webhook_code: str | None, user_id: int = WEBHOOK_
     return f"{base}/rest/{int(user_id)}/{code}/"
 
 
+def carries_webhook_code(base_url: str) -> bool:
+    """Whether a base URL is the whole webhook URL, secret code included."""
+    match = _WEBHOOK.match((base_url or "").strip().rstrip("/"))
+    return bool(match and match["code"])
+
+
+def shown_root(root: str) -> str:
+    """The webhook root as an error may show it: the code replaced by `…`."""
+    match = _WEBHOOK.match(root.rstrip("/"))
+    return shown_url(f"{match['root']}/rest/{match['user']}/…/" if match else root)
+
+
 class Bitrix24Error(SourceError):
     """Bitrix24 refused a call; carries its `error` code (may be empty) and description."""
 
     def __init__(self, method: str, status: int | None, code: str, description: str):
         hint = ""
-        if code in ("NO_AUTH_FOUND", "INVALID_CREDENTIALS", "expired_token"):
-            hint = " (check the incoming-webhook code and its user id)"
-        elif code == "QUERY_LIMIT_EXCEEDED":
+        if code == "QUERY_LIMIT_EXCEEDED":
             hint = " (the portal's request limit stayed exhausted through every retry)"
         where = f"HTTP {status} " if status is not None else ""
         super().__init__(f"Bitrix24 {method} answered {where}{code or '(no code)'}: {description}{hint}")
         self.method, self.status, self.code, self.description = method, status, code, description
+
+
+# Wrong, expired or missing webhook code; and a webhook without the right (scope or user rights).
+CREDENTIAL_CODES = {"NO_AUTH_FOUND", "INVALID_CREDENTIALS", "expired_token", "invalid_token", "WRONG_AUTH_TYPE"}
+RIGHTS_CODES = {"insufficient_scope", "ACCESS_DENIED"}
+
+
+class Bitrix24AuthError(Bitrix24Error, AuthError):
+    """The portal refused the webhook: says where, and which setting or right to check."""
+
+    def __init__(self, method: str, status: int | None, code: str, description: str, root: str):
+        if code in RIGHTS_CODES:
+            check = ("that the webhook has the crm scope and its user may read CRM contacts and deals "
+                     "(Developer resources > Other > Incoming webhook)")
+        else:
+            check = (f"{setting_names('bitrix24', 'api_key')} (the webhook's code) and "
+                     f"{setting_names('bitrix24', 'base_url')} (the portal and the webhook's user id)")
+        head = " ".join(p for p in (f"HTTP {status}" if status is not None else "", code) if p)
+        refused = credentials_refused("Bitrix24", shown_root(root), f"{head}: {description}" if description else head,
+                                      who=f"the incoming webhook on {method}", check=check)
+        SourceError.__init__(self, str(refused))
+        self.method, self.status, self.code, self.description = method, status, code, description
+
+
+def bitrix24_error(method: str, status: int | None, code: str, description: str, root: str) -> Bitrix24Error:
+    if code in CREDENTIAL_CODES or code in RIGHTS_CODES or status == 401:
+        return Bitrix24AuthError(method, status, code, description, root)
+    return Bitrix24Error(method, status, code, description)
 
 
 def php_pairs(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -139,8 +177,8 @@ class Bitrix24Client:
         if not isinstance(body, dict):
             raise SourceError(f"Bitrix24 {method}: answer is not a JSON object (HTTP {response.status_code})")
         if response.status_code != 200 or ("error" in body and "result" not in body):
-            raise Bitrix24Error(method, response.status_code, str(body.get("error") or ""),
-                                str(body.get("error_description") or ""))
+            raise bitrix24_error(method, response.status_code, str(body.get("error") or ""),
+                                 str(body.get("error_description") or ""), self._root)
         return body
 
     def list_pages(self, method: str, params: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
@@ -179,5 +217,8 @@ class Bitrix24Client:
                                   for start in offsets]
         answer = parse_batch(self.call("batch", post=True, form=form))
         if answer.errors:
-            raise Bitrix24Error(f"batch of {method}", 200, "BATCH_COMMAND_FAILED", batch_errors_message(answer))
+            codes = {str(e.get("error") or "") for e in answer.errors.values() if isinstance(e, dict)}
+            refused = sorted(codes & (CREDENTIAL_CODES | RIGHTS_CODES))
+            raise bitrix24_error(f"batch of {method}", 200, refused[0] if refused else "BATCH_COMMAND_FAILED",
+                                 batch_errors_message(answer), self._root)
         return answer

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from typing import Callable, Iterable, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from dlt.sources.helpers.requests import Client
+
+from cdp.systems import system as declared_system
 
 RetryPredicate = Callable[[Optional[requests.Response], Optional[BaseException]], bool]
 
@@ -52,6 +55,39 @@ def retrying_session(
 
 class SourceError(RuntimeError):
     """An outside system answered in a way we cannot use; the message says which call and why."""
+
+
+class AuthError(SourceError):
+    """The service refused our credentials. Never retried (the next try would send the same
+    secret); the message names the system, the address without secrets and what to check."""
+
+
+# What each service answers a wrong or unauthorised secret with, over HTTP: 401 (wrong or missing
+# credentials) and 403 (RetailCRM's wrong key, a key or user without the right).
+AUTH_STATUSES = frozenset({401, 403})
+
+
+def shown_url(url: str) -> str:
+    """`scheme://host[:port]/path` with no user info, query or fragment: what an error may show
+    (query strings carry keys and filter values; user info carries passwords)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def setting_names(system: str, *args: str) -> str:
+    """The environment variables of a system's source arguments, as `cdp/systems.py` declares
+    them (`ONEC_USER / ONEC_API_KEY`): the names an operator sets, in one place."""
+    settings = declared_system(system).settings
+    return " / ".join(settings[arg].env for arg in args)
+
+
+def credentials_refused(title: str, url: str, answer: str, *, who: str, check: str) -> AuthError:
+    """One line for a refused secret: `<System> at <url> refused <who> (<answer>): check <check>`.
+    `answer` is the status and the service's own words; no argument may carry the secret."""
+    return AuthError(f"{title} at {shown_url(url)} refused {who} ({answer}): check {check}")
 
 
 def describe_http_error(system: str, error: requests.HTTPError, detail_keys: tuple[str, ...]) -> SourceError:

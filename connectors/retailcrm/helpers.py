@@ -11,7 +11,9 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
-from connectors.common.http import SourceError, describe_http_error, retrying_session
+from connectors.common.http import (
+    AUTH_STATUSES, SourceError, credentials_refused, describe_http_error, retrying_session, setting_names,
+)
 from connectors.retailcrm.settings import API_PREFIX, CLOCK_PROBE_DATE, IDS_PER_REQUEST, PAGE_LIMIT
 
 
@@ -22,6 +24,25 @@ def make_client(base_url: str, api_key: str, timeout: float = 30.0, attempts: in
         # RESTClient raises itself
         session=retrying_session(timeout=timeout, attempts=attempts, raise_for_status=False),
     )
+
+
+def _http_error(exc: requests.HTTPError) -> SourceError:
+    """A refused key (403 `Wrong "apiKey" value.`, or 401/403 for a key without the method's
+    right) says what to check; anything else names the call, the status and RetailCRM's words."""
+    response = exc.response
+    if response is not None and response.status_code in AUTH_STATUSES:
+        try:
+            body = response.json()
+            said = body.get("errorMsg") if isinstance(body, dict) else None
+        except ValueError:
+            said = None
+        answer = f"HTTP {response.status_code}" + (f": {said}" if said else "")
+        method = response.request.method if response.request is not None else "GET"
+        return credentials_refused(
+            "RetailCRM", response.url, answer, who=f"the API key on {method}",
+            check=f"{setting_names('retailcrm', 'api_key')} (and that {setting_names('retailcrm', 'base_url')} is "
+                  "its account), and that the key is allowed this method (Settings > Integration > API access keys)")
+    return describe_http_error("RetailCRM", exc, ("errorMsg", "errors"))
 
 
 def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None = None) -> Iterator[tuple[int, list[Any]]]:
@@ -37,7 +58,7 @@ def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None
                 raise SourceError(f"RetailCRM {path} page {page_no}: success is not true: {body.get('errorMsg', '?')}")
             yield page_no, list(page)
     except requests.HTTPError as exc:
-        raise describe_http_error("RetailCRM", exc, ("errorMsg", "errors")) from None
+        raise _http_error(exc) from None
 
 
 def get_json(client: RESTClient, path: str, params: dict[str, Any] | None = None,
@@ -49,7 +70,7 @@ def get_json(client: RESTClient, path: str, params: dict[str, Any] | None = None
     try:
         response.raise_for_status()
     except requests.HTTPError as exc:
-        raise describe_http_error("RetailCRM", exc, ("errorMsg", "errors")) from None
+        raise _http_error(exc) from None
     body = response.json()
     if not isinstance(body, dict) or body.get("success") is not True:
         detail = body.get("errorMsg", "?") if isinstance(body, dict) else f"a JSON {type(body).__name__}, not an object"

@@ -1,16 +1,13 @@
-"""Load Sendsay into a DuckDB file without Dagster: python -m connectors.sendsay --help"""
+"""Load Sendsay into a DuckDB file without Dagster: python -m connectors.sendsay --help
 
-import argparse
+The API key comes from SENDSAY_API_KEY or a file (--api-key-file), never from an argument.
+"""
 
-import dlt
+import sys
 
+from connectors.common import cli
 from connectors.sendsay import sendsay_source
 
-ap = argparse.ArgumentParser(description=__doc__)
-ap.add_argument("--base-url", required=True, help="host root, e.g. https://api.sendsay.ru")
-ap.add_argument("--login", default="linzy-shop")
-ap.add_argument("--api-key", required=True)
-ap.add_argument("--duckdb", default="data/warehouse.duckdb")
-args = ap.parse_args()
-pipeline = dlt.pipeline("sendsay", destination=dlt.destinations.duckdb(args.duckdb), dataset_name="raw_sendsay")
-print(pipeline.run(sendsay_source(base_url=args.base_url, login=args.login, api_key=args.api_key)))
+ap = cli.parser(__doc__)
+cli.add_settings(ap, "sendsay")
+sys.exit(cli.run(cli.parse(ap), sendsay_source))

@@ -1,9 +1,11 @@
 """Where the spreadsheets wait: a local folder or an S3 prefix, behind one small interface.
 
 Only the top level is read (files under `<inbox>/archive/` or `s3://b/p/archive/` are ignored), so
-people can move processed files aside. A file is identified by its name relative to the inbox;
-its `stamp` (size and mtime, or size and ETag) is a cheap "has it changed?" that lets an
-unchanged S3 object be skipped without downloading it. The content hash stays the authority.
+people can move processed files aside. A local inbox reads only regular files that are really in
+its folder: a symbolic link is skipped (it could point at any file on the machine: a line of a
+system file once reached the warehouse that way), and a name is never a path. A file is
+identified by its name relative to the inbox; its `stamp` (size and mtime, or size and ETag) is a
+cheap "has it changed?" that lets an unchanged S3 object be skipped without downloading it. The content hash stays the authority.
 `modified_at` (the file's modification time, an S3 object's LastModified) is the best date we have
 of when the file was exported: it dates the consent a file states without a date column of its own.
 
@@ -12,6 +14,7 @@ Credentials are arguments: the connector never reads the environment.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,14 +57,21 @@ class LocalInbox:
     def files(self) -> Iterator[InboxFile]:
         if not self.folder.is_dir():
             raise FileNotFoundError(f"spreadsheet inbox {self.folder} is not a folder")
-        for path in sorted(self.folder.iterdir()):
-            if path.is_file() and _wanted(path.name):
-                st = path.stat()
-                yield InboxFile(path.name, f"{st.st_size}:{st.st_mtime_ns}",
+        with os.scandir(self.folder) as found:
+            entries = sorted(found, key=lambda e: e.name)
+        for entry in entries:  # is_file(follow_symlinks=False): a link, even to a file, is not a file here
+            if entry.is_file(follow_symlinks=False) and _wanted(entry.name):
+                st = entry.stat(follow_symlinks=False)
+                yield InboxFile(entry.name, f"{st.st_size}:{st.st_mtime_ns}",
                                 datetime.fromtimestamp(st.st_mtime, tz=timezone.utc))
 
     def read(self, name: str) -> bytes:
-        return (self.folder / name).read_bytes()
+        """The file `name` in the folder itself; O_NOFOLLOW refuses a link swapped in after listing."""
+        if name != Path(name).name or name in ("", ".", ".."):
+            raise ValueError(f"{name!r} is not a file name in the inbox")
+        fd = os.open(self.folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
 
 
 class S3Inbox:

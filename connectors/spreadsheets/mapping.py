@@ -73,13 +73,24 @@ DEFAULT_STATUSES = {
     "cancelled": ["cancelled", "canceled", "отменен", "аннулирован", "отказ"],
     "returned": ["returned", "return", "возврат", "возвращен"],
 }
+# Where an entry's record ids are unique, so rows of different files never replace each other:
+# `file` (an event sign-up's №, a list's row number: every file starts again at 1), `year` (orders
+# whose numbers restart every year, as 1C numbers its documents: the order's year joins the id) or
+# `entry` (ids stable across exports: a CRM's customer id, a platform's contact, a card number; a
+# later export of the same id is the same record, the newest export wins). Default per kind:
+# `other` files are anybody's lists (file); the systems' own ids are stable (entry); and an entry
+# whose ids orders name (`customer_ref_mapping`) holds business ids, stable by definition (entry).
+RECORD_ID_SCOPES = ("file", "year", "entry")
+DEFAULT_RECORD_ID_SCOPE = {"crm": "entry", "erp": "entry", "email_platform": "entry", "other": "file"}
 ENTRY_KEYS = {
-    "name", "kind", "rank", "patterns", "table", "record_id", "record_id_per_sheet", "id_prefix", "columns",
+    "name", "kind", "rank", "patterns", "table", "record_id", "record_id_per_sheet", "record_id_scope", "id_prefix",
+    "columns",
     "optional", "sheets", "date_formats", "consent_values", "flag_values", "statuses", "default_status", "footer",
     "customer_ref_mapping", "header_search_rows",
 }
 # Bumped when the rows written for a file change meaning: every file is then read once again.
-ROW_FORMAT = 2
+# 3: record ids carry their scope (file or year) where ids are not unique across an entry's files.
+ROW_FORMAT = 3
 
 
 class MappingError(ValueError):
@@ -103,6 +114,7 @@ class Entry:
     optional: frozenset[str]
     id_prefix: str
     record_id_per_sheet: bool
+    record_id_scope: str  # one of RECORD_ID_SCOPES
     sheets: tuple[str, ...]
     date_formats: tuple[str, ...]
     consent: dict[str, str]  # folded value -> granted/revoked/none
@@ -191,7 +203,9 @@ def _consent_vocabulary(raw: dict, where: str) -> dict[str, str]:
     return vocabulary
 
 
-def _entry(raw: Any, i: int) -> Entry:
+def _entry(raw: Any, i: int, referenced: set[str] = frozenset()) -> Entry:
+    """One validated entry; `referenced`: names of the entries orders name customers in (their ids
+    are business ids, so stable across exports: scope `entry` unless the entry says otherwise)."""
     where = f"mapping entry #{i + 1}"
     if not isinstance(raw, dict):
         raise MappingError(f"{where} is not a mapping")
@@ -232,6 +246,11 @@ def _entry(raw: Any, i: int) -> Entry:
     kind = raw.get("kind", "other")
     if kind not in ENTRY_KINDS:
         raise MappingError(f"{where}: `kind` must be one of {', '.join(ENTRY_KINDS)}, not {kind!r}")
+    scope = raw.get("record_id_scope", "entry" if name in referenced else DEFAULT_RECORD_ID_SCOPE[kind])
+    if scope not in RECORD_ID_SCOPES:
+        raise MappingError(f"{where}: `record_id_scope` must be one of {', '.join(RECORD_ID_SCOPES)}, not {scope!r}")
+    if scope == "year" and table != "orders":
+        raise MappingError(f"{where}: `record_id_scope: year` takes the year of an order's date; use it on orders")
     rank = raw.get("rank")
     if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= 99):
         raise MappingError(f"{where}: `rank` must be a whole number from 1 (most trusted) to 99, not {rank!r}")
@@ -247,6 +266,7 @@ def _entry(raw: Any, i: int) -> Entry:
         optional=optional,
         id_prefix=str(raw.get("id_prefix", f"{name}:")),
         record_id_per_sheet=bool(raw.get("record_id_per_sheet", False)),
+        record_id_scope=scope,
         sheets=tuple(raw.get("sheets") or ()),
         date_formats=tuple([date_formats] if isinstance(date_formats, str) else date_formats),
         consent=_consent_vocabulary(raw, where),
@@ -255,7 +275,7 @@ def _entry(raw: Any, i: int) -> Entry:
         footer=tuple(fold(f) for f in ([footer] if isinstance(footer, str) else footer)),
         customer_ref_mapping=raw.get("customer_ref_mapping"),
         header_search_rows=int(raw.get("header_search_rows", 30)),
-        digest=hashlib.sha256(json.dumps({"row_format": ROW_FORMAT, **raw}, sort_keys=True, ensure_ascii=False,
+        digest=hashlib.sha256(json.dumps({"row_format": ROW_FORMAT, "record_id_scope": scope, **raw}, sort_keys=True, ensure_ascii=False,
                                          default=str).encode()).hexdigest()[:16],
     )
 
@@ -263,7 +283,8 @@ def _entry(raw: Any, i: int) -> Entry:
 def parse_mapping(spec: Any, origin: str = "mapping") -> Mapping:
     if not isinstance(spec, dict) or not isinstance(spec.get("mappings"), list):
         raise MappingError(f"{origin}: expected a top-level `mappings:` list (see connectors/spreadsheets/README.md)")
-    entries = tuple(_entry(raw, i) for i, raw in enumerate(spec["mappings"]))
+    referenced = {raw.get("customer_ref_mapping") for raw in spec["mappings"] if isinstance(raw, dict)}
+    entries = tuple(_entry(raw, i, referenced) for i, raw in enumerate(spec["mappings"]))
     names = [e.name for e in entries]
     if len(set(names)) != len(names):
         raise MappingError(f"{origin}: entry names repeat: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
@@ -279,6 +300,10 @@ def parse_mapping(spec: Any, origin: str = "mapping") -> Mapping:
         if target is None or target.table != "members" or target.record_id_per_sheet:
             raise MappingError(f"{origin}: entry '{e.name}' refers to '{e.customer_ref_mapping}', which is not a members "
                                "entry with file-wide record ids")
+        if target.record_id_scope != "entry":
+            raise MappingError(f"{origin}: entry '{e.name}' refers to '{target.name}', whose record ids are unique only "
+                               f"per {target.record_id_scope}, so an order cannot name one; if its ids are stable across "
+                               "exports (a CRM's customer id), give it `record_id_scope: entry`")
     return Mapping(entries)
 
 

@@ -4,8 +4,11 @@ The file name is not trusted: 1C and web shops save HTML under `.xls`, Excel sav
 as UTF-16, and an encrypted xlsx is an OLE container, not a zip. The content decides the reader.
 
 CSV exports from 1C and Excel are usually cp1251 with `;`, sometimes UTF-8 with a BOM, and may
-start with a title block; the encoding is sniffed per file and decoding happens per line, so one
-bad byte costs one line, not the file. The delimiter is the one under which some early line looks
+start with a title block. Nothing in one line may cost the file: each line is decoded on its own
+(a cp1251 line in a UTF-8 file is read right; bytes that are neither are that line's error), an
+unbalanced quote costs the line it breaks (`_csv_rows`), and a field over csv's size limit its
+own row. A workbook that cannot be read (corrupt zip or XML, a half-written sheet) is `Unreadable`
+whatever the library raised, and its message never quotes cell text. The delimiter is the one under which some early line looks
 most like the mapped header (the caller scores lines), which also survives title rows and decimal
 commas. Cells come back as stripped text; workbook dates become ISO text and integral numbers
 lose their `.0`, so a phone typed as a number stays a phone.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -63,6 +66,8 @@ def cell_text(value) -> str:
 
 
 def detect_encoding(data: bytes) -> str:
+    """The file's encoding if it has one: UTF-8 (with or without a BOM), else cp1251. Lines are
+    still decoded one by one (`decode_line`), so a file that mixes them loses nothing to this guess."""
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     try:
@@ -70,6 +75,33 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         return "cp1251"
+
+
+_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+
+def decode_line(raw: bytes) -> tuple[str | None, str | None]:
+    """One line's text, or None and why not.
+
+    UTF-8 first, then cp1251: Russian cp1251 text is practically never valid UTF-8, so a cp1251
+    line pasted into a UTF-8 file (or the other way round) is read right. A line that is mostly
+    valid UTF-8 with a few stray bytes is *not* re-read as cp1251 (that would garble every
+    Cyrillic letter of it): it is refused, and the caller quarantines it with its number.
+    """
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    high = len(raw) - len(raw.translate(None, _HIGH_BYTES))
+    utf8_bytes = sum(len(m) for m in _UTF8_CHAR.findall(raw))
+    where = f"byte 0x{raw[utf8_error.start]:02x} at column {utf8_error.start + 1}"
+    if utf8_bytes * 2 > high:
+        return None, f"{where} is not valid UTF-8, though the rest of the line is UTF-8 text"
+    try:
+        return raw.decode("cp1251"), None
+    except UnicodeDecodeError as exc:
+        return None, f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is neither UTF-8 nor cp1251 text"
 
 
 def sniff_kind(data: bytes) -> str:
@@ -112,43 +144,127 @@ def _choose_delimiter(sample: list[str], header_score: Callable[[list[str]], int
     return max(DELIMITERS, key=rank)
 
 
+# A quoted cell may span lines (an address, a comment typed with Enter). A quote still open after
+# this many lines, or one whose lines do not make a row of the header's width, is unbalanced.
+MAX_RECORD_LINES = 100
+
+
+def _still_quoted(text: str, delimiter: str, quoted: bool) -> bool:
+    """Whether a quoted field is open at the end of `text`, given whether one was at its start.
+
+    Follows Python's csv reader (doublequote, not strict): a quote opens a field only at its
+    start; inside a quoted field `""` is a quote and a lone `"` closes it.
+    """
+    if '"' not in text:
+        return quoted
+    at_start, i = not quoted, 0
+    while i < len(text):
+        c = text[i]
+        if quoted:
+            if c == '"':
+                if text[i + 1:i + 2] == '"':
+                    i += 1
+                else:
+                    quoted = False
+        elif c == '"' and at_start:
+            quoted = True
+        at_start = not quoted and c == delimiter
+        i += 1
+    return quoted
+
+
+class _Feed:
+    """The one line a persistent csv reader may take next: each record is parsed on its own, so a
+    csv error (a field over the size limit) costs that record and the reader goes on."""
+
+    def __init__(self):
+        self.item: str | None = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.item is None:
+            raise StopIteration
+        item, self.item = self.item, None
+        return item
+
+
+def _fits(cells: list[str], width: int | None) -> bool:
+    return width is None or len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
+
+
+def _csv_rows(file_name: str, raws: list[bytes], decode: Callable[[bytes], tuple[str | None, str | None]],
+              delimiter: str, width: int | None) -> Iterator[Row]:
+    """Lines -> rows, re-synchronising after a broken quote.
+
+    A line that opens a quote it does not close is joined with the following lines only while that
+    makes one row of the header's width (`width`, None when unknown); otherwise the quote is
+    unbalanced: that line alone is refused and reading resumes at the next line. So an unbalanced
+    quote costs the row it breaks, never the rest of the file, and no record grows to the csv field
+    size limit (a field over it costs its own row).
+    """
+    feed = _Feed()
+    reader = csv.reader(feed, delimiter=delimiter)
+
+    def parse(text: str) -> tuple[list[str] | None, str | None]:
+        feed.item = text
+        try:
+            return next(reader, []), None
+        except csv.Error as exc:
+            return None, f"cannot be read as CSV ({exc})"  # csv's messages carry no cell text
+
+    i = 0
+    while i < len(raws):
+        no, position = i + 1, f"{file_name} line {i + 1}"
+        text, error = decode(raws[i])
+        if text is None:
+            yield Row(no, position, None, raws[i].decode("utf-8", "backslashreplace"), error)
+            i += 1
+            continue
+        chunk = [text]
+        quoted = _still_quoted(text, delimiter, False)
+        while quoted and i + len(chunk) < len(raws) and len(chunk) <= MAX_RECORD_LINES:
+            more, _ = decode(raws[i + len(chunk)])
+            if more is None:
+                break
+            chunk.append(more)
+            quoted = _still_quoted(more, delimiter, quoted)
+        raw = "\n".join(chunk)
+        cells, error = (None, None) if quoted else parse(raw)
+        if quoted or (len(chunk) > 1 and (cells is None or not _fits(cells, width))):
+            yield Row(no, position, None, text, "a quote opens a cell that no following line closes into a row "
+                                                "(unbalanced quote); the line is skipped and reading resumes at the next line")
+            i += 1
+            continue
+        if cells is None:
+            yield Row(no, position, None, raw, error)
+        elif any(c.strip() for c in cells):
+            yield Row(no, position, [c.strip() for c in cells], raw)
+        i += len(chunk)
+
+
 def read_csv(file_name: str, data: bytes, header_score: Callable[[list[str]], int] = lambda cells: 0) -> Sheet:
+    """Lines are decoded one by one (`decode_line`) unless the whole file is UTF-8; the delimiter and
+    the header's width come from the first lines; rows come from `_csv_rows`."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as exc:
             raise Unreadable(f"starts with a UTF-16 mark but is not UTF-16 text ({exc.reason})") from exc
-    encoding = detect_encoding(data)
-    lines = data.splitlines()
-    sample = [line.decode(encoding, "replace").lstrip("\ufeff") for line in lines[:SAMPLE_LINES]]
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    decode = _decode_utf8 if detect_encoding(data) == "utf-8" else decode_line
+    raws = data.splitlines()
+    sample = [text for text, _ in map(decode, raws[:SAMPLE_LINES]) if text is not None]
     delimiter = _choose_delimiter(sample, header_score)
+    scored = [(header_score([c.strip() for c in cells]), len(cells))
+              for cells in (next(csv.reader([line], delimiter=delimiter), []) for line in sample)]
+    score, width = max(scored, default=(0, 0), key=lambda s: s[0])
+    return Sheet("", _csv_rows(file_name, raws, decode, delimiter, width if score > 0 else None), strict_width=True)
 
-    def rows() -> Iterator[Row]:
-        pending: list[Row] = []  # undecodable lines, reported in order with the parsed ones
-        chunk: list[tuple[int, str]] = []  # (line number, text) of the lines the parser took for one record
 
-        def text_lines() -> Iterator[str]:
-            for no, raw in enumerate(lines, start=1):
-                try:
-                    text = raw.decode(encoding)
-                except UnicodeDecodeError as exc:
-                    pending.append(Row(no, f"{file_name} line {no}", None, raw.decode(encoding, "backslashreplace"),
-                                       f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not valid {encoding}"))
-                    continue
-                text = text.lstrip("\ufeff") if no == 1 else text
-                chunk.append((no, text))
-                yield text + "\n"
-
-        for cells in csv.reader(text_lines(), delimiter=delimiter):
-            first, raw = chunk[0][0], "\n".join(t for _, t in chunk)
-            chunk.clear()
-            yield from pending
-            pending.clear()
-            if any(c.strip() for c in cells):
-                yield Row(first, f"{file_name} line {first}", [c.strip() for c in cells], raw)
-        yield from pending
-
-    return Sheet("", rows(), strict_width=True)
+def _decode_utf8(raw: bytes) -> tuple[str, None]:
+    return raw.decode("utf-8"), None
 
 
 def _workbook_rows(file_name: str, sheet: str, values: Iterable[tuple]) -> list[Row]:
@@ -162,36 +278,40 @@ def _workbook_rows(file_name: str, sheet: str, values: Iterable[tuple]) -> list[
     return out
 
 
-def read_xlsx(file_name: str, data: bytes) -> list[Sheet]:
-    """Every worksheet, read eagerly so a corrupt part fails the whole file before any row loads."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+def _failure(kind: str, exc: Exception) -> Unreadable:
+    """`Unreadable` for whatever a workbook library raised. Quoted text in its message (a cell
+    value, a shared string) is masked: a reason must never carry personal data."""
+    message = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", str(exc))[:160]
+    if "encrypted" in message.lower():
+        return Unreadable("the workbook is password-protected (encrypted); save it again without a password")
+    return Unreadable(f"not a readable {kind} workbook ({type(exc).__name__}: {message})")
 
+
+def read_xlsx(file_name: str, data: bytes) -> list[Sheet]:
+    """Every worksheet, read eagerly so a corrupt part (a flipped byte, a half-written sheet XML)
+    fails the whole file before any of its rows load."""
+    from openpyxl import load_workbook
+
+    book = None
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheets = []
         for ws in book.worksheets:
             ws.reset_dimensions()  # some writers store a wrong used range; read what is there
             sheets.append(Sheet(ws.title, _workbook_rows(file_name, ws.title, ws.iter_rows(values_only=True)), False))
-        book.close()
         return sheets
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise Unreadable(f"not a readable xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # zipfile, zlib, XML parsers, openpyxl itself: any of them on a bad file
+        raise _failure("xlsx", exc) from exc
+    finally:
+        if book is not None:
+            book.close()
 
 
 def read_xls(file_name: str, data: bytes) -> list[Sheet]:
     """Legacy BIFF workbooks (Excel 97-2003, what older 1C configurations save) via xlrd."""
     import xlrd
 
-    try:
-        book = xlrd.open_workbook(file_contents=data)
-    except Exception as exc:  # xlrd raises XLRDError, struct.error, AssertionError... on bad files
-        message = str(exc)
-        if "encrypted" in message.lower():
-            raise Unreadable("the workbook is password-protected (encrypted); save it again without a password") from exc
-        raise Unreadable(f"not a readable xls workbook ({type(exc).__name__}: {message})") from exc
-
-    def value(cell):
+    def value(book, cell):
         if cell.ctype == xlrd.XL_CELL_DATE:
             try:
                 return xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
@@ -203,10 +323,16 @@ def read_xls(file_name: str, data: bytes) -> list[Sheet]:
             return None
         return cell.value
 
-    return [
-        Sheet(sh.name, _workbook_rows(file_name, sh.name, ([value(c) for c in sh.row(r)] for r in range(sh.nrows))), False)
-        for sh in book.sheets()
-    ]
+    try:
+        book = xlrd.open_workbook(file_contents=data)
+        return [
+            Sheet(sh.name, _workbook_rows(file_name, sh.name,
+                                          ([value(book, c) for c in sh.row(r)] for r in range(sh.nrows))), False)
+            for sh in book.sheets()
+        ]
+    except Exception as exc:  # xlrd raises XLRDError, struct.error, AssertionError... on bad files
+        raise _failure("xls", exc) from exc
 
 
-__all__ = ["Row", "Sheet", "Unreadable", "read", "read_csv", "read_xlsx", "read_xls", "sniff_kind", "detect_encoding", "cell_text"]
+__all__ = ["Row", "Sheet", "Unreadable", "read", "read_csv", "read_xlsx", "read_xls", "sniff_kind", "detect_encoding",
+           "decode_line", "cell_text"]

@@ -2,22 +2,31 @@
 
 Yields plain dicts for the entry's table (in batches) and `quarantined(...)` items for what cannot
 be used: the whole file (unreadable, header not found), a sheet (header lacks mapped columns), or
-one row (bad bytes, wrong field count, no record id, a record id repeated in the file, an order
-without a readable date or amount, a consent or status value the vocabulary does not know).
-Reasons name the file and columns, never personal values (a consent word is not personal; a cell
-that looks like an address or a number is masked all the same).
+one row (bad bytes, an unbalanced quote, wrong field count, no record id, a record id repeated in
+the file, an order without a readable date or amount, a consent or status value the vocabulary
+does not know).
+
+No personal data in a reason or a log line: they name the file, sheet, row, column and the kind
+of problem. Cell values appear only where they are known not to be personal (a header cell that
+does not look like a value, a consent word shaped like a word) and otherwise as a hash prefix
+(`_masked`), so a reason can still be matched to the value in the quarantined row's `payload`,
+which keeps the original row.
 
 Every good row carries where it came from (file, sheet, row), its id within its mapping entry
-(`source_record_id`, with the sheet for per-sheet ids: downstream the entry is a source system of
-its own and this is its record id), the entry's `kind`, the header each field was read from
-(`field_headers`, for evidence), and the file's export date (`file_exported_at`, UTC ISO), which
-dates any consent the row states without a date column of its own.
+(`source_record_id`: the row's id, prefixed with what makes it unique in the business: the file
+and the sheet (`record_id_scope: file`, `record_id_per_sheet`) or the order's year (`year`); the
+entry is a source system of its own downstream and this is its record id), the entry's `kind`,
+the header each field was read from (`field_headers`, for evidence), and the file's export date
+(`file_exported_at`, UTC ISO), which dates any consent the row states without a date column.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
+from collections import Counter
 from typing import Any, Iterator
 
 from connectors.common.quarantine import quarantined
@@ -25,26 +34,69 @@ from connectors.spreadsheets import readers
 from connectors.spreadsheets.mapping import CONSENT_FIELDS, DATE_FIELDS, PERSON_FIELDS, Entry, fold
 from connectors.spreadsheets.values import parse_amount, parse_consent, parse_date, parse_status
 
+log = logging.getLogger(__name__)
+
 SOURCE = "spreadsheets"
 BATCH = 10_000
-_LOOKS_PERSONAL = re.compile(r"@|\d{5,}")
+# An address, a long number (phone, card, passport), a date, a "+7 ...": data, not a header or a word.
+_LOOKS_PERSONAL = re.compile(r"@|\d{5,}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\+\s*\d|\d[\s()-]+\d{2}")
+# Every word capitalised ("Иванов Иван", "ИВАНОВА"): shaped like a name, so not repeated.
+_NAME_SHAPED = re.compile(r"[A-ZА-ЯЁ][\w'-]*(\s+[A-ZА-ЯЁ][\w'.-]*)*")
+
+
+def _masked(text: str) -> str:
+    """A value that must not appear in clear: its length and a hash prefix (the quarantined row's
+    payload holds the value itself)."""
+    return f"<a value of {len(text)} characters, sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}>"
 
 
 def _shown(cells: list[str]) -> str:
-    """Header cells for an error message; a cell that looks like data (an address, a number) is masked."""
-    return ", ".join(f"'{c}'" if not _LOOKS_PERSONAL.search(c) else "<value>" for c in cells if c) or "(none)"
+    """Header cells for an error message; a cell that looks like data (an address, a number, a
+    date) is masked. Only a row that names a mapped column is ever shown: a header."""
+    return ", ".join(f"'{c}'" if not _LOOKS_PERSONAL.search(c) else _masked(c) for c in cells if c) or "(none)"
 
 
-def _shown_value(text: str) -> str:
-    """A cell value for a quarantine reason: a vocabulary word is shown; anything that looks like
-    personal data (an address, a long number) is not."""
-    if _LOOKS_PERSONAL.search(text):
-        return "a value that looks like personal data (not shown)"
-    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+def _shown_word(text: str) -> str:
+    """A consent or status cell for a reason: a word ('может быть') is named so it can be added
+    to the vocabulary; anything that may be personal (digits, an address, a name-shaped or long
+    value) is masked."""
+    if len(text) > 30 or re.search(r"\d|@", text) or _NAME_SHAPED.fullmatch(text.strip()):
+        return _masked(text)
+    return f"'{text}'"
 
 
 def _spellings(entry: Entry, fields: list[str]) -> str:
     return ", ".join(" / ".join(f"'{n}'" for n in entry.columns[f]) + f" ({f})" for f in fields)
+
+
+def _payload_keys(header: list[str]) -> list[str]:
+    """Keys for a row's payload: a repeated header gets ` (2)`, ` (3)`; a blank one `column N`, so
+    no cell of the original row overwrites another in the payload."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for i, name in enumerate(header):
+        name = name or f"column {i + 1}"
+        seen[name] += 1
+        keys.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return keys
+
+
+def _warn_duplicate_headers(where: str, header: list[str], columns: dict[str, int], entry: Entry) -> None:
+    """A header written twice is reported, never silently resolved: a mapped field reads the first
+    such column (the others stay in the payload); one warning per sheet names the columns."""
+    positions: dict[str, list[int]] = {}
+    for i, cell in enumerate(header):
+        if cell:
+            positions.setdefault(fold(cell), []).append(i)
+    for folded, found in positions.items():
+        if len(found) < 2:
+            continue
+        fields = sorted(f for f, i in columns.items() if i == found[0])
+        use = f"; {', '.join(fields)} read from column {found[0] + 1}" if fields else ""
+        log.warning("spreadsheets: %s: column %s appears %d times (columns %s)%s; the others are kept in the "
+                    "payload only (mapping '%s'); rename them in the file to map them",
+                    where, _shown([header[found[0]]]), len(found), ", ".join(str(i + 1) for i in found), use,
+                    entry.name)
 
 
 def _find_header(rows: list[readers.Row], entry: Entry) -> tuple[int, int]:
@@ -112,11 +164,13 @@ def _sheet_records(file_name: str, sheet: readers.Sheet, file_hash: str, entry: 
             and not PERSON_FIELDS & columns.keys():
         expected = "one of " + _spellings(entry, sorted(PERSON_FIELDS & entry.columns.keys()))
     if at < 0 or expected:
+        # Without a header row nothing of the file is shown: its first row is as likely to be data.
         found = f"columns found: {_shown(header)}" if at >= 0 else (
-            f"no row among the first {entry.header_search_rows} names any mapped column; first row: {_shown(header)}")
+            f"no row among the first {entry.header_search_rows} names any mapped column")
         outcome["header_error"] = (where, f"{where}: mapping '{entry.name}' expects {expected} "
                                           f"but the header lacks them; {found}", header)
         return
+    _warn_duplicate_headers(where, head[at].cells, columns, entry)
     header_row = head[at]
     body = _chain(head[at + 1:], rows)
     yield from _rows(file_name, sheet, header_row, columns, body, file_hash, entry, seen, exported_at)
@@ -127,15 +181,23 @@ def _chain(first: list[readers.Row], rest: Iterator[readers.Row]) -> Iterator[re
     yield from rest
 
 
+def _scope(entry: Entry, file_name: str, sheet: readers.Sheet, values: dict[str, str]) -> str:
+    """What makes a row's id unique in the business, prepended to it: the file (ids restart in
+    every file), the order's year (numbers restart every year), nothing (ids stable across the
+    entry's exports); then the sheet where ids restart per sheet."""
+    scope = {"file": f"{file_name}:", "year": f"{values.get('ordered_at', '')[:4]}:"}.get(entry.record_id_scope, "")
+    return scope + (f"{sheet.name}:" if entry.record_id_per_sheet else "")
+
+
 def _rows(file_name: str, sheet: readers.Sheet, header_row: readers.Row, columns: dict[str, int],
           body: Iterator[readers.Row], file_hash: str, entry: Entry, seen: dict[str, str],
           exported_at: str | None) -> Iterator[Any]:
     header = header_row.cells
     width = len(header)
+    keys = _payload_keys(header)
     batch: list[dict[str, Any]] = []
     headers = {f: header[i] for f, i in columns.items()}
     field_headers = json.dumps(headers, ensure_ascii=False)
-    sheet_part = f"{sheet.name}:" if entry.record_id_per_sheet else ""
     for row in body:
         if row.error:
             yield quarantined(SOURCE, row.position, row.error, row.raw)
@@ -157,13 +219,14 @@ def _rows(file_name: str, sheet: readers.Sheet, header_row: readers.Row, columns
         if not rid:
             yield quarantined(SOURCE, row.position, "record id is empty", row.raw)
             continue
-        record_id = entry.id_prefix + sheet_part + rid
-        if record_id in seen:
-            yield quarantined(SOURCE, row.position, f"record id repeats {seen[record_id]}", row.raw)
-            continue
         problem = _canonicalise(values, entry, headers)
         if problem:
             yield quarantined(SOURCE, row.position, problem, row.raw)
+            continue
+        source_record_id = _scope(entry, file_name, sheet, values) + rid
+        record_id = entry.id_prefix + source_record_id
+        if record_id in seen:
+            yield quarantined(SOURCE, row.position, f"record id repeats {seen[record_id]}", row.raw)
             continue
         seen[record_id] = row.position
         if entry.table == "orders":
@@ -175,7 +238,7 @@ def _rows(file_name: str, sheet: readers.Sheet, header_row: readers.Row, columns
         batch.append({
             **values,
             "record_id": record_id,
-            "source_record_id": sheet_part + rid,
+            "source_record_id": source_record_id,
             "mapping_name": entry.name,
             "mapping_kind": entry.kind,
             "field_headers": field_headers,
@@ -185,7 +248,7 @@ def _rows(file_name: str, sheet: readers.Sheet, header_row: readers.Row, columns
             "source_row": str(row.number),
             "source_position": row.position,
             "file_sha256": file_hash,
-            "payload": json.dumps(dict(zip(header, cells)), ensure_ascii=False),
+            "payload": json.dumps(dict(zip(keys, cells)), ensure_ascii=False),
         })
         if len(batch) >= BATCH:
             yield batch
@@ -215,7 +278,7 @@ def _canonicalise(values: dict[str, str], entry: Entry, headers: dict[str, str])
             meaning = parse_consent(values[f], entry.consent)
             if meaning is None:
                 what = "status" if f.endswith("_status") else "consent"
-                return (f"{what} column '{headers[f]}' ({f}) holds {_shown_value(values[f])}, which the consent "
+                return (f"{what} column '{headers[f]}' ({f}) holds {_shown_word(values[f])}, which the consent "
                         f"vocabulary of mapping '{entry.name}' does not know; add it to consent_values "
                         "(granted, revoked or none)")
             values[f] = meaning

@@ -82,7 +82,7 @@ def test_bad_rows_are_quarantined_and_the_rest_load(inbox, tmp_path):
         "loyalty_members_2024.csv line 4": "record id is empty",
         "loyalty_members_2024.csv line 5": "10 fields where the header has 9",
         "loyalty_members_2024.csv line 6": "record id repeats loyalty_members_2024.csv line 2",
-        "loyalty_members_2024.csv line 7": "byte 0x98 at column 6 is not valid cp1251",
+        "loyalty_members_2024.csv line 7": "byte 0x98 at column 6 is neither UTF-8 nor cp1251 text",
     }
     loads_before = _q(tmp_path, "select count(distinct _dlt_load_id) from raw_spreadsheets.members")[0][0]
     _run(inbox, tmp_path)  # unchanged file: skipped by its hash, nothing re-read
@@ -94,8 +94,8 @@ def test_utf8_bom_comma_and_tab_files_are_sniffed(inbox, tmp_path):
     (inbox / "clients_tab.txt").write_bytes("ID\tФИО\tТелефон\n8\tОлег Петров\t89001112234\n".encode("utf-16"))
     _run(inbox, tmp_path)
     assert _q(tmp_path, "select record_id, source_record_id, mapping_name, full_name, phone from raw_spreadsheets.members order by 1") == [
-        ("generic:7", "7", "generic", "Мария Соколова", "+79001112233"),
-        ("generic:8", "8", "generic", "Олег Петров", "89001112234"),
+        ("generic:clients.csv:7", "clients.csv:7", "generic", "Мария Соколова", "+79001112233"),
+        ("generic:clients_tab.txt:8", "clients_tab.txt:8", "generic", "Олег Петров", "89001112234"),
     ]
 
 
@@ -119,9 +119,9 @@ def test_1c_export_in_cp1251_with_title_rows(inbox, tmp_path):
     rows = _q(tmp_path, """select record_id, ordered_at, amount, status, status_raw, customer_record_id, customer_card,
                                   customer_phone, source_position from raw_spreadsheets.orders order by 1""")
     assert rows == [
-        ("retail_sales:ЕВ00-000101", "2026-05-02 11:15:02", "3480.00", "complete", "Пробит", "200000001234", "200000001234", "", "retail_sales_may.csv line 5"),
-        ("retail_sales:ЕВ00-000102", "2026-05-02 12:40:00", "890.50", "returned", "Возврат", None, "", "8 (912) 000-11-22", "retail_sales_may.csv line 6"),
-        ("retail_sales:ЕВ00-000103", "2026-05-03 10:05:13", "1250.00", "cancelled", "Аннулирован", None, "", "", "retail_sales_may.csv line 7"),
+        ("retail_sales:2026:ЕВ00-000101", "2026-05-02 11:15:02", "3480.00", "complete", "Пробит", "200000001234", "200000001234", "", "retail_sales_may.csv line 5"),
+        ("retail_sales:2026:ЕВ00-000102", "2026-05-02 12:40:00", "890.50", "returned", "Возврат", None, "", "8 (912) 000-11-22", "retail_sales_may.csv line 6"),
+        ("retail_sales:2026:ЕВ00-000103", "2026-05-03 10:05:13", "1250.00", "cancelled", "Аннулирован", None, "", "", "retail_sales_may.csv line 7"),
     ]
     assert _quarantine(tmp_path) == {
         "retail_sales_may.csv line 8": "amount is not a number",  # the date alone is fine; the amount is words
@@ -181,29 +181,35 @@ def test_xlsx_with_two_sheets_and_a_title_block(inbox, tmp_path):
     rows = _q(tmp_path, """select record_id, source_sheet, source_row, surname, phone, email_consent, email_consent_at
                            from raw_spreadsheets.members order by source_sheet, source_row::int""")
     assert rows == [
-        ("events:Мероприятие май:1", "Мероприятие май", "4", "Иванова", "79161234567", "granted", "2026-05-10 14:30:00"),
-        ("events:Мероприятие май:2", "Мероприятие май", "5", "Петров", "8 (903) 111-22-33", "", "2026-05-11"),
-        ("events:Мероприятие сентябрь:1", "Мероприятие сентябрь", "4", "Сидоров", "+7 999 000-00-01", "granted", "2026-09-12"),
-        ("events:Мероприятие сентябрь:2", "Мероприятие сентябрь", "5", "Кузнецова", "", "revoked", "2026-09-13"),
+        ("events:events_2026.xlsx:Мероприятие май:1", "Мероприятие май", "4", "Иванова", "79161234567", "granted", "2026-05-10 14:30:00"),
+        ("events:events_2026.xlsx:Мероприятие май:2", "Мероприятие май", "5", "Петров", "8 (903) 111-22-33", "", "2026-05-11"),
+        ("events:events_2026.xlsx:Мероприятие сентябрь:1", "Мероприятие сентябрь", "4", "Сидоров", "+7 999 000-00-01", "granted", "2026-09-12"),
+        ("events:events_2026.xlsx:Мероприятие сентябрь:2", "Мероприятие сентябрь", "5", "Кузнецова", "", "revoked", "2026-09-13"),
     ]
-    # Per-sheet ids keep their sheet in the id within the entry (the entry is the source system).
+    # Per-sheet ids keep their file and sheet in the id within the entry (the entry is the source
+    # system; sign-up numbers restart on every sheet of every workbook).
     assert _q(tmp_path, "select distinct mapping_name, source_record_id from raw_spreadsheets.members "
                         "where source_row = '4' order by 2") == [
-        ("events", "Мероприятие май:1"), ("events", "Мероприятие сентябрь:1")]
+        ("events", "events_2026.xlsx:Мероприятие май:1"), ("events", "events_2026.xlsx:Мероприятие сентябрь:1")]
     assert _quarantine(tmp_path) == {
         "events_2026.xlsx sheet 'Мероприятие май' row 6": "record id repeats events_2026.xlsx sheet 'Мероприятие май' row 5"}
 
 
 def test_generated_events_workbook_matches_ground_truth(demo_data, tmp_path):
-    """Every event row loads under exactly the id the generator's ground truth uses."""
+    """Every event row of the generator's ground truth loads, once, under its file, sheet and №.
+
+    The generator names a sign-up `events:<sheet>:<№>`; since sign-up numbers restart in every
+    workbook, the record id also carries the file: `events:events_2026.xlsx:<sheet>:<№>`."""
     box = tmp_path / "inbox"
     box.mkdir()
     (box / "events_2026.xlsx").write_bytes((demo_data / "inbox" / "events_2026.xlsx").read_bytes())
     _run(box, tmp_path)
     truth = pd.read_csv(demo_data / "ground_truth" / "identity.csv", dtype=str)
-    expected = set(truth.loc[truth.source_record_id.str.startswith("events:"), "source_record_id"])
+    ids = truth.loc[truth.source_record_id.str.startswith("events:"), "source_record_id"]
+    expected = {i if i.startswith("events:events_2026.xlsx:") else "events:events_2026.xlsx:" + i.removeprefix("events:")
+                for i in ids}
     loaded = {r for (r,) in _q(tmp_path, "select record_id from raw_spreadsheets.members")}
-    assert loaded == expected and len({r.split(":")[1] for r in loaded}) == 2
+    assert loaded == expected and len({r.split(":")[2] for r in loaded}) == 2
     assert _quarantine(tmp_path) == {}
 
 
@@ -405,7 +411,7 @@ def test_unknown_consent_value_quarantines_the_row_naming_the_value(inbox, tmp_p
         "consent column 'Подписка' (email_consent) holds 'может быть', which the consent vocabulary of mapping "
         "'crm_clients' does not know; add it to consent_values (granted, revoked or none)")
     # A cell that looks like personal data is not repeated in the reason.
-    assert "popov" not in quarantine["crm_clients.csv line 9"] and "not shown" in quarantine["crm_clients.csv line 9"]
+    assert "popov" not in quarantine["crm_clients.csv line 9"] and "sha256" in quarantine["crm_clients.csv line 9"]
     loaded = {r for (r,) in _q(tmp_path, "select source_record_id from raw_spreadsheets.members")}
     assert loaded == {"17", "18", "19", "20", "21", "22"}  # never a silent grant; the other rows load
 

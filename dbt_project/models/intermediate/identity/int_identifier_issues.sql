@@ -17,9 +17,10 @@ phone_issues as (
 ),
 
 email_issues as (
-    select source_system, source_record_id, record_key, 'email', {{ email_issue('identifier_raw') }}, identifier_raw
+    select raw.source_system, raw.source_record_id, raw.record_key, 'email', emails.email_issue, raw.identifier_raw
     from raw
-    where identifier_type = 'email' and {{ email_issue('identifier_raw') }} is not null
+    join {{ ref('int_email_addresses_parsed') }} as emails on emails.email_raw = raw.identifier_raw
+    where raw.identifier_type = 'email' and emails.email is null
 ),
 
 unioned as (

@@ -1,5 +1,6 @@
 -- The long table of identifiers: (record, identifier type, normalised value). Phones are E.164 by
--- libphonenumber's rules (int_phone_numbers_parsed), e-mails trimmed and lower-cased; only valid
+-- libphonenumber's rules (int_phone_numbers_parsed), e-mails trimmed, lower-cased, IDN domains in
+-- Unicode (int_email_addresses_parsed); only valid
 -- values get here, invalid ones are listed with their reason in int_identifier_issues and link
 -- nothing.
 with raw as (
@@ -12,13 +13,18 @@ phones as (
     select * from {{ ref('int_phone_numbers_parsed') }}
 ),
 
+parsed_emails as (
+    select * from {{ ref('int_email_addresses_parsed') }}
+),
+
 emails as (
     select
-        record_key, source_system, identifier_position, identifier_usage,
+        raw.record_key, raw.source_system, raw.identifier_position, raw.identifier_usage,
         'email' as identifier_type,
-        {{ normalize_email('identifier_raw') }} as identifier_value
+        parsed_emails.email as identifier_value
     from raw
-    where identifier_type = 'email' and {{ email_issue('identifier_raw') }} is null
+    join parsed_emails on parsed_emails.email_raw = raw.identifier_raw
+    where raw.identifier_type = 'email' and parsed_emails.email is not null
 ),
 
 phone_numbers as (

@@ -11,6 +11,10 @@ phones as (
     select phone_raw, phone from {{ ref('int_phone_numbers_parsed') }}
 ),
 
+emails as (
+    select email_raw, email from {{ ref('int_email_addresses_parsed') }}
+),
+
 record_addresses as (
     select record_key, identifier_type as address_type, identifier_value as address
     from {{ ref('int_identifiers_unioned') }}
@@ -29,9 +33,10 @@ named_address as (
     select
         events.*,
         case when contains(events.address_raw, '@') then 'email' else 'phone' end as address_type,
-        case when contains(events.address_raw, '@') then {{ normalize_email('events.address_raw') }} else phones.phone end as address
+        case when contains(events.address_raw, '@') then emails.email else phones.phone end as address
     from events
     left join phones on phones.phone_raw = events.address_raw
+    left join emails on emails.email_raw = events.address_raw
     where events.address_raw is not null
 ),
 

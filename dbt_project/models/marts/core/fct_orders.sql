@@ -17,6 +17,10 @@ phones as (
     select phone_raw, phone from {{ ref('int_phone_numbers_parsed') }}
 ),
 
+emails as (
+    select email_raw, email from {{ ref('int_email_addresses_parsed') }}
+),
+
 owners as (
     select identifier_type, identifier_value, customer_id from {{ ref('int_identifier_owners') }}
 ),
@@ -42,13 +46,14 @@ final as (
         orders.status_group = 'completed' as is_completed,
         orders.total_amount,
         orders.net_amount,
-        case when orders.status_group = 'completed' then coalesce(orders.net_amount, 0) else cast(0 as decimal(18, 2)) end as net_revenue
+        case when orders.status_group = 'completed' then coalesce(orders.net_amount, 0) else cast(0 as decimal(18, 2)) end as net_revenue,
+        '{{ var("currency", "RUB") }}' as currency
     from orders
     left join identity on identity.record_key = orders.customer_record_key
     left join phones on phones.phone_raw = orders.customer_phone_raw
     left join owners as phone_owner on phone_owner.identifier_type = 'phone' and phone_owner.identifier_value = phones.phone
-    left join owners as email_owner
-        on email_owner.identifier_type = 'email' and email_owner.identifier_value = {{ normalize_email('orders.customer_email_raw') }}
+    left join emails on emails.email_raw = orders.customer_email_raw
+    left join owners as email_owner on email_owner.identifier_type = 'email' and email_owner.identifier_value = emails.email
 )
 
 select * from final

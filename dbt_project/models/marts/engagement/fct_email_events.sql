@@ -3,8 +3,10 @@
 -- shared by many records (role mailboxes) and addresses no customer record carries stay
 -- unattributed (customer_id null) rather than credited to an arbitrary person.
 with events as (
-    select source_system as platform, campaign_id, {{ normalize_email('email_raw') }} as email, event_type, event_at
-    from {{ ref('int_message_events_unioned') }}
+    select events.source_system as platform, events.campaign_id, coalesce(emails.email, lower(trim(events.email_raw))) as email,
+           events.event_type, events.event_at
+    from {{ ref('int_message_events_unioned') }} as events
+    left join {{ ref('int_email_addresses_parsed') }} as emails on emails.email_raw = events.email_raw
 ),
 
 campaigns as (

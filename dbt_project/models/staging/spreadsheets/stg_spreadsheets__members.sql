@@ -6,6 +6,18 @@ with source as (
     select * from {{ raw_table('spreadsheets', 'members') }}
 ),
 
+-- Raw keeps every file's rows (its key is the file and the record id). Where an entry's ids are
+-- stable across exports (record_id_scope: entry, e.g. a CRM's customer id) the same record can be
+-- in several files: the newest export's row is the record, so withdrawing a newer file brings the
+-- older one's back. File- and year-scoped ids carry their scope and never meet here.
+latest as (
+    select * from source
+    qualify row_number() over (
+        partition by record_id
+        order by file_exported_at desc nulls last, _dlt_load_id desc, source_file desc
+    ) = 1
+),
+
 renamed as (
     select
         record_id as member_record_id,
@@ -56,7 +68,7 @@ renamed as (
         file_exported_at is not null as has_file_export_date,
         nullif(trim(store), '') as store,
         _dlt_load_id as load_id
-    from source
+    from latest
 ),
 
 final as (

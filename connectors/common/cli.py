@@ -1,0 +1,152 @@
+"""The standalone command line every connector shares (`python -m connectors.<system>`).
+
+Options come from the system's declaration in `cdp/systems.py`: each non-secret argument of its dlt
+source is an option defaulting to the setting's environment variable (`--base-url`, default
+`$RETAILCRM_BASE_URL`). The secret has no option: an argument is visible to every user of the
+machine in `ps` and stays in shell history, so it is read from the setting's variable
+(`RETAILCRM_API_KEY`, the one Dagster reads) or from a file named with `--api-key-file` (a mounted
+secret, a file only the runner can read). The sources themselves still take every value as an
+argument and never read the environment; this module is an entry point, like Dagster's resources.
+
+A failed run ends with one line naming the system and the reason (an `AuthError` says which
+setting to check), not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import dlt
+
+from cdp.systems import System, system
+from connectors.common.http import SourceError
+
+SECRET_FILE_OPTION = "--api-key-file"
+# Options that once took the secret itself: refused by name, without echoing the value after them.
+RETIRED_SECRET_OPTIONS = ("--api-key", "--password", "--access-token", "--token", "--apikey", "--secret")
+
+
+def _option(arg: str) -> str:
+    return "--" + arg.replace("_", "-")
+
+
+def _secret_arg(declared: System) -> str | None:
+    return next((arg for arg, s in declared.settings.items() if s.secret), None)
+
+
+def add_settings(parser: argparse.ArgumentParser, system_name: str) -> None:
+    """An option per non-secret setting (default: its variable, then its declared default;
+    required when neither), and `--api-key-file` when the system has a secret."""
+    declared = system(system_name)
+    for arg, setting in declared.settings.items():
+        if setting.secret:
+            parser.add_argument(SECRET_FILE_OPTION, dest="secret_file", metavar="PATH",
+                                help=f"a file holding {setting.help} (default: the variable {setting.env}); "
+                                     "the secret itself is never an argument")
+            continue
+        default = os.environ.get(setting.env) or setting.default
+        parser.add_argument(_option(arg), dest=arg, default=default, required=default is None,
+                            help=f"{setting.help} (default: ${setting.env}".replace("%", "%%")
+                                 + (f", else {setting.default})" if setting.default else ")"))
+    parser.set_defaults(system_name=system_name)
+
+
+class SecretMissing(ValueError):
+    """No secret, or an unreadable file: the message names the variable and the option."""
+
+
+def read_secret(system_name: str, secret_file: str | None, environ: dict[str, str] | None = None) -> str:
+    """The system's secret: from `--api-key-file` when given (an explicit choice wins), else from
+    its variable. A file's trailing line break and a leading BOM (Notepad) are not part of it."""
+    declared = system(system_name)
+    arg = _secret_arg(declared)
+    if arg is None:
+        raise SecretMissing(f"{declared.title} takes no secret")
+    setting = declared.settings[arg]
+    if secret_file:
+        try:
+            text = Path(secret_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            # The path is not echoed: a secret typed where the path belongs would show here.
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise SecretMissing(f"{declared.title}: cannot read the file given with {SECRET_FILE_OPTION} "
+                                f"({reason})") from None
+        value = text.removeprefix("\ufeff").rstrip("\r\n")
+        if not value:
+            raise SecretMissing(f"{declared.title}: the file given with {SECRET_FILE_OPTION} is empty")
+        return value
+    value = (os.environ if environ is None else environ).get(setting.env, "")
+    if not value:
+        raise SecretMissing(f"{declared.title}: no {setting.help}: set {setting.env} or give "
+                            f"{SECRET_FILE_OPTION} PATH")
+    return value
+
+
+def source_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The dlt source's keyword arguments from parsed options and the secret."""
+    declared = system(args.system_name)
+    values = {arg: getattr(args, arg) for arg, s in declared.settings.items() if not s.secret}
+    secret = _secret_arg(declared)
+    if secret:
+        values[secret] = read_secret(args.system_name, args.secret_file)
+    return values
+
+
+def refuse_retired_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Stop at an option that used to take the secret, naming only the option (argparse's own
+    "unrecognized arguments" would print the secret after it)."""
+    for token in argv:
+        name = token.split("=", 1)[0]
+        if name in RETIRED_SECRET_OPTIONS:
+            parser.error(f"{name} is not accepted: a secret on the command line is visible to every user in ps. "
+                         f"Set the system's *_API_KEY variable or give {SECRET_FILE_OPTION} PATH (see --help)")
+
+
+def parser(description: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A parser with `--duckdb` and no prefix matching (`--api-key` must not pass as a prefix of
+    `--api-key-file`, turning a secret into a path)."""
+    ap = argparse.ArgumentParser(description=description, allow_abbrev=False, **kwargs)
+    ap.add_argument("--duckdb", default="data/warehouse.duckdb", help="the DuckDB file to load into")
+    return ap
+
+
+def parse(ap: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    refuse_retired_options(ap, argv)
+    args = ap.parse_args(argv)
+    try:
+        args.source_kwargs = source_arguments(args)
+    except SecretMissing as exc:
+        ap.error(str(exc))
+    return args
+
+
+def _source_error(exc: BaseException) -> SourceError | None:
+    """The connector's own error inside dlt's `PipelineStepFailed` wrapping, if there is one."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, SourceError):
+            return exc
+        exc = exc.__cause__ or getattr(exc, "exception", None) or exc.__context__
+    return None
+
+
+def run(args: argparse.Namespace, source_factory: Callable[..., Any], extra: dict[str, Any] | None = None) -> int:
+    """Load the source into `args.duckdb` (pipeline `<system>`, dataset `raw_<system>`); a
+    connector error becomes one line on stderr and exit status 1."""
+    name = args.system_name
+    pipeline = dlt.pipeline(name, destination=dlt.destinations.duckdb(args.duckdb), dataset_name=f"raw_{name}")
+    try:
+        print(pipeline.run(source_factory(**args.source_kwargs, **(extra or {}))))
+    except Exception as exc:  # noqa: BLE001 - only the connector's own errors are shortened
+        cause = _source_error(exc)
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,33 @@
+"""Every distinct e-mail spelling seen anywhere, checked and normalised once.
+
+The matching form is trimmed and lower-cased with an internationalised domain in Unicode, so
+`иван@пример.рф` and `иван@xn--e1afmkfd.xn--p1ai` are one address; `email_ascii` keeps the
+domain in the DNS's ASCII form for destinations that need it. Parsed once per distinct value into
+a table (as phones are), so no view calls Python; a value that is not an address gets a reason.
+"""
+
+import pyarrow as pa
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from cdp.normalize import parse_emails
+
+    sources = [
+        dbt.ref("int_identifiers_raw").filter("identifier_type = 'email'").select("identifier_raw as email_raw"),
+        dbt.ref("int_orders_unioned").filter("customer_email_raw is not null").select("customer_email_raw as email_raw"),
+        dbt.ref("int_consent_events_raw").filter("contains(address_raw, '@')").select("address_raw as email_raw"),
+        dbt.ref("int_message_events_unioned").filter("email_raw is not null").select("email_raw"),
+    ]
+    raw = sources[0]
+    for other in sources[1:]:
+        raw = raw.union(other)
+    table = raw.distinct().filter("email_raw is not null").to_arrow_table()
+    values = table.column("email_raw").to_pylist() if table.num_rows else []
+    parsed = parse_emails(values)
+    return pa.table({
+        "email_raw": pa.array(values, pa.string()),
+        "email": pa.array([e.address for e in parsed], pa.string()),
+        "email_ascii": pa.array([e.ascii for e in parsed], pa.string()),
+        "email_issue": pa.array([e.issue for e in parsed], pa.string()),
+    })
