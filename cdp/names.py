@@ -47,10 +47,14 @@ def _role_likelihoods(word: str) -> dict[str, float]:
     surname is an open class (any unknown word may be one), a given name a closed one."""
     folded = word.lower().replace("ё", "е")
     if folded in _TURKIC_PATRONYMIC:
-        return {"surname": 0.0, "given_name": 0.0, "patronymic": 1.0}
+        return {"surname": 0.0, "given_name": 0.0, "patronymic": 1.0, "dictionary_given": 0.0, "dictionary_surname": 0.0}
     found = {role: 0.0 for role in _TAGS}
     total = 0.0
-    for parse in _morph().parse(folded):
+    try:
+        parses = _morph().parse(folded)
+    except ValueError:  # a letter Python's Unicode tables cannot name (pymorphy3 asks): unknown word
+        parses = []
+    for parse in parses:
         total += parse.score
         for role, tag in _TAGS.items():
             if tag in parse.tag and (parse.tag.case in (None, "nomn")):

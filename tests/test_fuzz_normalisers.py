@@ -63,8 +63,8 @@ def _excel_number(x: float, digits: int, comma: bool) -> str:
     return text.replace(".", ",") if comma else text
 
 
-EXCEL_NUMBERS = st.builds(_excel_number, st.floats(allow_nan=False, allow_infinity=False, min_value=-1e308, max_value=1e308),
-                          st.integers(0, 14), st.booleans())
+EXCEL_FLOATS = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e308, max_value=1e308)
+EXCEL_NUMBERS = st.builds(_excel_number, EXCEL_FLOATS, st.integers(0, 14), st.booleans())
 ANY_VALUE = st.one_of(st.sampled_from(HOSTILE), TEXT, PHONE_LIKE, NAME_LIKE, EXCEL_NUMBERS, LONG_TEXT)
 
 
@@ -212,7 +212,7 @@ def test_parse_amount_reads_every_spelling_of_an_amount_alike(value):
 
 
 @FUZZ
-@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e308, max_value=1e308), st.integers(0, 14))
+@given(EXCEL_FLOATS, st.integers(0, 14))
 def test_parse_amount_reads_excel_exponent_numbers(x, digits):
     for comma in (False, True):
         text = _excel_number(x, digits, comma)

@@ -14,7 +14,7 @@ An HTTP 204 with an empty body is amoCRM's "nothing (more) here" and ends a list
 one table and one Dagster asset; staging unpacks phones, e-mails and a lead's contacts. A record
 without an integer `id` (or `updated_at`, the cursor) goes to `raw_amocrm.quarantine`.
 
-Standalone:  python -m connectors.amocrm --base-url http://127.0.0.1:8304 --access-token demo-key
+Standalone:  AMOCRM_API_KEY=demo-key python -m connectors.amocrm --base-url http://127.0.0.1:8304
 """
 
 from __future__ import annotations

@@ -8,6 +8,6 @@ import sys
 from connectors.amocrm import amocrm_source
 from connectors.common import cli
 
-ap = cli.parser(__doc__)
+ap = cli.parser("python -m connectors.amocrm", __doc__)
 cli.add_settings(ap, "amocrm")
 sys.exit(cli.run(cli.parse(ap), amocrm_source))

@@ -12,7 +12,7 @@ the first good record of each page must still carry the fields staging reads (`r
 and a `HAS_PHONE`/`HAS_EMAIL` = `Y` without its multi-field means it fell out of `select`: both
 stop the run with `SchemaDrift`. Column types are frozen by `PII_CONTRACT`.
 
-Standalone:  python -m connectors.bitrix24 --base-url http://127.0.0.1:8305 --api-key demo-key
+Standalone:  BITRIX24_API_KEY=demo-key python -m connectors.bitrix24 --base-url http://127.0.0.1:8305
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ from connectors.bitrix24 import bitrix24_source
 from connectors.bitrix24.helpers import carries_webhook_code
 from connectors.common import cli
 
-ap = cli.parser(__doc__)
+ap = cli.parser("python -m connectors.bitrix24", __doc__)
 cli.add_settings(ap, "bitrix24")
 ap.add_argument("--user-id", type=int, default=1, help="the webhook's user, when the base URL does not name it")
 argv = sys.argv[1:]
-cli.refuse_retired_options(ap, argv)
+cli.refuse_secret_options(ap, argv)
 args = ap.parse_args(argv)
 if carries_webhook_code(args.base_url) and any(t.split("=", 1)[0] == "--base-url" for t in argv):
     ap.error("--base-url holds the webhook code, which would be visible in ps: give the portal "

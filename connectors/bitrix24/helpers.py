@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 
 import requests
 
-from connectors.common.http import AuthError, SourceError, credentials_refused, retrying_session, setting_names, shown_url
+from connectors.common.http import (
+    AuthError, SourceError, credentials_refused, retrying_session, setting_names, shown_url,
+)
 from connectors.bitrix24.settings import BATCH_MAX_COMMANDS, BATCH_PAGES, PAGE_SIZE, WEBHOOK_USER_ID
 
 _WEBHOOK = re.compile(r"^(?P<root>.*?)/rest/(?P<user>\d+)(?:/(?P<code>[^/]+))?/?$")

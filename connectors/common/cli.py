@@ -26,8 +26,9 @@ from cdp.systems import System, system
 from connectors.common.http import SourceError
 
 SECRET_FILE_OPTION = "--api-key-file"
-# Options that once took the secret itself: refused by name, without echoing the value after them.
-RETIRED_SECRET_OPTIONS = ("--api-key", "--password", "--access-token", "--token", "--apikey", "--secret")
+# Words of an option that would take a secret (`--api-key`, `--password`, `--access-token`,
+# `--webhook-code`): such an option is refused by name, and argparse never gets to echo the value.
+SECRET_WORDS = ("key", "pass", "token", "secret", "code", "auth")
 
 
 def _option(arg: str) -> str:
@@ -59,7 +60,16 @@ class SecretMissing(ValueError):
     """No secret, or an unreadable file: the message names the variable and the option."""
 
 
-def read_secret(system_name: str, secret_file: str | None, environ: dict[str, str] | None = None) -> str:
+def secret_env(system_name: str | None) -> str | None:
+    """The variable holding a system's secret (`RETAILCRM_API_KEY`), None without one."""
+    if not system_name:
+        return None
+    declared = system(system_name)
+    arg = _secret_arg(declared)
+    return declared.settings[arg].env if arg else None
+
+
+def read_secret(system_name: str, secret_file: str | None) -> str:
     """The system's secret: from `--api-key-file` when given (an explicit choice wins), else from
     its variable. A file's trailing line break and a leading BOM (Notepad) are not part of it."""
     declared = system(system_name)
@@ -79,10 +89,10 @@ def read_secret(system_name: str, secret_file: str | None, environ: dict[str, st
         if not value:
             raise SecretMissing(f"{declared.title}: the file given with {SECRET_FILE_OPTION} is empty")
         return value
-    value = (os.environ if environ is None else environ).get(setting.env, "")
+    value = os.environ.get(setting.env, "")
     if not value:
-        raise SecretMissing(f"{declared.title}: no {setting.help}: set {setting.env} or give "
-                            f"{SECRET_FILE_OPTION} PATH")
+        raise SecretMissing(f"{declared.title}: {setting.env} is not set and no {SECRET_FILE_OPTION} was given "
+                            f"(it holds {setting.help})")
     return value
 
 
@@ -96,27 +106,52 @@ def source_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def refuse_retired_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
-    """Stop at an option that used to take the secret, naming only the option (argparse's own
-    "unrecognized arguments" would print the secret after it)."""
+def _parsers(ap: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    subs = [a for a in ap._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    return [ap, *(p for sub in subs for p in sub.choices.values())]
+
+
+def refuse_secret_options(ap: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Stop at any option that looks like it takes a secret (`--api-key`, `--password`, an
+    abbreviation of either), naming only the option: argparse's own "unrecognized arguments"
+    would print the secret after it."""
+    known = {o for p in _parsers(ap) for a in p._actions for o in a.option_strings}  # noqa: SLF001
     for token in argv:
-        name = token.split("=", 1)[0]
-        if name in RETIRED_SECRET_OPTIONS:
-            parser.error(f"{name} is not accepted: a secret on the command line is visible to every user in ps. "
-                         f"Set the system's *_API_KEY variable or give {SECRET_FILE_OPTION} PATH (see --help)")
+        name = token.split("=", 1)[0].lower()
+        secret_like = any(w in name for w in SECRET_WORDS) or any(
+            o.startswith(name) for o in ("--api-key", "--apikey", "--password", "--access-token", "--token"))
+        if name.startswith("--") and len(name) > 2 and name not in known and secret_like:
+            envs = sorted({env for p in _parsers(ap) if (env := secret_env(p.get_default("system_name")))})
+            where = " / ".join(envs) or "the system's *_API_KEY variable"
+            ap.error(f"{name} is not accepted: a secret on the command line is visible to every user in ps. "
+                     f"Set {where} or give {SECRET_FILE_OPTION} PATH (see --help)")
 
 
-def parser(description: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """A parser with `--duckdb` and no prefix matching (`--api-key` must not pass as a prefix of
-    `--api-key-file`, turning a secret into a path)."""
-    ap = argparse.ArgumentParser(description=description, allow_abbrev=False, **kwargs)
-    ap.add_argument("--duckdb", default="data/warehouse.duckdb", help="the DuckDB file to load into")
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        # argparse repeats stray arguments; one of them may be a secret typed the old way.
+        if message.startswith("unrecognized arguments"):
+            message = "unrecognized arguments (not repeated here: one may be a secret); see --help"
+        super().error(message)
+
+
+def parser(prog: str, description: str, duckdb: bool = True) -> argparse.ArgumentParser:
+    """A parser with no prefix matching (`--api-key` must not pass as a prefix of `--api-key-file`,
+    turning a secret into a path), and `--duckdb` unless its subcommands take it."""
+    ap = _Parser(prog=prog, description=description, allow_abbrev=False,
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    if duckdb:
+        add_duckdb(ap)
     return ap
+
+
+def add_duckdb(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--duckdb", default="data/warehouse.duckdb", help="the DuckDB file to load into")
 
 
 def parse(ap: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
     argv = list(sys.argv[1:] if argv is None else argv)
-    refuse_retired_options(ap, argv)
+    refuse_secret_options(ap, argv)
     args = ap.parse_args(argv)
     try:
         args.source_kwargs = source_arguments(args)
@@ -125,9 +160,9 @@ def parse(ap: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> arg
     return args
 
 
-def _source_error(exc: BaseException) -> SourceError | None:
+def connector_error(exc: BaseException) -> SourceError | None:
     """The connector's own error inside dlt's `PipelineStepFailed` wrapping, if there is one."""
-    seen = set()
+    seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, SourceError):
@@ -144,7 +179,7 @@ def run(args: argparse.Namespace, source_factory: Callable[..., Any], extra: dic
     try:
         print(pipeline.run(source_factory(**args.source_kwargs, **(extra or {}))))
     except Exception as exc:  # noqa: BLE001 - only the connector's own errors are shortened
-        cause = _source_error(exc)
+        cause = connector_error(exc)
         if cause is None:
             raise
         print(f"error: {cause}", file=sys.stderr)

@@ -5,18 +5,20 @@
 The OData user's password comes from ONEC_API_KEY or a file (--api-key-file), never from an argument.
 """
 
-import argparse
 import sys
 
 from connectors.common import cli
 from connectors.onec import commerceml_source, onec_source
 
-ap = cli.parser(__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap = cli.parser("python -m connectors.onec", __doc__, duckdb=False)
 sub = ap.add_subparsers(dest="form", required=True)
-odata = sub.add_parser("odata", help="the standard OData interface (dlt source `onec`)", allow_abbrev=False)
+odata = sub.add_parser("odata", help="the standard OData interface (dlt source `onec`)", allow_abbrev=False,
+                       description="The OData user's password comes from ONEC_API_KEY or --api-key-file.")
+cli.add_duckdb(odata)
 cli.add_settings(odata, "onec")
 cml = sub.add_parser("commerceml", help="a folder of CommerceML exchange files (dlt source `commerceml`)",
                      allow_abbrev=False)
+cli.add_duckdb(cml)
 cli.add_settings(cml, "commerceml")
 args = cli.parse(ap)
 sys.exit(cli.run(args, onec_source if args.form == "odata" else commerceml_source))

@@ -15,7 +15,7 @@ import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 
-from connectors.common.http import SourceError, retrying_session
+from connectors.common.http import AUTH_STATUSES, SourceError, credentials_refused, retrying_session, setting_names
 from connectors.onec.settings import ODATA_ROOT, TIMEOUT_SECONDS
 
 QUERY_SAFE = "'(),:=$"
@@ -26,6 +26,7 @@ class Utf8BasicAuth(requests.auth.AuthBase):
     own `HTTPBasicAuth` encodes latin-1)."""
 
     def __init__(self, user: str, password: str):
+        self.user = user  # not a secret: errors name it
         self._header = "Basic " + base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -85,6 +86,27 @@ def odata_message(response: requests.Response | None) -> str:
     return f"code {error.get('code')}: {text}"
 
 
+def publication(client: RESTClient) -> str:
+    """The infobase publication (`https://host/trade`) the client reads, without the OData root."""
+    return client.base_url.removesuffix(ODATA_ROOT)
+
+
+def refused(client: RESTClient, entity: str, status: int, said: str) -> SourceError:
+    """401: the user or password is wrong (or the user may not log in through the web); 403: the
+    user is in, but its roles do not let it read the entity or OData is not allowed to it."""
+    user = getattr(client.auth, "user", "?")
+    if status == 401:
+        who, check = (f"user '{user}'", f"{setting_names('onec', 'user', 'password')} and that the user has the "
+                                        "right to use the standard OData interface")
+    else:
+        who, check = (f"user '{user}' access to {entity}",
+                      f"that the user's roles may read {entity} and that it is in the OData composition "
+                      "(SetStandardODataInterfaceContent)")
+    # 1C's 401 body is a plain-text page ("Требуется аутентификация"); only a JSON odata.error says more.
+    detail = f": {said}" if said.startswith("code ") else ""
+    return credentials_refused("1C OData", publication(client), f"HTTP {status}{detail}", who=who, check=check)
+
+
 def pages(client: RESTClient, entity: str, params: dict[str, str], top: int) -> Iterator[tuple[int, list[Any]]]:
     """Yield (page number, rows) of one entity set; errors name the entity, status and 1C's reason
     (never the query string: it can carry filter values)."""
@@ -99,5 +121,7 @@ def pages(client: RESTClient, entity: str, params: dict[str, str], top: int) -> 
             yield page_no, list(page)
     except requests.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
+        if status in AUTH_STATUSES:
+            raise refused(client, entity, status, odata_message(exc.response)) from None
         raise SourceError(f"1C GET {entity} page {page_no + 1} answered HTTP {status} after retries: "
                           f"{odata_message(exc.response)}") from None

@@ -23,7 +23,7 @@ Why it reads the way it does (1C's OData has no modified-at filter; ../shared/sp
   parts stay JSON columns (`max_table_nesting=0`).
 - A record without a usable `Ref_Key`, or a document without a date, goes to `quarantine`.
 
-Standalone:  python -m connectors.onec odata --base-url http://127.0.0.1:8307 --password demo-key
+Standalone:  ONEC_API_KEY=demo-key python -m connectors.onec odata --base-url http://127.0.0.1:8307
 """
 
 from __future__ import annotations

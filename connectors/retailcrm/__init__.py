@@ -10,7 +10,7 @@ Nested parts (`phones`, `items`, `payments`, `customerSubscriptions`, history sn
 columns (`max_table_nesting=0`) so one resource is one table and one Dagster asset; staging
 unpacks them. A record or history item without a usable id is quarantined.
 
-Standalone:  python -m connectors.retailcrm --base-url http://127.0.0.1:8301 --api-key demo-key
+Standalone:  RETAILCRM_API_KEY=demo-key python -m connectors.retailcrm --base-url http://127.0.0.1:8301
 """
 
 from __future__ import annotations

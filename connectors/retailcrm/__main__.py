@@ -8,6 +8,6 @@ import sys
 from connectors.common import cli
 from connectors.retailcrm import retailcrm_source
 
-ap = cli.parser(__doc__)
+ap = cli.parser("python -m connectors.retailcrm", __doc__)
 cli.add_settings(ap, "retailcrm")
 sys.exit(cli.run(cli.parse(ap), retailcrm_source))

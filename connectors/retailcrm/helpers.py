@@ -37,9 +37,8 @@ def _http_error(exc: requests.HTTPError) -> SourceError:
         except ValueError:
             said = None
         answer = f"HTTP {response.status_code}" + (f": {said}" if said else "")
-        method = response.request.method if response.request is not None else "GET"
         return credentials_refused(
-            "RetailCRM", response.url, answer, who=f"the API key on {method}",
+            "RetailCRM", response.url, answer, who="the API key",
             check=f"{setting_names('retailcrm', 'api_key')} (and that {setting_names('retailcrm', 'base_url')} is "
                   "its account), and that the key is allowed this method (Settings > Integration > API access keys)")
     return describe_http_error("RetailCRM", exc, ("errorMsg", "errors"))

@@ -18,7 +18,7 @@ consent state, and what each issue did per member.
 Members without an integer `member.id` and statistics rows that do not have the requested shape go
 to `raw_sendsay.quarantine`. A member row that lost a consent datakey stops the run (`SchemaDrift`).
 
-Standalone:  python -m connectors.sendsay --base-url http://127.0.0.1:8306 --api-key demo-key
+Standalone:  SENDSAY_API_KEY=demo-key python -m connectors.sendsay --base-url http://127.0.0.1:8306
 """
 
 from __future__ import annotations

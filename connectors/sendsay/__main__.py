@@ -8,6 +8,6 @@ import sys
 from connectors.common import cli
 from connectors.sendsay import sendsay_source
 
-ap = cli.parser(__doc__)
+ap = cli.parser("python -m connectors.sendsay", __doc__)
 cli.add_settings(ap, "sendsay")
 sys.exit(cli.run(cli.parse(ap), sendsay_source))

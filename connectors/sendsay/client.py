@@ -14,7 +14,9 @@ from typing import Any, Iterator
 
 import requests
 
-from connectors.common.http import SourceError, describe_http_error, retrying_session
+from connectors.common.http import (
+    AUTH_STATUSES, AuthError, SourceError, credentials_refused, describe_http_error, retrying_session, setting_names,
+)
 from connectors.sendsay.settings import API_PATH, MAX_REDIRECTS
 
 
@@ -26,9 +28,28 @@ class SendsayError(SourceError):
         self.error_id = first.get("id")
 
 
+class SendsayAuthError(SendsayError, AuthError):
+    """Sendsay refused the login or key (`error/auth/...` in an HTTP 200 body, or a 401/403)."""
+
+    def __init__(self, action: str, errors: list[Any], url: str, login: str):
+        SendsayError.__init__(self, action, errors)
+        first = errors[0] if errors and isinstance(errors[0], dict) else {}
+        said = f"{first.get('id')}" + (f": {first['explain']}" if isinstance(first.get("explain"), str) else "")
+        refused = credentials_refused("Sendsay", url, said, who=f"login '{login}' with its API key on {action}",
+                                      check=f"{setting_names('sendsay', 'login', 'api_key')} (the account login and a "
+                                            "key of a sub-user with API access)")
+        SourceError.__init__(self, str(refused))
+
+
+def _refused_credentials(errors: list[Any]) -> bool:
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    return str(first.get("id", "")).startswith("error/auth")
+
+
 class SendsayClient:
     def __init__(self, base_url: str, login: str, api_key: str, timeout: float = 60.0, attempts: int = 6):
         self.root = base_url.rstrip("/")
+        self.login = login
         self.path = API_PATH.format(login=login)
         self.session = retrying_session(timeout=timeout, attempts=attempts)
         self.session.headers["Authorization"] = f"sendsay apikey={api_key}"
@@ -40,6 +61,9 @@ class SendsayClient:
             try:
                 response = self.session.post(self.root + self.path, json=body)
             except requests.HTTPError as exc:
+                if exc.response is not None and exc.response.status_code in AUTH_STATUSES:
+                    raise SendsayAuthError(action, [{"id": f"HTTP {exc.response.status_code}"}],
+                                           self.root + self.path, self.login) from None
                 raise describe_http_error("Sendsay", exc, ("errors",)) from None
             try:
                 answer = response.json()
@@ -48,6 +72,8 @@ class SendsayClient:
             if not isinstance(answer, dict):
                 raise SourceError(f"Sendsay {action}: answer is {type(answer).__name__}, not an object")
             errors = answer.get("errors") or ([answer["error"]] if answer.get("error") else None)
+            if errors and _refused_credentials(errors):
+                raise SendsayAuthError(action, errors, self.root + self.path, self.login)
             if errors:
                 raise SendsayError(action, errors)
             if "REDIRECT" in answer:
@@ -85,4 +111,4 @@ class SendsayClient:
             skip += len(rows)
 
 
-__all__ = ["SendsayClient", "SendsayError"]
+__all__ = ["SendsayClient", "SendsayError", "SendsayAuthError"]

@@ -19,7 +19,7 @@ Times are typed as UTC (Unisender documents them so). Rows without a usable e-ma
 `raw_unisender.quarantine`; a missing delivery column (`email`, `send_result`, `last_update`) stops
 the run (`SchemaDrift`), since engagement and consent depend on it.
 
-Standalone:  python -m connectors.unisender --base-url http://127.0.0.1:8302 --api-key demo-key
+Standalone:  UNISENDER_API_KEY=demo-key python -m connectors.unisender --base-url http://127.0.0.1:8302
 """
 
 from __future__ import annotations

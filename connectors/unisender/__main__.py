@@ -8,6 +8,6 @@ import sys
 from connectors.common import cli
 from connectors.unisender import unisender_source
 
-ap = cli.parser(__doc__)
+ap = cli.parser("python -m connectors.unisender", __doc__)
 cli.add_settings(ap, "unisender")
 sys.exit(cli.run(cli.parse(ap), unisender_source))

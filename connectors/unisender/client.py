@@ -16,7 +16,9 @@ from typing import Any, Iterable, Iterator, Optional
 
 import requests
 
-from connectors.common.http import SourceError, retrying_session
+from connectors.common.http import (
+    AUTH_STATUSES, AuthError, SourceError, credentials_refused, retrying_session, setting_names,
+)
 from connectors.unisender.settings import CAMPAIGNS_PAGE, EXPORT_FIELDS, IMPORT_BATCH, RETRYABLE_CODES, TIME_FORMAT
 
 
@@ -48,6 +50,22 @@ class UnisenderError(SourceError):
         self.code = code
 
 
+# Codes of a refused key: wrong or deleted (`invalid_api_key`); or the key may not call the method,
+# the account is blocked or the caller's IP is not in the key's allowed list (`access_denied`).
+AUTH_CODES = {"invalid_api_key", "access_denied"}
+
+
+class UnisenderAuthError(UnisenderError, AuthError):
+    def __init__(self, method: str, code: str, message: str, url: str):
+        UnisenderError.__init__(self, method, code, message)
+        check = f"{setting_names('unisender', 'api_key')} (Settings > Integrations and API)"
+        if code == "access_denied":
+            check += f", that the key may call {method} and that this machine's IP is allowed for it"
+        refused = credentials_refused("Unisender", url, f"{code}: {message}" if message else code,
+                                      who="the API key", check=check)
+        SourceError.__init__(self, str(refused))
+
+
 class UnisenderClient:
     def __init__(self, base_url: str, api_key: str, lang: str = "ru", timeout: float = 30.0, attempts: int = 6):
         self.base = f"{base_url.rstrip('/')}/{lang}/api"
@@ -60,12 +78,17 @@ class UnisenderClient:
             response = self.session.post(f"{self.base}/{method}", params={"format": "json"},
                                          data=[("api_key", self.api_key), *pairs])
         except requests.HTTPError as exc:
-            raise SourceError(f"Unisender {method}: HTTP {exc.response.status_code if exc.response is not None else '?'} after retries") from None
+            status = exc.response.status_code if exc.response is not None else "?"
+            if status in AUTH_STATUSES:
+                raise UnisenderAuthError(method, f"HTTP {status}", "", f"{self.base}/{method}") from None
+            raise SourceError(f"Unisender {method}: HTTP {status} after retries") from None
         try:
             body = response.json()
         except ValueError:
             raise SourceError(f"Unisender {method}: answer is not JSON (HTTP {response.status_code})") from None
         if isinstance(body, dict) and body.get("error"):
+            if body.get("code") in AUTH_CODES:
+                raise UnisenderAuthError(method, body["code"], str(body["error"]), f"{self.base}/{method}")
             raise UnisenderError(method, body.get("code", "unspecified"), body["error"])
         return body.get("result") if isinstance(body, dict) else body
 
@@ -163,4 +186,4 @@ class UnisenderClient:
         return self._table("getVisitedLinks", {"campaign_id": campaign_id, "group": 1})
 
 
-__all__ = ["UnisenderClient", "UnisenderError", "parse_utc", "format_utc"]
+__all__ = ["UnisenderClient", "UnisenderError", "UnisenderAuthError", "parse_utc", "format_utc"]

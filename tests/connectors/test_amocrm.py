@@ -14,7 +14,9 @@ import requests
 from connectors.amocrm import amocrm_source, split_page
 from connectors.amocrm.helpers import HalPagePaginator
 from connectors.amocrm.settings import CONTACT_FIELDS, CURSOR_OVERLAP_SECONDS
+from connectors.common.cli import connector_error
 from connectors.common.contracts import SchemaDrift
+from connectors.common.http import AuthError
 from emulators.amocrm import AmoCRMEmulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amocrm"  # copied from the shared recordings (tests/fixtures/README.md)
@@ -165,13 +167,18 @@ def test_empty_account_answers_204_and_loads_nothing(tmp_path):
         server.shutdown()
 
 
-def test_wrong_token_fails_with_the_services_message(amo, tmp_path):
-    _, url = amo
+def test_wrong_token_fails_at_once_naming_the_account_and_the_setting_to_check(amo, tmp_path):
+    emulator, url = amo
     with pytest.raises(Exception) as info:
         _pipeline(tmp_path).run(_source(url, token="expired-token"))
-    message = str(info.value)
+    error = connector_error(info.value)
+    assert isinstance(error, AuthError), repr(info.value)
+    message = str(error)
+    assert message.startswith(f"amoCRM at {url}/api/v4/account refused the access token")
     assert "HTTP 401" in message and "Unauthorized" in message and "Неверный логин или пароль" in message
-    assert "expired-token" not in message
+    assert "check AMOCRM_API_KEY" in message and "AMOCRM_BASE_URL" in message
+    assert "expired-token" not in str(info.value)
+    assert [e["status"] for e in emulator.journal] == [401], "a refused token is not retried"
 
 
 def test_broken_records_are_quarantined_and_the_rest_load(amo, files, tmp_path):

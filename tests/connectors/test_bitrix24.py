@@ -13,7 +13,9 @@ import requests
 from connectors.bitrix24 import Bitrix24Client, Bitrix24Error, bitrix24_source, page_records, parse_batch, records, webhook_url
 from connectors.bitrix24.helpers import batch_errors_message
 from connectors.bitrix24.settings import CONTACT_FIELDS, CURSOR_LAG_SECONDS, DEAL_FIELDS
+from connectors.common.cli import connector_error
 from connectors.common.contracts import SchemaDrift
+from connectors.common.http import AuthError
 from emulators.bitrix24 import Bitrix24Emulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bitrix24"  # copied from the shared recordings (tests/fixtures/README.md)
@@ -160,9 +162,14 @@ def test_wrong_webhook_code_fails_clearly_without_showing_the_code(b24, tmp_path
     emulator, url = b24
     with pytest.raises(Exception) as info:
         _pipeline(tmp_path).run(_source(url, code="wrong-secret-code"))
-    message = str(info.value)
+    error = connector_error(info.value)
+    assert isinstance(error, AuthError) and isinstance(error, Bitrix24Error), repr(info.value)
+    message = str(error)
+    assert message.startswith(f"Bitrix24 at {url}/rest/1/…/ refused the incoming webhook on crm.contact.list")
     assert "HTTP 401" in message and "NO_AUTH_FOUND" in message and "Wrong authorization data" in message
-    assert "wrong-secret-code" not in message
+    assert "check BITRIX24_API_KEY" in message and "BITRIX24_BASE_URL" in message
+    assert "wrong-secret-code" not in str(info.value)
+    assert [e["status"] for e in emulator.journal] == [401], "a refused code is not retried"
     assert all("wrong-secret-code" not in e["path"] for e in emulator.journal), "the journal masks the code"
     bare = requests.get(f"{url}/rest/2/{CODE}/crm.contact.list.json")  # right code, another user
     assert bare.status_code == 401 and bare.json()["error"] == "NO_AUTH_FOUND"

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 import requests
 
+from connectors.common.cli import connector_error
 from connectors.common.contracts import SchemaDrift
+from connectors.common.http import AuthError
 from connectors.onec import onec_source
 from connectors.onec.settings import EMPTY_DATE, EMPTY_REF, SALES_LOOKBACK_DAYS
 from emulators.onec import COUNTERPARTIES, SALES, OneCEmulator
@@ -95,11 +97,16 @@ def test_loads_everything_through_faults_and_reloads_idempotently(onec, generate
     assert _query(tmp_path, "select count(*) from raw_onec.quarantine")[0][0] == len(generated["undated"])
 
 
-def test_wrong_password_is_a_401_and_the_run_says_so(onec, tmp_path):
+def test_wrong_password_is_a_401_and_the_run_says_what_to_check(onec, tmp_path):
     emulator, url = onec
     with pytest.raises(Exception) as info:
-        _pipeline(tmp_path).run(onec_source(base_url=url, password="wrong"))
-    assert "HTTP 401" in str(info.value) and COUNTERPARTIES in str(info.value)
+        _pipeline(tmp_path).run(onec_source(base_url=f"{url}/trade", password="Wr0ng-S3cret"))
+    error = connector_error(info.value)
+    assert isinstance(error, AuthError), repr(info.value)
+    assert str(error) == (f"1C OData at {url}/trade refused user 'odata' (HTTP 401): check ONEC_USER / ONEC_API_KEY "
+                          "and that the user has the right to use the standard OData interface")
+    assert "Wr0ng-S3cret" not in str(info.value)
+    assert [e["status"] for e in emulator.journal] == [401], "a refused password is not retried"
     answer = requests.get(f"{url}/trade/odata/standard.odata/{COUNTERPARTIES}", params={"$format": "json"})
     assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Basic")
 

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 import requests
 
+from connectors.common.cli import connector_error
+from connectors.common.http import AuthError
 from connectors.retailcrm import retailcrm_source
 from connectors.retailcrm.history import Touched, history_row, invalid_item, payments_list
 from emulators.base import Emulator, Request, Response
@@ -70,11 +72,17 @@ def test_loads_everything_through_faults_and_reloads_idempotently(crm, tmp_path,
     assert _q(tmp_path, "select count(*) from raw_retailcrm.customers")[0][0] == expected
 
 
-def test_wrong_key_fails_with_the_services_message(crm, tmp_path):
-    _, url = crm
+def test_wrong_key_fails_at_once_naming_the_account_and_the_setting_to_check(crm, tmp_path):
+    emulator, url = crm
     with pytest.raises(Exception) as info:
-        _pipeline(tmp_path).run(retailcrm_source(base_url=url, api_key="wrong"))
-    assert 'HTTP 403' in str(info.value) and 'Wrong "apiKey" value.' in str(info.value)
+        _pipeline(tmp_path).run(retailcrm_source(base_url=url, api_key="Wr0ng-S3cret"))
+    error = connector_error(info.value)
+    assert isinstance(error, AuthError), repr(info.value)
+    message = str(error)
+    assert message.startswith(f"RetailCRM at {url}/api/v5/") and "refused the API key" in message
+    assert 'HTTP 403: Wrong "apiKey" value.' in message and "check RETAILCRM_API_KEY" in message
+    assert "Wr0ng-S3cret" not in str(info.value)
+    assert [e["status"] for e in emulator.journal] == [403], "a refused key is not retried"
 
 
 def test_envelope_paging_and_limits_match_the_real_api(crm):

@@ -13,6 +13,8 @@ import pytest
 import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from connectors.common.cli import connector_error
+from connectors.common.http import AuthError
 from connectors.sendsay import sendsay_source
 from connectors.sendsay.settings import ISSUE_LOOKBACK_DAYS
 from emulators.sendsay import SendsayEmulator
@@ -167,11 +169,17 @@ def test_a_member_without_its_consent_datakey_stops_the_run(ss, tmp_path):
     assert "no longer returns member.haslock" in str(info.value)
 
 
-def test_wrong_key_fails_with_the_services_error_id(ss, tmp_path):
-    _, url = ss
+def test_wrong_key_fails_at_once_naming_the_account_and_the_settings_to_check(ss, tmp_path):
+    emulator, url = ss
     with pytest.raises(PipelineStepFailed) as info:
-        _pipeline(tmp_path).run(_source(url, api_key="wrong"))
-    assert "error/auth/failed" in str(info.value)
+        _pipeline(tmp_path).run(_source(url, api_key="Wr0ng-S3cret"))
+    error = connector_error(info.value)
+    assert isinstance(error, AuthError), repr(info.value)
+    message = str(error)
+    assert message.startswith(f"Sendsay at {url}{emulator.cluster_path}") and f"refused login '{LOGIN}'" in message
+    assert "error/auth/failed" in message and "check SENDSAY_LOGIN / SENDSAY_API_KEY" in message
+    assert "Wr0ng-S3cret" not in str(info.value)
+    assert len(emulator.journal) == 2, "the REDIRECT, then the refusal: not retried"
 
 
 def test_protocol_details(ss):

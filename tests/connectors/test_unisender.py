@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from connectors.common.cli import connector_error
 from connectors.common.contracts import SchemaDrift
+from connectors.common.http import AuthError
 from connectors.unisender import UnisenderClient, unisender_source
 from emulators.unisender import DELIVERED, UnisenderEmulator
 
@@ -174,11 +176,19 @@ def test_a_missing_delivery_column_stops_the_run(uni, tmp_path, monkeypatch):
     assert SchemaDrift.__name__ in repr(info.value.__cause__.__cause__)
 
 
-def test_wrong_key_fails_with_the_services_code(uni, tmp_path):
-    _, url = uni
+def test_wrong_key_fails_at_once_naming_the_setting_to_check(uni, tmp_path):
+    emulator, url = uni
     with pytest.raises(PipelineStepFailed) as info:
-        _pipeline(tmp_path).run(unisender_source(base_url=url, api_key="wrong"))
-    assert "invalid_api_key" in str(info.value)
+        _pipeline(tmp_path).run(unisender_source(base_url=url, api_key="Wr0ng-S3cret"))
+    error = connector_error(info.value)
+    assert isinstance(error, AuthError), repr(info.value)
+    message = str(error)
+    assert message.startswith(f"Unisender at {url}/ru/api/") and "refused the API key" in message
+    assert "invalid_api_key: Invalid API key" in message and "check UNISENDER_API_KEY" in message
+    assert "Wr0ng-S3cret" not in str(info.value)
+    assert len(emulator.journal) == 1, "a refused key is not retried"
+    with pytest.raises(AuthError, match="check UNISENDER_API_KEY"):  # the activation side says the same
+        UnisenderClient(url, "Wr0ng-S3cret").get_lists()
 
 
 def test_api_limits_and_envelope(uni):
