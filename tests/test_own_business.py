@@ -157,6 +157,7 @@ def test_every_staging_view_reads_from_a_plain_duckdb_connection(warehouse):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         views = [v for (v,) in con.execute("select table_name from information_schema.tables "
                                            "where table_schema = 'staging' and table_type = 'VIEW'").fetchall()]
-        assert len(views) > 10
+        assert {"stg_spreadsheets__person_records", "stg_spreadsheets__identifiers", "stg_spreadsheets__consent_events",
+                "stg_spreadsheets__orders"} <= set(views)
         for view in views:
             con.execute(f'select count(*) from staging."{view}"').fetchall()

@@ -1,6 +1,6 @@
 """Load a spreadsheet inbox into a DuckDB file without Dagster, or take a bad file's rows out again.
 
-    python -m connectors.spreadsheets --inbox data/demo/inbox [--duckdb data/warehouse.duckdb]
+    python -m connectors.spreadsheets [load] --inbox data/demo/inbox [--duckdb data/warehouse.duckdb]
     python -m connectors.spreadsheets withdraw --inbox data/demo/inbox [--duckdb ...] FILE...
 
 `withdraw` is the way back from a bad load: a normal load run that also deletes every row of the
@@ -52,8 +52,9 @@ def _forget_quarantine(path: str, files: list[str]) -> int:
 
 
 def main(argv: list[str]) -> None:
-    withdraw = bool(argv) and argv[0] == "withdraw"
-    args = _parser(withdraw).parse_args(argv[1:] if withdraw else argv)
+    command = argv[0] if argv and argv[0] in ("load", "withdraw") else None
+    withdraw = command == "withdraw"
+    args = _parser(withdraw).parse_args(argv[1:] if command else argv)
     pipeline = dlt.pipeline("spreadsheets", destination=dlt.destinations.duckdb(args.duckdb),
                             dataset_name="raw_spreadsheets",
                             pipelines_dir=str(Path(args.duckdb).resolve().parent / ".dlt_pipelines"))

@@ -5,7 +5,8 @@ people can move processed files aside. A local inbox reads only regular files th
 its folder: a symbolic link is skipped (it could point at any file on the machine: a line of a
 system file once reached the warehouse that way), and a name is never a path. A file is
 identified by its name relative to the inbox; its `stamp` (size and mtime, or size and ETag) is a
-cheap "has it changed?" that lets an unchanged S3 object be skipped without downloading it. The content hash stays the authority.
+cheap "has it changed?" that lets an unchanged S3 object be skipped without downloading it. The
+content hash stays the authority.
 `modified_at` (the file's modification time, an S3 object's LastModified) is the best date we have
 of when the file was exported: it dates the consent a file states without a date column of its own.
 

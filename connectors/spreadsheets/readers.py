@@ -8,10 +8,10 @@ start with a title block. Nothing in one line may cost the file: each line is de
 (a cp1251 line in a UTF-8 file is read right; bytes that are neither are that line's error), an
 unbalanced quote costs the line it breaks (`_csv_rows`), and a field over csv's size limit its
 own row. A workbook that cannot be read (corrupt zip or XML, a half-written sheet) is `Unreadable`
-whatever the library raised, and its message never quotes cell text. The delimiter is the one under which some early line looks
-most like the mapped header (the caller scores lines), which also survives title rows and decimal
-commas. Cells come back as stripped text; workbook dates become ISO text and integral numbers
-lose their `.0`, so a phone typed as a number stays a phone.
+whatever the library raised, and its message never quotes cell text. The delimiter is the one
+under which some early line looks most like the mapped header (the caller scores lines), which
+also survives title rows and decimal commas. Cells come back as stripped text; workbook dates
+become ISO text and integral numbers lose their `.0`, so a phone typed as a number stays a phone.
 """
 
 from __future__ import annotations
@@ -77,7 +77,6 @@ def detect_encoding(data: bytes) -> str:
         return "cp1251"
 
 
-_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 
 
@@ -94,10 +93,11 @@ def decode_line(raw: bytes) -> tuple[str | None, str | None]:
     except UnicodeDecodeError as exc:
         utf8_error = exc
     high = len(raw) - len(raw.translate(None, _HIGH_BYTES))
-    utf8_bytes = sum(len(m) for m in _UTF8_CHAR.findall(raw))
-    where = f"byte 0x{raw[utf8_error.start]:02x} at column {utf8_error.start + 1}"
+    utf8_bytes = len(raw.decode("utf-8", "ignore").encode("utf-8")) - (len(raw) - high)  # in valid sequences
     if utf8_bytes * 2 > high:
-        return None, f"{where} is not valid UTF-8, though the rest of the line is UTF-8 text"
+        column = len(raw[:utf8_error.start].decode("utf-8", "replace")) + 1  # as an editor counts it
+        return None, (f"byte 0x{raw[utf8_error.start]:02x} at column {column} is not valid UTF-8, though the rest "
+                      "of the line is UTF-8 text")
     try:
         return raw.decode("cp1251"), None
     except UnicodeDecodeError as exc:
@@ -133,9 +133,18 @@ def read(file_name: str, data: bytes, header_score: Callable[[list[str]], int]) 
     return [read_csv(file_name, data, header_score)]
 
 
+def _cells(line: str, delimiter: str) -> list[str]:
+    """One sample line's cells, each line on its own (a broken quote or a giant field in the first
+    lines must not decide anything about the rest)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
 def _choose_delimiter(sample: list[str], header_score: Callable[[list[str]], int]) -> str:
     def rank(d: str) -> tuple[int, int]:
-        parsed = list(csv.reader(sample, delimiter=d))
+        parsed = [_cells(line, d) for line in sample]
         best_header = max((header_score([c.strip() for c in cells]) for cells in parsed), default=0)
         widths = Counter(len(cells) for cells in parsed if len(cells) > 1)
         typical = widths.most_common(1)[0][0] if widths else 1
@@ -147,6 +156,8 @@ def _choose_delimiter(sample: list[str], header_score: Callable[[list[str]], int
 # A quoted cell may span lines (an address, a comment typed with Enter). A quote still open after
 # this many lines, or one whose lines do not make a row of the header's width, is unbalanced.
 MAX_RECORD_LINES = 100
+UNBALANCED = ("a quote opens a cell that no following line closes into a row (unbalanced quote); "
+              "the line is skipped and reading resumes at the next line")
 
 
 def _still_quoted(text: str, delimiter: str, quoted: bool) -> bool:
@@ -223,7 +234,7 @@ def _csv_rows(file_name: str, raws: list[bytes], decode: Callable[[bytes], tuple
             i += 1
             continue
         chunk = [text]
-        quoted = _still_quoted(text, delimiter, False)
+        quoted = '"' in text and _still_quoted(text, delimiter, False)
         while quoted and i + len(chunk) < len(raws) and len(chunk) <= MAX_RECORD_LINES:
             more, _ = decode(raws[i + len(chunk)])
             if more is None:
@@ -233,14 +244,15 @@ def _csv_rows(file_name: str, raws: list[bytes], decode: Callable[[bytes], tuple
         raw = "\n".join(chunk)
         cells, error = (None, None) if quoted else parse(raw)
         if quoted or (len(chunk) > 1 and (cells is None or not _fits(cells, width))):
-            yield Row(no, position, None, text, "a quote opens a cell that no following line closes into a row "
-                                                "(unbalanced quote); the line is skipped and reading resumes at the next line")
+            yield Row(no, position, None, text, UNBALANCED)
             i += 1
             continue
         if cells is None:
             yield Row(no, position, None, raw, error)
-        elif any(c.strip() for c in cells):
-            yield Row(no, position, [c.strip() for c in cells], raw)
+        else:
+            cells = [c.strip() for c in cells]
+            if any(cells):
+                yield Row(no, position, cells, raw)
         i += len(chunk)
 
 
@@ -257,8 +269,8 @@ def read_csv(file_name: str, data: bytes, header_score: Callable[[list[str]], in
     raws = data.splitlines()
     sample = [text for text, _ in map(decode, raws[:SAMPLE_LINES]) if text is not None]
     delimiter = _choose_delimiter(sample, header_score)
-    scored = [(header_score([c.strip() for c in cells]), len(cells))
-              for cells in (next(csv.reader([line], delimiter=delimiter), []) for line in sample)]
+    parsed = (_cells(line, delimiter) for line in sample)
+    scored = [(header_score([c.strip() for c in cells]), len(cells)) for cells in parsed]
     score, width = max(scored, default=(0, 0), key=lambda s: s[0])
     return Sheet("", _csv_rows(file_name, raws, decode, delimiter, width if score > 0 else None), strict_width=True)
 

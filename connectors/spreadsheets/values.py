@@ -47,7 +47,9 @@ def parse_amount(text: str) -> str | None:
     """`3 480,00`, `3480.5`, `1.234,50`, `1,234.50 руб.` -> `3480.00`-style text; None if not a number.
 
     With one kind of separator it is the decimal point (1C and ru-RU Excel write `,`); with both,
-    the last one is, and the other groups thousands.
+    the last one is, and the other groups thousands. Excel's exponent form (`7,91E+10`) is read
+    within Excel's own range (1E±308): `1E+999999999999999999` is a valid Decimal, but writing it
+    out would need an exabyte and stop the run, and no amount has more digits than that.
     """
     s = _MONEY_NOISE.sub("", text)
     if not s:
@@ -65,7 +67,9 @@ def parse_amount(text: str) -> str | None:
         value = Decimal(s)
     except InvalidOperation:
         return None
-    return None if not value.is_finite() else format(value, "f")
+    if not value.is_finite() or not -340 <= value.adjusted() <= 308:
+        return None
+    return format(value, "f")
 
 
 def parse_status(text: str, vocabulary: dict[str, str], default: str | None) -> str | None:

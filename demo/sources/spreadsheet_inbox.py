@@ -14,7 +14,8 @@ CSV the core generator writes.
   and a "Сводка" sheet with counts that is not data. Some people came to both events.
 
 Ground truth: every event row is a person-like record, keyed exactly as stg_spreadsheets__members
-exposes it (`events:<sheet>:<№>`). Receipts are orders, not person records, so they carry none.
+exposes it (`events:<file>:<sheet>:<№>`: sign-up numbers restart per sheet and per workbook).
+Receipts are orders, not person records, so they carry none.
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ def build(world: World) -> SourceData:
     events = build_events(world, rng)
     write_events_xlsx(events, inbox / "events_2026.xlsx")
     truth = pd.concat([
-        pd.DataFrame({"source_system": SYSTEM, "source_record_id": "events:" + sheet + ":" + frame["№"].astype(str),
+        pd.DataFrame({"source_system": SYSTEM, "source_record_id": "events:events_2026.xlsx:" + sheet + ":" + frame["№"].astype(str),
                       "person_id": frame["person_id"]})
         for sheet, _, frame in events
     ], ignore_index=True)

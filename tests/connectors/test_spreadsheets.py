@@ -525,7 +525,7 @@ def test_s3_inbox_on_moto_server(s3_endpoint, tmp_path):
 
     _run("s3://shop-inbox/incoming/", tmp_path, **creds)
     assert _q(tmp_path, "select record_id, source_file from raw_spreadsheets.members") == [("11", "loyalty_members.csv")]
-    assert _q(tmp_path, "select record_id from raw_spreadsheets.orders") == [("retail_sales:ЕВ00-000101",)]
+    assert _q(tmp_path, "select record_id from raw_spreadsheets.orders") == [("retail_sales:2026:ЕВ00-000101",)]
     # The object's LastModified is the file's export date.
     (exported,) = _q(tmp_path, "select file_exported_at from raw_spreadsheets.members")[0]
     assert abs(datetime.fromisoformat(exported) - datetime.now(timezone.utc)) < timedelta(minutes=10)
