@@ -40,12 +40,28 @@ def warehouse(tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Identity resolution" in done.stdout  # the summary was printed
+    (work / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     return target
 
 
 def _q(warehouse: Path, sql: str, *params):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
+
+
+def test_a_row_with_an_unknown_consent_word_is_quarantined_and_no_personal_value_reaches_any_log(warehouse):
+    """Row 107 says "может быть" in its consent column: quarantined, naming the word, never a grant.
+    The run's whole output (every Dagster event at DEBUG, dbt's log, the summary) and every
+    quarantine reason carry none of the personal values in the exports, this row's included."""
+    rows = _q(warehouse, "select position, reason from marts.quarantine_rows")
+    assert len(rows) == 1 and "crm_customers.csv" in rows[0][0] and "может быть" in rows[0][1]
+    assert not _q(warehouse, "select 1 from marts.customer_identity_map where record_key = 'crm:107'")
+    planted = ["Секретова", "Тайна", "secret.person@mail.ru", "999 123-45-67", "+79991234567", "01.01.1970",
+               "Бирюков", "ivan.biryukov@mail.ru", "345-67-89", "+79123456789", "anna.lev@yandex.ru", "Кузьмина",
+               "olga.k@gmail.com", "тел 1", "denis.z@inbox.ru", "Захаров"]
+    output = (warehouse.parent.parent / "run.log").read_text(encoding="utf-8")
+    reasons = " ".join(reason for _, reason in rows)
+    assert [p for p in planted if p in output or p in reasons] == []
 
 
 def _customer(warehouse: Path, record_key: str) -> str:
