@@ -73,6 +73,26 @@ class IdentitySettings(_Strict):
     max_records_per_identifier: int = Field(default=4, ge=2)
 
 
+class ActivationSettings(_Strict):
+    # Share of every activated segment held back as a control group (never synced) so a campaign's
+    # lift can be measured; chosen by a stable hash of segment and customer id
+    # (macros/activation/control_group.sql). A segment's meta.audience.control_share overrides it.
+    control_share: float = Field(default=0.1, ge=0.0, lt=1.0)
+    # Destinations this business uses (cdp/destinations.py); a segment's destination not listed
+    # here is left out. Default: every destination we know.
+    destinations: tuple[str, ...] | None = None
+
+    @field_validator("destinations")
+    @classmethod
+    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        from cdp.destinations import DESTINATIONS
+
+        unknown = [name for name in value or () if name not in DESTINATIONS]
+        if unknown:
+            raise ValueError(f"unknown destination(s) {', '.join(unknown)}; known: {', '.join(DESTINATIONS)}")
+        return value
+
+
 class BusinessSettings(_Strict):
     timezone: str = "Europe/Moscow"
     currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
@@ -80,6 +100,7 @@ class BusinessSettings(_Strict):
     rfm: RfmSettings = RfmSettings()
     segments: SegmentSettings = SegmentSettings()
     identity: IdentitySettings = IdentitySettings()
+    activation: ActivationSettings = ActivationSettings()
     origin: str = Field(default="(built-in defaults)", exclude=True)
 
     @field_validator("timezone")
@@ -105,6 +126,9 @@ class BusinessSettings(_Strict):
             if entry.mapping and not SYSTEMS[name].per_mapping_entry:
                 raise ValueError(f"systems.{name}.mapping: only a file inbox (spreadsheets) takes a mapping")
         return self
+
+    def destination_enabled(self, name: str) -> bool:
+        return self.activation.destinations is None or name in self.activation.destinations
 
     def enabled(self, name: str) -> bool:
         return name in self.systems
@@ -146,6 +170,7 @@ class BusinessSettings(_Strict):
             "rfm_as_of": self.rfm.as_of.isoformat() if isinstance(self.rfm.as_of, dt.date) else self.rfm.as_of,
             "rfm_history_months": self.rfm.history_months,
             "identity_max_records_per_identifier": self.identity.max_records_per_identifier,
+            "activation_control_share": self.activation.control_share,
             **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self.segments.model_dump().items()},
         }
 
