@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from cdp.summary import print_summary, summary  # noqa: F401  (the demo's summary)
 
 
-def materialize_all(env: dict[str, str]) -> dg.ExecuteInProcessResult:
+def materialize_all(env: dict[str, str], log_folder: Path | None = None) -> dg.ExecuteInProcessResult:
+    """The daily job with a progress bar; the full log goes to `log_folder` (default: `logs/`
+    beside the warehouse)."""
     from orchestration.definitions import build_definitions
+    from orchestration.progress import log_file_for, run_with_progress
 
-    defs = build_definitions()
-    job = defs.resolve_job_def("daily_refresh_job")
-    with dg.DagsterInstance.ephemeral() as instance:
-        return job.execute_in_process(instance=instance, raise_on_error=False)
+    folder = log_folder or Path(env.get("CDP_DUCKDB_PATH", "data/warehouse.duckdb")).resolve().parent / "logs"
+    return run_with_progress(build_definitions(), "daily_refresh_job", log_file_for(folder, "daily_refresh_job"))
 
 

@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from cdp.settings import SettingsError, load_settings
     from cdp.summary import print_summary, summary
     from orchestration.definitions import build_definitions
+    from orchestration.progress import log_file_for, run_with_progress
 
     try:
         settings = load_settings()
@@ -57,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     job = dg.define_asset_job("run_once", selection=selection)
     defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(jobs=[job]))
     started = time.perf_counter()
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("run_once").execute_in_process(instance=instance, raise_on_error=False)
+    result = run_with_progress(defs, "run_once", log_file_for(warehouse.parent / "logs", "run_once"))
     if not result.success:
         for event in [e for e in result.all_events if e.is_failure][:5]:
             error = getattr(event.event_specific_data, "error", None)
