@@ -40,7 +40,10 @@ def warehouse(tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Identity resolution" in done.stdout  # the summary was printed
-    (work / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    # The terminal's output and the run's log file (every Dagster event at DEBUG, dbt's lines).
+    logs = sorted((target.parent / "logs").glob("run_once-*.log"))
+    assert logs and "STEP_SUCCESS" in logs[-1].read_text(encoding="utf-8")
+    (work / "run.log").write_text(done.stdout + done.stderr + logs[-1].read_text(encoding="utf-8"), encoding="utf-8")
     return target
 
 
