@@ -192,3 +192,18 @@ def test_a_group_deleted_outside_is_reported_not_written_blind(ss):
     with pytest.raises(DestinationError, match="pl999999"):
         client.add(ghost, _emails(4))
     assert client.ensure_list("Удалённый список", "email", ghost).id != ghost.id  # recreated
+
+
+def test_the_declared_client_builds_from_the_declared_settings(ss):
+    import importlib
+
+    from cdp.destinations import destination
+
+    emulator, url = ss
+    declared = destination("sendsay")
+    module, cls = declared.client.split(":")
+    values = {arg: s.default for arg, s in declared.settings.items()}
+    values.update(base_url=url, api_key="demo-key")
+    client = getattr(importlib.import_module(module), cls)(**values)
+    assert isinstance(client, DestinationClient) and client.system == "sendsay"
+    assert client.ensure_list("Из объявления", "email", None).id.startswith("pl")
