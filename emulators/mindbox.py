@@ -76,7 +76,7 @@ class MindboxEmulator(Emulator):
     # --- envelope -----------------------------------------------------------------------------
     @staticmethod
     def protocol_error(status: int, message: str, **headers: str) -> Response:
-        return Response.json(status, {"status": "ProtocolError", "errorId": f"{status}-{abs(hash(message)) % 10**8}",
+        return Response.json(status, {"status": "ProtocolError", "errorId": hashlib.md5(message.encode()).hexdigest()[:12],
                                       "errorMessage": message, "httpStatusCode": status}, **headers)
 
     @staticmethod

@@ -104,6 +104,7 @@ class SendsayEmulator(Emulator):
         self.blocked_manually: set[str] = set()
         self.tracks: dict[int, dict[str, Any]] = {}
         self.confirmations: list[dict[str, Any]] = []
+        self.fail_tracks_next = 0  # the next N tracks end with status -2 (error) instead of -1
         if data_dir is not None:
             self._seed(Path(data_dir) / "sendsay")
         self._by_address: dict[str, dict[str, Any]] = {}
@@ -327,6 +328,9 @@ class SendsayEmulator(Emulator):
 
     def _track(self, result: dict, steps: tuple[int, ...] = (1, 2, -1)) -> int:
         tid = max(self.tracks, default=5000) + 1
+        if self.fail_tracks_next > 0:
+            self.fail_tracks_next -= 1
+            steps = (1, -2)
         self.tracks[tid] = {"steps": steps, "polls": 0, "result": result}
         return tid
 

@@ -175,6 +175,18 @@ def test_overload_is_retried_and_logs_carry_no_addresses(ss, caplog):
         assert c.identifier not in json.dumps(emulator.journal)
 
 
+def test_an_import_that_ends_in_error_fails_the_call_for_a_retry(ss):
+    emulator, url = ss
+    client = _client(url)
+    ref = client.ensure_list("Сбой импорта", "email", None)
+    emulator.fail_tracks_next = 1
+    with pytest.raises(DestinationError, match=r"track \d+ ended error \(status -2\)"):
+        client.add(ref, _emails(6))
+    out = client.add(ref, _emails(6))  # the next run sends the same batch again: no duplicates
+    assert len(out.accepted) == 6 and client.describe(ref).size == 6
+    assert len(emulator.members) == 6
+
+
 def test_a_wrong_key_names_the_settings_never_the_key(ss):
     emulator, url = ss
     client = _client(url, api_key="wrong-secret-123")
