@@ -39,9 +39,9 @@ Destination side (what connectors/sendsay/destination.py writes; documented part
 - `member.set` (`email`, `addr_type`, `datakey: [[key, "set", value]]`, `newbie.confirm`) does one
   member at once and answers `{"member": {...}}`.
 - Stop-lists (sendsay-docs `stop-lists.md`): a member on "unsubscribed from all" (`member.haslock`)
-  or "blocked manually" receives nothing; here a write that would put such a member into a group is
-  refused (`error/member/locked`, explain names the stop-list), so a sync can report it instead of
-  silently holding a member who gets nothing.
+  or "blocked manually" receives nothing, even after subscribing again. How Sendsay answers a group
+  write for such a member is not documented; here it is refused (`error/member/locked`, explain
+  names the stop-list), so a sync can report it instead of silently holding a member who gets nothing.
 - `newbie.confirm: 1` on a new member records a confirmation letter (read back at
   `/_emulator/confirmations`, counts only).
 Control: `GET /_emulator/groups/<id>/members` (addresses), `POST /_emulator/groups/<id>/clean`,

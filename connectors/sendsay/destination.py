@@ -16,8 +16,10 @@ rather than read in the docs is marked in emulators/sendsay.py):
 - `clear`: `group.clean`.
 - `holding`: `member.list` with `group`, paged; `describe` reads its `count`.
 - Stop-lists: a member on "unsubscribed from all" or "blocked manually" must not be put back into a
-  group. Sendsay refuses such a write (`error/member/locked`); the refused row comes back in
-  `Outcome.rejected` with Sendsay's own reason, and nothing else about that member changes.
+  group. Sendsay's docs (sendsay-docs `stop-lists.md`) say such contacts are excluded from every
+  issue even if they subscribe again; how a group write for them is answered is not documented.
+  We never lift a stop-list (no `stoplist.delete`), and a refused row (`error/member/...`, as the
+  emulator answers) comes back in `Outcome.rejected` with Sendsay's own reason.
 - Double opt-in: `double_opt_in=True` sends `newbie.confirm: 1` so new members get Sendsay's
   confirmation letter (`confirm_letter` = the draft id, `newbie.letter.confirm`); otherwise 0,
   because the engine only sends addresses whose consent we already hold.
