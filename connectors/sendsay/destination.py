@@ -34,8 +34,10 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator, Sequence
 
+import requests
+
 from connectors.common.destination import AddressType, Contact, DestinationError, Holding, ListRef, Outcome
-from connectors.common.http import SourceError
+from connectors.common.http import SourceError, shown_url
 from connectors.sendsay.client import SendsayClient, SendsayError
 from connectors.sendsay.settings import (
     ADDR_TYPES, IMPORT_BATCH, MEMBER_PAGESIZE, SMALL_BATCH, TRACK_FAILED, TRACK_POLL_SECONDS, TRACK_TIMEOUT_SECONDS,
@@ -63,6 +65,11 @@ class SendsayDestination:
             return self.api.call(action, **params)
         except SourceError as exc:
             raise DestinationError(str(exc)) from None
+        except requests.RequestException as exc:  # unreachable after the session's retries
+            raise self._down(action, exc) from None
+
+    def _down(self, action: str, exc: Exception) -> DestinationError:
+        return DestinationError(f"Sendsay {action}: {type(exc).__name__} reaching {shown_url(self.api.root)}")
 
     def _wait(self, action: str, answer: dict[str, Any]) -> dict[str, Any]:
         """Poll `track.get` until the job's status is below 0; the finished track object."""
@@ -182,6 +189,8 @@ class SendsayDestination:
                 raise DestinationError(str(exc)) from None
             except SourceError as exc:
                 raise DestinationError(str(exc)) from None
+            except requests.RequestException as exc:
+                raise self._down("member.set", exc) from None
             out.accepted.append(c.identifier)
         return out
 

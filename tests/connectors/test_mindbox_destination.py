@@ -216,3 +216,9 @@ def test_the_declared_client_builds_from_the_declared_settings(mb):
     assert client.operations == DEFAULT_OPERATIONS
     ref = client.ensure_list("Из объявления", "email", None)
     assert client.add(ref, _emails(1)).accepted == ["client0@example.ru"]
+
+
+def test_an_unreachable_mindbox_is_a_destination_error():
+    client = MindboxDestination("http://127.0.0.1:9", "mb-secret", ENDPOINT, attempts=1, timeout=2)
+    with pytest.raises(DestinationError, match="ConnectionError reaching http://127.0.0.1:9"):
+        client.add(client.ensure_list("Любой", "email", None), _emails(1))

@@ -219,3 +219,9 @@ def test_the_declared_client_builds_from_the_declared_settings(ss):
     client = getattr(importlib.import_module(module), cls)(**values)
     assert isinstance(client, DestinationClient) and client.system == "sendsay"
     assert client.ensure_list("Из объявления", "email", None).id.startswith("pl")
+
+
+def test_an_unreachable_sendsay_is_a_destination_error():
+    client = SendsayDestination("http://127.0.0.1:9", "demo-key", LOGIN, attempts=1, timeout=2)
+    with pytest.raises(DestinationError, match="Sendsay group.list: ConnectionError reaching http://127.0.0.1:9"):
+        client.ensure_list("Любой", "email", None)
