@@ -107,6 +107,7 @@ class SendsayEmulator(Emulator):
         self.fail_tracks_next = 0  # the next N tracks end with status -2 (error) instead of -1
         if data_dir is not None:
             self._seed(Path(data_dir) / "sendsay")
+        self._last_id = max((m["member.id"] for m in self.members), default=0)
         self._by_address: dict[str, dict[str, Any]] = {}
         for m in self.members:
             self._by_address.setdefault(_address(m["member.email"], m["member.addr_type"]), m)
@@ -410,7 +411,8 @@ class SendsayEmulator(Emulator):
         if member is None:
             if not joins and not any(not k.startswith("-group.") for k in values):
                 return None  # leaving a group one is not in: nothing to do, nobody created
-            member = {"member.id": max((m["member.id"] for m in self.members), default=0) + 1,
+            self._last_id += 1
+            member = {"member.id": self._last_id,
                       "member.email": address, "member.addr_type": addr_type,
                       "member.createdate": time.strftime("%Y-%m-%d %H:%M:%S"), "member.haslock": 0,
                       "member.lockdate": None, "-group": {}}
