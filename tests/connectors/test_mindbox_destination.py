@@ -82,6 +82,8 @@ def test_phones_are_subscribed_for_sms_and_read_back_in_e164(mb):
     assert client.holding(ref) == {p.identifier for p in phones}
     subs = _customer(url, mobilePhone="79165550001")["subscriptions"]
     assert subs == [{"pointOfContact": "Sms", "isSubscribed": True}]
+    assert client.remove(ref, [phones[0].identifier]).accepted == [phones[0].identifier]
+    assert client.holding(ref) == {p.identifier for p in phones[1:]}
 
 
 def test_an_unsubscribed_customer_is_rejected_with_the_reason_and_stays_unsubscribed(mb):

@@ -80,6 +80,8 @@ def test_phones_go_to_an_msisdn_group_and_read_back_in_e164(ss):
     assert not client.add(ref, phones).rejected
     assert _members(url, ref.id) == {p.identifier[1:] for p in phones}  # Sendsay keeps digits
     assert client.holding(ref) == {p.identifier for p in phones}
+    assert client.remove(ref, [phones[0].identifier]).accepted == [phones[0].identifier]
+    assert client.holding(ref) == {p.identifier for p in phones[1:]}
 
 
 def test_a_stop_listed_member_is_rejected_with_the_reason_and_not_put_back(ss):
