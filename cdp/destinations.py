@@ -73,6 +73,13 @@ DESTINATIONS: dict[str, DestinationSystem] = {d.name: d for d in (
             "base_url": Setting("MINDBOX_BASE_URL", help="https://api.mindbox.ru"),
             "api_key": Setting("MINDBOX_SECRET_KEY", secret=True, help="the endpoint's secret key"),
             "endpoint_id": Setting("MINDBOX_ENDPOINT_ID", default="cdp-lite", help="the integration endpoint id"),
+            # Operation names are the project's (connectors/mindbox/README.md); defaults as settings.py.
+            "operation_import": Setting("MINDBOX_OPERATION_IMPORT", default="CdpLite.ImportCustomer",
+                                        help="the operation that creates or edits a customer with subscriptions"),
+            "operation_segment": Setting("MINDBOX_OPERATION_SEGMENT", default="CdpLite.ChangeCustomerSegment",
+                                         help="the operation that puts a customer into or out of a static segmentation"),
+            "operation_export": Setting("MINDBOX_OPERATION_EXPORT", default="CdpLite.ExportSegmentCustomers",
+                                        help="the operation that exports a segmentation's customers; empty = no read-back"),
         },
         description="Customers imported through the project's operations, with a subscription per point of "
                     "contact and a segment tag; transactionId makes every call idempotent.",

@@ -24,6 +24,29 @@ What is modelled (shapes not found in public material; kept plain and documented
   (the official limit figure is unconfirmed; 80 requests/s here).
 - Dates are account-local text `YYYY-MM-DD hh:mm:ss` (Moscow).
 
+Destination side (what connectors/sendsay/destination.py writes; documented parts as in
+../shared/specs/destinations.md §2, the rest modelled and said so):
+- `group.create` (`name`, `type` list|filter, `addr_type` email|msisdn) answers `{"obj": {"id": "pl<n>",
+  ...}}` (modelled envelope); `group.list` lists them; `group.clean` (`id`) empties a list group and,
+  like other long actions, answers `{"track.id": N}`.
+- `member.import` with `addr_type`, `newbie.confirm` and `users.list: {caption: [{datakey, mode}],
+  rows}` answers `{"track.id": N}`; `track.get` (`id`) walks the status through 1 (started), 2
+  (processing) to -1 (done) one poll at a time. Datakey `member.email` carries the address (a phone
+  as digits for msisdn groups); `-group.<id>` set "1" puts the member in the list group, "0" takes it
+  out (the member and its stop-list state stay). The finished track's `obj.result` (modelled) counts
+  rows and lists refused rows by index only, no addresses: `{"rows", "added", "removed", "errors":
+  [{"row", "id", "explain"}]}`.
+- `member.set` (`email`, `addr_type`, `datakey: [[key, "set", value]]`, `newbie.confirm`) does one
+  member at once and answers `{"member": {...}}`.
+- Stop-lists (sendsay-docs `stop-lists.md`): a member on "unsubscribed from all" (`member.haslock`)
+  or "blocked manually" receives nothing, even after subscribing again. How Sendsay answers a group
+  write for such a member is not documented; here it is refused (`error/member/locked`, explain
+  names the stop-list), so a sync can report it instead of silently holding a member who gets nothing.
+- `newbie.confirm: 1` on a new member records a confirmation letter (read back at
+  `/_emulator/confirmations`, counts only).
+Control: `GET /_emulator/groups/<id>/members` (addresses), `POST /_emulator/groups/<id>/clean`,
+`POST /_emulator/stoplist {"address", "list": "unsubscribed"|"manual"}`.
+
 Run it alone:  python -m emulators.sendsay --data data/demo --port 8306
 """
 
@@ -52,6 +75,7 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
 }
+ADDR_TYPES = ("email", "msisdn")  # the address types list groups are modelled for
 FORMATS = {"Ys": 19, "Ym": 16, "YH": 13, "YD": 10, "YM": 7, "YY": 4}
 
 
@@ -77,8 +101,16 @@ class SendsayEmulator(Emulator):
         self.groups: list[dict[str, str]] = []
         self.areas: dict[str, list[dict[str, Any]]] = {a: [] for a in AREAS}
         self._state_lock = threading.Lock()
+        self.blocked_manually: set[str] = set()
+        self.tracks: dict[int, dict[str, Any]] = {}
+        self.confirmations: list[dict[str, Any]] = []
+        self.fail_tracks_next = 0  # the next N tracks end with status -2 (error) instead of -1
         if data_dir is not None:
             self._seed(Path(data_dir) / "sendsay")
+        self._last_id = max((m["member.id"] for m in self.members), default=0)
+        self._by_address: dict[str, dict[str, Any]] = {}
+        for m in self.members:
+            self._by_address.setdefault(_address(m["member.email"], m["member.addr_type"]), m)
 
     @property
     def cluster_path(self) -> str:
@@ -163,7 +195,9 @@ class SendsayEmulator(Emulator):
                    for f in q.get("filter") or [] if isinstance(f, dict) and re.search(r"\.(id|dt)(:\w+)?$", str(f.get("a")))]
         entry = {"at": time.time(), "method": req.method, "path": req.path, "status": resp.status,
                  "action": body.get("action"), "filters": filters,
-                 **{k: body[k] for k in ("page", "pagesize", "skip", "first") if k in body}}
+                 **{k: body[k] for k in ("page", "pagesize", "skip", "first", "group") if k in body}}
+        if isinstance(body.get("users.list"), dict):
+            entry["rows"] = len(body["users.list"].get("rows") or [])
         with self._lock:
             self.journal.append(entry)
 
@@ -201,7 +235,10 @@ class SendsayEmulator(Emulator):
         if not self.limiter.allow(key):
             return self.rate_limited(req)
         handler = {"ping": self.ping, "member.list": self.member_list, "member.get": self.member_get,
-                   "group.list": self.group_list, "issue.list": self.issue_list, "stat.uni": self.stat_uni}.get(action)
+                   "group.list": self.group_list, "issue.list": self.issue_list, "stat.uni": self.stat_uni,
+                   "group.create": self.group_create, "group.clean": self.group_clean,
+                   "member.import": self.member_import, "member.set": self.member_set,
+                   "track.get": self.track_get}.get(action)
         if handler is None:
             return self.errors("error/action/unknown", f"unknown action {action!r}")
         with self._state_lock:
@@ -261,6 +298,166 @@ class SendsayEmulator(Emulator):
         rows = rows[skip:] if first is None else rows[skip: skip + int(first)]
         return {"list": rows}
 
+    # --- destination side ---------------------------------------------------------------------
+    def _group(self, gid: Any) -> dict[str, str] | None:
+        return next((g for g in self.groups if g["id"] == gid), None)
+
+    def group_create(self, body: dict) -> dict | Response:
+        name, kind, addr_type = body.get("name"), body.get("type", "list"), body.get("addr_type", "email")
+        if not isinstance(name, str) or not name.strip():
+            return self.errors("error/group/name", "name is required")
+        if kind not in ("list", "filter") or addr_type not in ADDR_TYPES:
+            return self.errors("error/param/invalid", f"type is list|filter, addr_type one of {', '.join(ADDR_TYPES)}")
+        taken = {int(g["id"][2:]) for g in self.groups if re.fullmatch(r"pl\d+", g["id"])}
+        group = {"id": f"pl{max(taken, default=11000) + 1}", "name": name, "type": kind, "addr_type": addr_type}
+        self.groups.append(group)
+        return {"obj": dict(group)}
+
+    def group_clean(self, body: dict) -> dict | Response:
+        group = self._group(body.get("id"))
+        if group is None:
+            return self.errors("error/group/not_found", "no such group")
+        removed = self._clean(group["id"])
+        return {"track.id": self._track({"rows": 0, "added": 0, "removed": removed, "errors": []})}
+
+    def _clean(self, gid: str) -> int:
+        removed = 0
+        for m in self.members:
+            if m.get("-group", {}).pop(gid, None) is not None:
+                removed += 1
+        return removed
+
+    def _track(self, result: dict, steps: tuple[int, ...] = (1, 2, -1)) -> int:
+        tid = max(self.tracks, default=5000) + 1
+        if self.fail_tracks_next > 0:
+            self.fail_tracks_next -= 1
+            steps = (1, -2)
+        self.tracks[tid] = {"steps": steps, "polls": 0, "result": result}
+        return tid
+
+    def track_get(self, body: dict) -> dict | Response:
+        try:
+            track = self.tracks[int(body.get("id"))]
+        except (KeyError, TypeError, ValueError):
+            return self.errors("error/track/not_found", "no such track")
+        status = track["steps"][min(track["polls"], len(track["steps"]) - 1)]
+        track["polls"] += 1
+        obj = {"id": int(body["id"]), "status": status}
+        if status < 0:
+            obj["result"] = json.loads(json.dumps(track["result"]))
+        return {"obj": obj}
+
+    def member_import(self, body: dict) -> dict | Response:
+        addr_type = body.get("addr_type", "email")
+        users = body.get("users.list")
+        if addr_type not in ADDR_TYPES:
+            return self.errors("error/param/invalid", f"addr_type is one of {', '.join(ADDR_TYPES)}")
+        if not isinstance(users, dict) or not isinstance(users.get("caption"), list) or not isinstance(users.get("rows"), list):
+            return self.errors("error/param/invalid", "users.list needs caption and rows")
+        keys = [c.get("datakey") if isinstance(c, dict) else None for c in users["caption"]]
+        if "member.email" not in keys:
+            return self.errors("error/param/invalid", "caption must carry member.email")
+        if any(not isinstance(c, dict) or c.get("mode", "set") != "set" for c in users["caption"]):
+            return self.errors("error/param/invalid", "caption mode: only set is modelled")
+        for k in keys:
+            if str(k).startswith("-group.") and self._group(str(k)[7:]) is None:
+                return self.errors("error/group/not_found", f"no such group {str(k)[7:]}")
+        result = {"rows": len(users["rows"]), "added": 0, "removed": 0, "errors": []}
+        for i, row in enumerate(users["rows"]):
+            if not isinstance(row, list) or len(row) != len(keys):
+                result["errors"].append({"row": i, "id": "error/import/row", "explain": "row length differs from caption"})
+                continue
+            values = dict(zip(keys, row))
+            err = self._write(values.pop("member.email"), addr_type, values, int(body.get("newbie.confirm") or 0), result)
+            if err:
+                result["errors"].append({"row": i, **err})
+        return {"track.id": self._track(result)}
+
+    def member_set(self, body: dict) -> dict | Response:
+        addr_type = body.get("addr_type", "email")
+        pairs = body.get("datakey") or []
+        if addr_type not in ADDR_TYPES or not isinstance(pairs, list) or any(
+                not isinstance(p, list) or len(p) != 3 or p[1] != "set" for p in pairs):
+            return self.errors("error/param/invalid", "datakey is a list of [key, \"set\", value]")
+        values = {str(k): v for k, _, v in pairs}
+        for k in values:
+            if k.startswith("-group.") and self._group(k[7:]) is None:
+                return self.errors("error/group/not_found", f"no such group {k[7:]}")
+        err = self._write(body.get("email"), addr_type, values, int(body.get("newbie.confirm") or 0),
+                          {"added": 0, "removed": 0})
+        if err:
+            return self.errors(err["id"], err["explain"])
+        member = self._by_address.get(_address(body.get("email"), addr_type))
+        return {"member": json.loads(json.dumps(member)) if member else None}
+
+    def _write(self, raw: Any, addr_type: str, values: dict[str, Any], confirm: int, counts: dict) -> dict | None:
+        """Apply one member's datakeys; an error dict (id, explain: no address) or None."""
+        address = _address(raw, addr_type)
+        if not address:
+            return {"id": "error/member/invalid", "explain": f"not a valid {addr_type} address"}
+        joins = {k[7:] for k, v in values.items() if k.startswith("-group.") and str(v) == "1"}
+        leaves = {k[7:] for k, v in values.items() if k.startswith("-group.") and str(v) != "1"}
+        for gid in joins:
+            if self._group(gid)["addr_type"] != addr_type:
+                return {"id": "error/group/addr_type", "explain": f"group {gid} holds {self._group(gid)['addr_type']} addresses"}
+        member = self._by_address.get(address)
+        if member is not None and joins:
+            if member.get("member.haslock"):
+                return {"id": "error/member/locked", "explain": "on the stop-list: unsubscribed from all"}
+            if address in self.blocked_manually:
+                return {"id": "error/member/locked", "explain": "on the stop-list: blocked manually"}
+        if member is None and address in self.blocked_manually and joins:
+            return {"id": "error/member/locked", "explain": "on the stop-list: blocked manually"}
+        if member is None:
+            if not joins and not any(not k.startswith("-group.") for k in values):
+                return None  # leaving a group one is not in: nothing to do, nobody created
+            self._last_id += 1
+            member = {"member.id": self._last_id,
+                      "member.email": address, "member.addr_type": addr_type,
+                      "member.createdate": time.strftime("%Y-%m-%d %H:%M:%S"), "member.haslock": 0,
+                      "member.lockdate": None, "-group": {}}
+            self.members.append(member)
+            self._by_address[address] = member
+            if confirm:
+                self.confirmations.append({"member.id": member["member.id"], "groups": sorted(joins)})
+        groups = member.setdefault("-group", {})
+        for gid in joins:
+            if gid not in groups:
+                groups[gid] = "1"
+                counts["added"] += 1
+        for gid in leaves:
+            if groups.pop(gid, None) is not None:
+                counts["removed"] += 1
+        for k, v in values.items():
+            if not k.startswith("-group."):
+                member[k] = v
+        return None
+
+    def control(self, req: Request) -> Response | None:
+        m = re.match(r"^/_emulator/groups/([^/]+)/(members|clean)$", req.path)
+        with self._state_lock:
+            if m and self._group(m.group(1)) is None:
+                return Response.json(404, {"error": f"no group {m.group(1)}"})
+            if m and m.group(2) == "members":
+                held = sorted(x["member.email"] for x in self.members if m.group(1) in x.get("-group", {}))
+                return Response.json(200, {"group": m.group(1), "members": held})
+            if m and req.method == "POST":
+                return Response.json(200, {"group": m.group(1), "removed": self._clean(m.group(1))})
+            if req.path == "/_emulator/stoplist" and req.method == "POST":
+                knobs = json.loads(req.body or b"{}")
+                address = _address(knobs.get("address"), knobs.get("addr_type", "email"))
+                if knobs.get("list") == "manual":
+                    self.blocked_manually.add(address)
+                elif address in self._by_address:
+                    self._by_address[address].update({"member.haslock": 1,
+                                                       "member.lockdate": time.strftime("%Y-%m-%d %H:%M:%S")})
+                else:
+                    return Response.json(404, {"error": "no such member"})
+                return Response.json(200, {"ok": True})
+            if req.path == "/_emulator/confirmations":
+                return Response.json(200, {"count": len(self.confirmations)})
+        return None
+
     # --- stat.uni -----------------------------------------------------------------------------
     def _query(self, query: dict) -> list[list]:
         select = query.get("select")
@@ -305,6 +502,15 @@ class SendsayEmulator(Emulator):
                     slot[offset:offset + width] = r[joinby:]
         total = sum(widths)
         return [list(k) + v + [None] * (total - len(v)) for k, v in merged.items()]
+
+
+def _address(raw: Any, addr_type: str) -> str:
+    """The form Sendsay keys a member by: e-mails lower-cased, phones as digits; '' if unusable."""
+    text = str(raw or "").strip()
+    if addr_type == "msisdn":
+        digits = re.sub(r"\D", "", text)
+        return digits if 10 <= len(digits) <= 15 else ""
+    return text.lower() if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text) else ""
 
 
 def _header_key(header: str) -> str | None:

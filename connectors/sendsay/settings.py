@@ -37,3 +37,11 @@ def member_stats_query(issue_id: int) -> dict:
         # Without an order stat.uni returns rows in no fixed order, which would break skip/first paging.
         "order": ["deliv.member.id"],
     }
+
+# Destination side (connectors/sendsay/destination.py).
+IMPORT_BATCH = 5000  # rows per member.import; the row limit is unconfirmed, the 400 MB body is not the bound
+SMALL_BATCH = 3  # up to this many contacts go by member.set (answers at once) instead of an async import
+TRACK_POLL_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)  # waits between track.get polls, the last repeated
+TRACK_TIMEOUT_SECONDS = 600.0
+TRACK_FAILED = {-2: "error", -3: "cancelled", -4: "deferred", -5: "moderation", -6: "moderation"}
+ADDR_TYPES = {"email": "email", "phone": "msisdn"}  # our address type -> Sendsay's
