@@ -177,7 +177,7 @@ def run(args: argparse.Namespace, source_factory: Callable[..., Any], extra: dic
     name = args.system_name
     pipeline = dlt.pipeline(name, destination=dlt.destinations.duckdb(args.duckdb), dataset_name=f"raw_{name}")
     try:
-        print(pipeline.run(source_factory(**args.source_kwargs, **(extra or {}))))
+        print(pipeline.run(source_factory(**args.source_kwargs, **(extra or {})), loader_file_format="parquet"))
     except Exception as exc:  # noqa: BLE001 - only the connector's own errors are shortened
         cause = connector_error(exc)
         if cause is None:

@@ -60,7 +60,7 @@ def main(argv: list[str]) -> None:
                             pipelines_dir=str(Path(args.duckdb).resolve().parent / ".dlt_pipelines"))
     source = spreadsheets_source(inbox=args.inbox, mapping_path=args.mapping, s3_endpoint_url=args.s3_endpoint_url,
                                  s3_region=args.s3_region, withdraw=args.files if withdraw else None)
-    print(pipeline.run(source))
+    print(pipeline.run(source, loader_file_format="parquet"))
     if withdraw:
         dropped = _forget_quarantine(args.duckdb, args.files)
         print(f"withdrew {', '.join(args.files)}: their rows are out of raw_spreadsheets "
