@@ -274,7 +274,7 @@ class VkAdsEmulator(Emulator):
             users = [s["id"] for s in self.segments.values() if list_id in s["sources"]]
             if users:
                 return self.fail(409, "conflict", f"The list is used in audience configurations {users}")
-            item.deleted, item.status = True, "deleted"
+            item.deleted, item.status, item.ids = True, "deleted", set()  # a deleted list holds no one
             return Response(204, b"")
         return Response.json(405, {"error": {"code": "method_not_allowed"}})
 

@@ -4,15 +4,17 @@ Only what an audience sync needs: upload a CSV and confirm it as a hashed CRM se
 data later with `modify_data`, list segments to read status and counts back, rename, delete.
 
 Retries: a 503 (`backend_error`) and a 429 for the per-second quota are retried with backoff.
-A 429 whose body names a quota that lasts (requests per day for the user, segment changes per
-hour or day) is not: the next try within this run would be refused the same way, so the error says
-which quota and the sync carries the change over to the next run.
+A 429 for the segment-change quota per minute (10) waits out the minute once and tries again, since
+a sync of several audiences can reach it. A 429 whose body names a quota that lasts (requests per day
+for the user, segment changes per hour or day) is not retried: the next try within this run would be
+refused the same way, so the error says which quota and the sync carries the change to the next run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any, Optional, Sequence
 
 import requests
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api-audience.yandex.ru"
 # Quotas that do not pass within a retry's wait (the 429 body names them).
-LASTING_QUOTAS = ("per day", "per hour", "user_login", "сутки", "час")
+LASTING_QUOTAS = ("per day", "per hour", "per minute", "user_login", "сутки", "час", "минут")
+MINUTE_QUOTAS = ("per minute", "минут")
 
 
 def _errors(response: requests.Response) -> tuple[str, str]:
@@ -67,7 +70,9 @@ class YandexAudienceAuthError(DestinationError, AuthError):
 
 
 class YandexAudienceClient:
-    def __init__(self, base_url: str, token: str, *, timeout: float = 60.0, attempts: int = 6, backoff: float = 0.5):
+    def __init__(self, base_url: str, token: str, *, timeout: float = 60.0, attempts: int = 6, backoff: float = 0.5,
+                 minute_wait: float = 61.0):
+        self.minute_wait = minute_wait
         self.base = f"{base_url.rstrip('/')}/v1/management"
         self.session = retrying_session(timeout=timeout, attempts=attempts, backoff=backoff, raise_for_status=False,
                                         status_codes=(), extra_conditions=[_retry])
@@ -78,6 +83,10 @@ class YandexAudienceClient:
         name = f"{method} {path.split('?')[0]}"
         try:
             response = self.session.request(method, url, **kwargs)
+            if response.status_code == 429 and any(w in _errors(response)[1] for w in MINUTE_QUOTAS):
+                log.info("Yandex Audience %s: the per-minute segment quota is spent; waiting %.0f s", name, self.minute_wait)
+                time.sleep(self.minute_wait)
+                response = self.session.request(method, url, **kwargs)
         except requests.RequestException as exc:
             raise DestinationError(f"Yandex Audience {name}: {type(exc).__name__} after retries") from None
         if response.status_code in AUTH_STATUSES:

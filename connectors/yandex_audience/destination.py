@@ -54,8 +54,8 @@ class YandexAudienceDestination:
     min_audience = 100
 
     def __init__(self, base_url: str, api_key: str, *, poll_interval: float = 5.0, poll_timeout: float = 30.0,
-                 attempts: int = 6, backoff: float = 0.5):
-        self.client = YandexAudienceClient(base_url, api_key, attempts=attempts, backoff=backoff)
+                 attempts: int = 6, backoff: float = 0.5, minute_wait: float = 61.0):
+        self.client = YandexAudienceClient(base_url, api_key, attempts=attempts, backoff=backoff, minute_wait=minute_wait)
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
         self._created: dict[str, int] = {}  # name -> segment id made by this instance
 
