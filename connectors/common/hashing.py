@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 from cdp.normalize import parse_email, parse_phone
 

@@ -19,12 +19,18 @@ import hashlib
 import logging
 import threading
 import time
-from typing import Any, Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import requests
 
 from connectors.common.destination import DestinationError
-from connectors.common.http import AuthError, credentials_refused, destination_setting_names, retrying_session
+from connectors.common.http import (
+    AuthError,
+    credentials_refused,
+    destination_setting_names,
+    retrying_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ def lasting_limit(response: requests.Response) -> str | None:
     return None
 
 
-def _retry(response: Optional[requests.Response], exception: Optional[BaseException]) -> bool:
+def _retry(response: requests.Response | None, exception: BaseException | None) -> bool:
     if response is None:
         return False
     if response.status_code == 429:
@@ -229,4 +235,4 @@ def _json(response: requests.Response) -> Any:
         return None
 
 
-__all__ = ["VkAdsClient", "VkAdsError", "VkAdsAuthError", "VkAdsRateLimited", "describe_error"]
+__all__ = ["VkAdsAuthError", "VkAdsClient", "VkAdsError", "VkAdsRateLimited", "describe_error"]

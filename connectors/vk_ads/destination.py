@@ -21,10 +21,16 @@ Why it works this way (the docs' rules, ../shared/specs/destinations.md §5, and
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from connectors.common.destination import (
-    AddressType, AudienceTooSmall, Contact, DestinationError, Holding, ListRef, Outcome,
+    AddressType,
+    AudienceTooSmall,
+    Contact,
+    DestinationError,
+    Holding,
+    ListRef,
+    Outcome,
 )
 from connectors.common.hashing import is_hash
 from connectors.vk_ads.client import VkAdsClient, VkAdsError

@@ -15,13 +15,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import requests
 
 from connectors.common.destination import DestinationError
 from connectors.common.http import (
-    AUTH_STATUSES, AuthError, credentials_refused, destination_setting_names, retrying_session, shown_url,
+    AUTH_STATUSES,
+    AuthError,
+    credentials_refused,
+    destination_setting_names,
+    retrying_session,
+    shown_url,
 )
 
 log = logging.getLogger(__name__)
@@ -50,7 +56,7 @@ def lasting_quota(response: requests.Response) -> bool:
     return any(word in message for word in LASTING_QUOTAS)
 
 
-def _retry(response: Optional[requests.Response], exception: Optional[BaseException]) -> bool:
+def _retry(response: requests.Response | None, exception: BaseException | None) -> bool:
     if response is None:
         return False  # dropped connections are retried by the session's own exception rule
     if response.status_code == 429:
@@ -143,4 +149,4 @@ def csv_file(column: str, values: Sequence[str]) -> bytes:
     return ("\n".join([column, *values]) + "\n").encode("utf-8")
 
 
-__all__ = ["YandexAudienceClient", "YandexAudienceError", "YandexAudienceAuthError", "csv_file"]
+__all__ = ["YandexAudienceAuthError", "YandexAudienceClient", "YandexAudienceError", "csv_file"]

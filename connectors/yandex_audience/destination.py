@@ -22,10 +22,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from connectors.common.destination import (
-    AddressType, AudienceTooSmall, Contact, DestinationError, Holding, ListRef, Outcome,
+    AddressType,
+    AudienceTooSmall,
+    Contact,
+    DestinationError,
+    Holding,
+    ListRef,
+    Outcome,
 )
 from connectors.common.hashing import not_hashes
 from connectors.yandex_audience.client import YandexAudienceClient

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.common.hashing import digest, identifiers, is_hash, normalize, not_hashes, split_form
+from connectors.common.hashing import (
+    digest,
+    identifiers,
+    is_hash,
+    normalize,
+    not_hashes,
+    split_form,
+)
 
 # (normalised value, algorithm, published hash)
 PUBLISHED = [

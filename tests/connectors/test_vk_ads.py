@@ -10,7 +10,13 @@ import time
 import pytest
 import requests
 
-from connectors.common.destination import AudienceTooSmall, Contact, DestinationClient, DestinationError, ListRef
+from connectors.common.destination import (
+    AudienceTooSmall,
+    Contact,
+    DestinationClient,
+    DestinationError,
+    ListRef,
+)
 from connectors.common.hashing import identifiers
 from connectors.vk_ads import client as vk_client
 from connectors.vk_ads.client import VkAdsAuthError, VkAdsRateLimited
@@ -114,7 +120,7 @@ def test_1999_refused_before_upload_and_2000_accepted(vk):
 
 
 def test_withdrawal_under_the_minimum_still_removes_the_withdrawn(vk):
-    emulator, url = vk
+    _, url = vk
     d = dest(url)
     audience = contacts(phones(2030))
     ref = created(d, audience)
@@ -154,7 +160,7 @@ def test_a_list_in_use_is_reported_and_kept(vk):
 
 
 def test_replace_makes_a_new_list_and_deletes_the_old(vk):
-    emulator, url = vk
+    _, url = vk
     d = dest(url)
     ref = created(d, contacts(phones(2005)))
     wanted = contacts(phones(2003, start=10))
@@ -165,7 +171,7 @@ def test_replace_makes_a_new_list_and_deletes_the_old(vk):
 
 
 def test_per_line_errors_are_reported_without_values(vk):
-    emulator, url = vk
+    _, url = vk
     d = dest(url)
     good = identifiers("phone_md5", phones(2000))
     answer = d.client.upload(NAME, "phones", [*good, "qwerty", good[0]])
@@ -206,8 +212,7 @@ def test_429_and_503_retried_and_spent_hour_named(vk):
     ref = created(d, contacts(phones(2000)))
     statuses = [e["status"] for e in emulator.journal]
     assert statuses.count(429) == 2 and statuses.count(503) == 1 and ref.id
-    emulator.limits["CREATE"] = (5, 2, 100)  # one create left this hour, then none
-    d.add(ref, contacts(phones(30, start=9000)))
+    emulator.limits["CREATE"] = (5, 0, 100)  # this hour's creates are spent (a diff is a create)
     before = len(emulator.journal)
     with pytest.raises(VkAdsRateLimited, match="hourly limit"):
         d.add(ref, contacts(phones(30, start=9100)))
@@ -215,7 +220,7 @@ def test_429_and_503_retried_and_spent_hour_named(vk):
 
 
 def test_auth_error_names_the_settings_never_the_secret(vk):
-    emulator, url = vk
+    _, url = vk
     d = VkAdsDestination(url, CLIENT_ID, "wrong-secret-8888", backoff=0.01)
     with pytest.raises(VkAdsAuthError) as err:
         d.ensure_list(NAME, "phone", None)
@@ -239,3 +244,18 @@ def test_no_identifiers_or_tokens_in_logs(vk, caplog):
     tokens = [t.access for t in emulator.tokens] + [t.refresh for t in emulator.tokens]
     assert SECRET not in text and not [t for t in tokens if t in text]
     assert not [c.identifier for c in audience if c.identifier in text]
+
+
+def test_a_spent_second_is_waited_out_not_hit():
+    emulator = VkAdsEmulator(SECRET, limits={"READ": (1, 200, 2000)})  # one read a second
+    server, url = emulator.serve_in_thread()
+    try:
+        d = dest(url)
+        ref = created(d, contacts(phones(2000)))
+        started = time.monotonic()
+        for _ in range(3):
+            assert d.describe(ref).exists
+        assert time.monotonic() - started >= 1.0  # X-RateLimit-RPS-Remaining: 0 made it wait
+        assert 429 not in [e["status"] for e in emulator.journal]
+    finally:
+        server.shutdown()

@@ -8,7 +8,13 @@ import logging
 import pytest
 import requests
 
-from connectors.common.destination import AudienceTooSmall, Contact, DestinationClient, DestinationError, ListRef
+from connectors.common.destination import (
+    AudienceTooSmall,
+    Contact,
+    DestinationClient,
+    DestinationError,
+    ListRef,
+)
 from connectors.common.hashing import identifiers
 from connectors.yandex_audience.client import YandexAudienceAuthError
 from connectors.yandex_audience.destination import YandexAudienceDestination
@@ -101,7 +107,7 @@ def test_99_contacts_refused_before_anything_is_uploaded(ya):
 
 
 def test_100_contacts_accepted(ya):
-    emulator, url = ya
+    _, url = ya
     d = dest(url)
     ref = d.ensure_list(NAME, "email", None)
     d.add(ref, contacts(emails(100)))
@@ -177,7 +183,7 @@ def test_segment_quotas_are_named_and_not_hammered(changes, quota, refusals):
 
 
 def test_md5_is_refused_for_new_segments(ya):
-    emulator, url = ya
+    _, url = ya
     d = dest(url)
     draft = d.client.upload_csv(("email\n" + "\n".join(identifiers("email_md5", emails(120))) + "\n").encode())
     with pytest.raises(DestinationError, match="MD5"):
