@@ -181,6 +181,10 @@ def test_per_line_errors_are_reported_without_values(vk):
         d.client.upload(NAME, "phones", ["qwerty-secret-line", *good[:10]])
     assert "not_enough_ids" in str(err.value) and "invalid_phone" in str(err.value)
     assert "qwerty-secret-line" not in str(err.value)
+    with pytest.raises(DestinationError, match=r"validation_failed.*type: invalid_choice"):
+        d.client.upload(NAME, "telephones", good)
+    with pytest.raises(DestinationError, match=r"type: type_mismatch"):
+        d.client.upload(NAME, "emails", identifiers("email_md5", [f"a{i}@b.ru" for i in range(30)]), base=answer["id"])
 
 
 def test_token_is_cached_refreshed_and_the_token_limit_cleared(vk):
