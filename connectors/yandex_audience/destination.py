@@ -34,7 +34,7 @@ from connectors.common.destination import (
     Outcome,
 )
 from connectors.common.hashing import not_hashes
-from connectors.yandex_audience.client import YandexAudienceClient
+from connectors.yandex_audience.client import YandexAudienceClient, YandexAudienceError
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,12 @@ class YandexAudienceDestination:
         segment_id = self._segment_id(ref)
         if segment_id is None:
             return Outcome(accepted=list(identifiers), detail="no segment on Yandex Audience: nothing to remove")
-        self.client.modify(segment_id, "subtraction", removal_file(identifiers), check_size=False)
+        try:
+            self.client.modify(segment_id, "subtraction", removal_file(identifiers), check_size=False)
+        except YandexAudienceError as exc:
+            if exc.status != 404:
+                raise
+            return Outcome(accepted=list(identifiers), detail=f"segment {segment_id} is gone: nothing to remove")
         log.info("%s: segment %s, %d records subtracted", PLATFORM, segment_id, len(identifiers))
         return Outcome(accepted=list(identifiers), detail=self._detail("subtracted from", self._wait(segment_id)))
 

@@ -219,3 +219,17 @@ def test_no_identifiers_or_tokens_in_logs(ya, caplog):
     assert TOKEN not in text
     assert not [c.identifier for c in audience if c.identifier in text]
     assert not [r for r in raw if r.strip().lower() in text.lower()]
+
+
+def test_removal_from_a_segment_deleted_outside_is_not_an_error(ya):
+    emulator, url = ya
+    d = dest(url)
+    audience = contacts(emails(120))
+    ref = d.ensure_list(NAME, "email", None)
+    d.add(ref, audience)
+    ref = d.ensure_list(NAME, "email", ref)
+    d.client.delete(int(ref.id))  # a marketer deleted it in the UI
+    outcome = d.remove(ref, [c.identifier for c in audience[:3]])
+    assert len(outcome.accepted) == 3 and "gone" in outcome.detail
+    assert not d.describe(ref).exists
+    assert d.ensure_list(NAME, "email", ref).id == ""  # the next sync uploads the audience anew
