@@ -222,7 +222,7 @@ def test_no_identifiers_or_tokens_in_logs(ya, caplog):
 
 
 def test_removal_from_a_segment_deleted_outside_is_not_an_error(ya):
-    emulator, url = ya
+    _, url = ya
     d = dest(url)
     audience = contacts(emails(120))
     ref = d.ensure_list(NAME, "email", None)
