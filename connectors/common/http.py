@@ -8,12 +8,14 @@ HTTP 200 body (Unisender) or answer with a body that is not JSON.
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_STATUS
 
+from cdp.destinations import destination as declared_destination
 from cdp.systems import system as declared_system
 
 RetryPredicate = Callable[[Optional[requests.Response], Optional[BaseException]], bool]
@@ -40,7 +42,10 @@ def retrying_session(
     max_delay: float = 20.0,
     extra_conditions: Iterable[RetryPredicate] = (),
     raise_for_status: bool = True,
+    status_codes: Sequence[int] = DEFAULT_RETRY_STATUS,
 ) -> requests.Session:
+    """`status_codes=()` leaves every retry to `extra_conditions`: for services whose 429 can mean
+    "a second" (retry) or "today's quota" (retrying is futile), told apart by the body or headers."""
     client = Client(
         request_timeout=timeout,
         request_max_attempts=attempts,
@@ -49,6 +54,7 @@ def retrying_session(
         respect_retry_after_header=True,
         retry_condition=[not_json, *extra_conditions],
         raise_for_status=raise_for_status,
+        status_codes=status_codes,
     )
     return client.session
 
@@ -81,6 +87,12 @@ def setting_names(system: str, *args: str) -> str:
     """The environment variables of a system's source arguments, as `cdp/systems.py` declares
     them (`ONEC_USER / ONEC_API_KEY`): the names an operator sets, in one place."""
     settings = declared_system(system).settings
+    return " / ".join(settings[arg].env for arg in args)
+
+
+def destination_setting_names(destination: str, *args: str) -> str:
+    """The same for a destination's settings, as `cdp/destinations.py` declares them."""
+    settings = declared_destination(destination).settings
     return " / ".join(settings[arg].env for arg in args)
 
 
