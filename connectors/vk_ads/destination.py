@@ -9,10 +9,11 @@ Why it works this way (the docs' rules, ../shared/specs/destinations.md §5, and
   id, and every VK Ads audience built on it, stays. A diff needs 25–5,000,000 lines:
   - adds under 25 come back `rejected` with that reason and are sent by a later sync (a late add
     harms no one);
-  - removals under 25 cannot wait (a withdrawn contact must leave now) and cannot be a diff, so the
-    list is deleted: the withdrawn leave with it, and the next sync uploads the audience again as a
-    new list (`describe` says the list is gone). A list that an audience or look-alike uses cannot
-    be deleted (409): then `ListInUse` says so, naming the list and what the marketer must do.
+  - removals under 25 cannot wait (a withdrawn contact must leave now), so the removal diff is
+    filled up to 25 lines with MD5 sums of values no person has (`_filler`): subtracting a sum the
+    list does not hold changes nothing, so the withdrawn leave at once and the list, and every
+    audience built on it, stays. (Deleting the list instead fails with 409 for a list an audience
+    or look-alike uses, which is most of them, and would leave the withdrawn on it.)
 - `replace` uploads the whole audience as a new list under the same name and deletes the old one.
 - `clear` deletes the list (a list cannot be emptied in place).
 - VK Ads does not list a list's members: `holding` is None; `describe` gives its counts.
@@ -42,6 +43,14 @@ UI_URL = "https://ads.vk.com/hq/audience"
 LIST_TYPES = {"phone": "phones", "email": "emails"}
 GONE = ("pending_delete", "deleting", "deleted", "deleted_to_notify")
 MIN_DIFF = 25
+
+
+def _filler(list_id: int, count: int) -> list[str]:
+    """MD5 sums of values that are no phone and no e-mail (so no person's), to bring a removal diff
+    up to the platform's minimum: subtracting a sum the list does not hold changes nothing."""
+    import hashlib
+
+    return [hashlib.md5(f"cdp-lite removal filler {list_id} {n}".encode()).hexdigest() for n in range(max(count, 0))]
 
 
 class ListInUse(DestinationError):
@@ -174,19 +183,15 @@ class VkAdsDestination:
             return Outcome(accepted=list(identifiers), detail=f"no {PLATFORM} list: nothing to remove")
         hashed = [i for i in identifiers if is_hash("md5", i)]
         rejected = {i: "not an MD5 sum: never sent" for i in identifiers if not is_hash("md5", i)}
-        if len(hashed) >= self.min_diff:
-            item = self.client.users_list(list_id)
-            if item is None or item.get("status") in GONE:
-                return Outcome(accepted=hashed, rejected=rejected, detail=f"list {list_id} is gone: nothing to remove")
-            answer = self.client.upload(ref.name, str(item["type"]), hashed, base=-list_id)
-            log.info("%s: list %s, diff of %d lines removed", PLATFORM, list_id, len(hashed))
-            return Outcome(accepted=hashed, rejected=rejected, detail=f"list {list_id}: -{len(hashed)} (diff {answer.get('id')})")
-        self._delete(ref, list_id, f"{len(hashed)} contacts must leave it and a removal diff needs at least {self.min_diff} lines")
-        self._created.pop(ref.name, None)
-        log.info("%s: list %s deleted to remove %d lines (under the diff minimum)", PLATFORM, list_id, len(hashed))
-        return Outcome(accepted=hashed, rejected=rejected,
-                       detail=f"list {list_id} deleted: {len(hashed)} removals are under the {self.min_diff}-line diff "
-                              "minimum; the next sync uploads the audience as a new list")
+        if not hashed:
+            return Outcome(rejected=rejected, detail="nothing to remove")
+        item = self.client.users_list(list_id)
+        if item is None or item.get("status") in GONE:
+            return Outcome(accepted=hashed, rejected=rejected, detail=f"list {list_id} is gone: nothing to remove")
+        lines = hashed + _filler(list_id, self.min_diff - len(hashed))
+        answer = self.client.upload(ref.name, str(item["type"]), lines, base=-list_id)
+        log.info("%s: list %s, diff of %d lines removed (%d filler)", PLATFORM, list_id, len(lines), len(lines) - len(hashed))
+        return Outcome(accepted=hashed, rejected=rejected, detail=f"list {list_id}: -{len(hashed)} (diff {answer.get('id')})")
 
     def replace(self, ref: ListRef, contacts: Sequence[Contact]) -> Outcome:
         old = self._list_id(ref)

@@ -120,7 +120,7 @@ def test_1999_refused_before_upload_and_2000_accepted(vk):
 
 
 def test_withdrawal_under_the_minimum_still_removes_the_withdrawn(vk):
-    _, url = vk
+    emulator, url = vk
     d = dest(url)
     audience = contacts(phones(2030))
     ref = created(d, audience)
@@ -128,16 +128,15 @@ def test_withdrawal_under_the_minimum_still_removes_the_withdrawn(vk):
     withdrawn = [c.identifier for c in audience[:30]]
     d.remove(ref, withdrawn)
     assert not held(url, ref.id) & set(withdrawn) and len(held(url, ref.id)) == 2000
-    # 6 more withdraw: under 2000 and under the 25-line diff minimum, so the list is deleted
+    # 6 more withdraw: under 2000 and under the 25-line diff minimum; the removal diff is filled
+    # up to 25 lines with sums no one has, so the six leave and the list stays with its 1994
     six = [c.identifier for c in audience[30:36]]
     outcome = d.remove(ref, six)
-    assert outcome.accepted == six and "deleted" in outcome.detail
-    assert held(url, ref.id) == set() and not d.describe(ref).exists
-    # the next sync finds no list and may not upload the 1994 left
-    ref = d.ensure_list(NAME, "phone", ref)
-    assert ref.id == ""
-    with pytest.raises(AudienceTooSmall):
-        d.add(ref, audience[36:])
+    assert outcome.accepted == six and not outcome.rejected
+    assert not held(url, ref.id) & set(six) and len(held(url, ref.id)) == 1994
+    assert d.describe(ref).exists
+    diffs = [e for e in emulator.lists.values() if e.base == -int(ref.id)]
+    assert len(diffs) == 2 and len(diffs[-1].ids) == 25  # 6 withdrawn + 19 filler sums
 
 
 def test_a_list_in_use_is_reported_and_kept(vk):
@@ -148,13 +147,15 @@ def test_a_list_in_use_is_reported_and_kept(vk):
         "name": "Ретаргетинг", "pass_condition": 1,
         "relations": [{"object_type": "remarketing_users_list", "params": {"source_id": int(ref.id), "type": "positive"}}]})
     assert segment.status_code == 200
+    # one withdrawal from a list in use: a filled removal diff, the list and its audience stay
+    one = contacts(phones(1))[0].identifier
+    d.remove(ref, [one])
+    assert one not in held(url, ref.id) and len(held(url, ref.id)) == 2004
     with pytest.raises(ListInUse) as err:
-        d.remove(ref, [contacts(phones(1))[0].identifier])
+        d.replace(ref, contacts(phones(2100)))
     message = str(err.value)
     assert NAME in message and ref.id in message and "409" in message and "Аудитории" in message
-    assert len(held(url, ref.id)) == 2005  # nothing was deleted behind the marketer's back
-    with pytest.raises(ListInUse):
-        d.replace(ref, contacts(phones(2100)))
+    assert len(held(url, ref.id)) == 2004  # nothing was deleted behind the marketer's back
     live = [e for e in emulator.lists.values() if not e.deleted and not e.base]
     assert [str(e.id) for e in live] == [ref.id]  # the replacement was withdrawn, not left doubled
 
