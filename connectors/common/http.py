@@ -7,10 +7,10 @@ HTTP 200 body (Unisender) or answer with a body that is not JSON.
 
 from __future__ import annotations
 
-import json
 from typing import Callable, Iterable, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import requests
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_STATUS
@@ -27,9 +27,9 @@ def not_json(response: Optional[requests.Response], exception: Optional[BaseExce
         return False
     if "json" not in response.headers.get("Content-Type", ""):
         return False
-    try:
-        json.loads(response.content or b"null")
-    except ValueError:
+    try:  # orjson: this check parses every page once more; json.loads made it ~5 % of an extract
+        orjson.loads(response.content or b"null")
+    except orjson.JSONDecodeError:
         return True
     return False
 
