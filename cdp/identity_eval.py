@@ -100,15 +100,19 @@ def score_set(warehouse: Path, truth: Path, planted: Path | None = None) -> dict
 
 
 def add_compare_arguments(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--eval-set", type=Path, default=EVAL_SET, help="folder with inbox/, mapping.yml, business.yml, truth.csv, planted.csv")
-    ap.add_argument("--eval-warehouse", type=Path, help="score this warehouse (already built from the evaluation set) instead of building one")
-    ap.add_argument("--demo-warehouse", type=Path, help=f"an existing demo warehouse (default {DEMO_WAREHOUSE.relative_to(ROOT)} if present)")
-    ap.add_argument("--demo-data", type=Path, help=f"the demo data folder it was built from (default {DEMO_DATA.relative_to(ROOT)})")
-    ap.add_argument("--demo-customers", type=int, default=1500, help="people in a freshly generated demo (when none exists)")
-    ap.add_argument("--fresh-demo", action="store_true", help="generate and run a demo even if data/ holds one")
-    ap.add_argument("--no-demo", action="store_true", help="score the evaluation set only")
-    ap.add_argument("--work", type=Path, help="keep the built warehouses in this folder (default: a temporary one, removed)")
-    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    arg = ap.add_argument
+    arg("--eval-set", type=Path, default=EVAL_SET,
+        help="folder with inbox/, mapping.yml, business.yml, truth.csv, planted.csv")
+    arg("--eval-warehouse", type=Path,
+        help="score this warehouse (already built from the evaluation set) instead of building one")
+    arg("--demo-warehouse", type=Path,
+        help=f"an existing demo warehouse (default {DEMO_WAREHOUSE.relative_to(ROOT)} if present)")
+    arg("--demo-data", type=Path, help=f"the demo data folder it was built from (default {DEMO_DATA.relative_to(ROOT)})")
+    arg("--demo-customers", type=int, default=1500, help="people in a freshly generated demo (when none exists)")
+    arg("--fresh-demo", action="store_true", help="generate and run a demo even if data/ holds one")
+    arg("--no-demo", action="store_true", help="score the evaluation set only")
+    arg("--work", type=Path, help="keep the built warehouses in this folder (default: a temporary one, removed)")
+    arg("--json", action="store_true", help="print the figures as JSON")
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -123,10 +127,12 @@ def compare_command(args: argparse.Namespace) -> int:
         else:
             note("Building the evaluation set through the pipeline ...")
             eval_wh = build_eval_warehouse(args.eval_set, work)
-        results["eval"] = {"set": str(args.eval_set), **score_set(eval_wh, args.eval_set / "truth.csv", args.eval_set / "planted.csv")}
+        scores = score_set(eval_wh, args.eval_set / "truth.csv", args.eval_set / "planted.csv")
+        results["eval"] = {"set": str(args.eval_set), **scores}
         if not args.no_demo:
             demo_wh, demo_data = args.demo_warehouse, args.demo_data
-            if demo_wh is None and not args.fresh_demo and DEMO_WAREHOUSE.exists() and (DEMO_DATA / "ground_truth" / "identity.csv").exists():
+            existing = DEMO_WAREHOUSE.exists() and (DEMO_DATA / "ground_truth" / "identity.csv").exists()
+            if demo_wh is None and existing and not args.fresh_demo:
                 demo_wh, demo_data = DEMO_WAREHOUSE, DEMO_DATA
             if demo_wh is None:
                 note(f"Generating and running the demo at {args.demo_customers:,} people ...")
