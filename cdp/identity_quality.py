@@ -73,27 +73,51 @@ def measure_naive(warehouse: Path, ground_truth: Path) -> Quality:
 def planted_breakdown(warehouse: Path, planted: Path) -> list[PlantedCase]:
     """Per planted class, how many of its pairs the model and the naive rule linked."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        _naive_clusters(con)
-        con.execute("create temp table planted as select * from read_csv(?, all_varchar = true)", [str(planted)])
+        _planted_outcomes(con, planted)
         rows = con.execute("""
-            with pairs as (
-                select p."case", p.kind,
-                       ma.customer_id = mb.customer_id as linked,
-                       na.customer_id = nb.customer_id as naive_linked
-                from planted p
-                left join marts.customer_identity_map ma
-                  on ma.source_system = p.source_system_a and ma.source_record_id = p.source_record_id_a
-                left join marts.customer_identity_map mb
-                  on mb.source_system = p.source_system_b and mb.source_record_id = p.source_record_id_b
-                left join naive_map na
-                  on na.source_system = p.source_system_a and na.source_record_id = p.source_record_id_a
-                left join naive_map nb
-                  on nb.source_system = p.source_system_b and nb.source_record_id = p.source_record_id_b
-            )
             select "case", kind, count(*), count(*) filter (where linked), count(*) filter (where naive_linked)
-            from pairs group by all order by kind, "case"
+            from planted_outcomes group by all order by kind, "case"
         """).fetchall()
     return [PlantedCase(case, kind, int(n), int(linked), int(naive)) for case, kind, n, linked, naive in rows]
+
+
+def planted_failures(warehouse: Path, planted: Path) -> list[dict]:
+    """The planted pairs the model got wrong (a false-merge pair in one customer, a missed-link
+    pair in two), with both records' keys and customer ids: where to look when tuning."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        _planted_outcomes(con, planted)
+        cur = con.execute("""
+            select "case", kind, detail, record_key_a, customer_id_a, record_key_b, customer_id_b, naive_linked
+            from planted_outcomes
+            where linked = (kind = 'false_merge')
+            order by kind, "case", record_key_a, record_key_b
+        """)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _planted_outcomes(con: duckdb.DuckDBPyConnection, planted: Path) -> None:
+    """Temp table `planted_outcomes`: every planted pair with the model's and the naive rule's
+    customer for each side and whether they are one customer."""
+    _naive_clusters(con)
+    con.execute("create or replace temp table planted as select * from read_csv(?, all_varchar = true)", [str(planted)])
+    con.execute("""
+        create or replace temp table planted_outcomes as
+        select p."case", p.kind, p.detail,
+               p.source_system_a || ':' || p.source_record_id_a as record_key_a, ma.customer_id as customer_id_a,
+               p.source_system_b || ':' || p.source_record_id_b as record_key_b, mb.customer_id as customer_id_b,
+               coalesce(ma.customer_id = mb.customer_id, false) as linked,
+               coalesce(na.customer_id = nb.customer_id, false) as naive_linked
+        from planted p
+        left join marts.customer_identity_map ma
+          on ma.source_system = p.source_system_a and ma.source_record_id = p.source_record_id_a
+        left join marts.customer_identity_map mb
+          on mb.source_system = p.source_system_b and mb.source_record_id = p.source_record_id_b
+        left join naive_map na
+          on na.source_system = p.source_system_a and na.source_record_id = p.source_record_id_a
+        left join naive_map nb
+          on nb.source_system = p.source_system_b and nb.source_record_id = p.source_record_id_b
+    """)
 
 
 class _connect:
@@ -235,12 +259,15 @@ def _score_command(args: argparse.Namespace) -> int:
     model = measure(args.warehouse, truth)
     naive = measure_naive(args.warehouse, truth) if args.naive or args.planted else None
     planted = planted_breakdown(args.warehouse, args.planted) if args.planted else None
+    failures = planted_failures(args.warehouse, args.planted) if args.planted and args.failures else None
     if args.json:
         out: dict = {"model": asdict(model)}
         if naive:
             out["naive"] = asdict(naive)
         if planted is not None:
             out["planted"] = [asdict(c) for c in planted]
+        if failures is not None:
+            out["planted_failures"] = failures
         print(json.dumps(out if naive or planted is not None else asdict(model), ensure_ascii=False))
         return 0
     _print_quality(model)
@@ -248,6 +275,11 @@ def _score_command(args: argparse.Namespace) -> int:
         print(f"naive rule: precision {naive.precision:.4f}   recall {naive.recall:.4f}   F1 {naive.f1:.4f}")
     if planted is not None:
         print_planted(planted)
+    if failures:
+        print("Planted pairs the model got wrong (case, detail, record a -> customer, record b -> customer):")
+        for f in failures:
+            print(f"  {f['case']:<26}{f['detail'] or '':<28}{f['record_key_a']} -> {f['customer_id_a']}   "
+                  f"{f['record_key_b']} -> {f['customer_id_b']}")
     return 0
 
 
@@ -265,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="folder written by `python -m demo.generate` (its ground_truth/identity.csv), when no --truth")
     score.add_argument("--planted", type=Path, help="planted.csv of an evaluation set: also score each planted class")
     score.add_argument("--naive", action="store_true", help="also score the naive rule on the same records")
+    score.add_argument("--failures", action="store_true",
+                       help="with --planted: list the planted pairs the model got wrong (record keys, customer ids)")
     score.add_argument("--json", action="store_true", help="print the figures as JSON")
     compare = sub.add_parser("compare", help="build the evaluation set and the demo, score both side by side")
     from cdp.identity_eval import add_compare_arguments

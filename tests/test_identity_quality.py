@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from cdp.identity_eval import build_eval_warehouse
-from cdp.identity_quality import main, measure, measure_naive, planted_breakdown
+from cdp.identity_quality import main, measure, measure_naive, planted_breakdown, planted_failures
 
 EVAL_SET = Path(__file__).parent / "fixtures" / "identity_eval"
 
@@ -43,7 +43,7 @@ def eval_warehouse(tmp_path_factory) -> Path:
 def test_the_identity_map_holds_its_floors_on_the_evaluation_set(eval_warehouse):
     q = measure(eval_warehouse, EVAL_SET / "truth.csv")
     assert q.unmatched_records == 0, "every exported record is in the map, and only those"
-    assert q.records == sum(1 for _ in open(EVAL_SET / "truth.csv", encoding="utf-8")) - 1
+    assert q.records == len((EVAL_SET / "truth.csv").read_text(encoding="utf-8").splitlines()) - 1
     assert q.precision >= EVAL_PRECISION_FLOOR, q
     assert q.recall >= EVAL_RECALL_FLOOR, q
     naive = measure_naive(eval_warehouse, EVAL_SET / "truth.csv")
@@ -56,6 +56,14 @@ def test_each_planted_class_is_no_worse_than_today(eval_warehouse):
     worse = {name: cases[name].linked for name, most in FALSE_MERGE_CEILINGS.items() if cases[name].linked > most}
     worse |= {name: cases[name].linked for name, least in MISSED_LINK_FLOORS.items() if cases[name].linked < least}
     assert worse == {}
+
+
+def test_compare_command_scores_the_built_set_as_json(eval_warehouse, capsys):
+    assert main(["compare", "--eval-warehouse", str(eval_warehouse), "--no-demo", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["eval"]
+    assert out["model"] == measure(eval_warehouse, EVAL_SET / "truth.csv").__dict__
+    assert out["naive"]["recall"] < out["model"]["recall"]
+    assert {c["case"] for c in out["planted"]} == set(FALSE_MERGE_CEILINGS) | set(MISSED_LINK_FLOORS)
 
 
 def test_every_pair_the_naive_rule_misses_is_a_planted_one(eval_warehouse):
@@ -150,6 +158,10 @@ def test_planted_classes_counted_by_hand(tiny):
     cases = {c.case: c for c in planted_breakdown(tiny / "tiny.duckdb", tiny / "planted.csv")}
     assert (cases["household"].pairs, cases["household"].linked, cases["household"].naive_linked) == (2, 1, 0)
     assert (cases["changed"].pairs, cases["changed"].linked, cases["changed"].naive_linked) == (2, 0, 1)
+    wrong = {(f["case"], f["record_key_a"], f["record_key_b"], f["naive_linked"])
+             for f in planted_failures(tiny / "tiny.duckdb", tiny / "planted.csv")}
+    assert wrong == {("household", "crm:a1", "crm:b1", False), ("changed", "crm:a1", "crm:a3", True),
+                     ("changed", "crm:c2", "crm:d1", False)}
 
 
 def test_score_command_prints_json(tiny, capsys):
