@@ -186,6 +186,8 @@ def _describe(client, ref: ListRef, report: SyncReport) -> None:
     except DestinationError as exc:
         report.message = (report.message + f" (read-back failed: {exc})").strip()
         return
+    if holding.size is None and report.held_before is not None:  # counted from our read-back and what changed
+        holding.size = report.held_before + report.added - report.removed
     report.holding, report.held_after, report.matched = holding, holding.size, holding.matched
 
 

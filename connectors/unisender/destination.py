@@ -76,8 +76,10 @@ class UnisenderDestination:
         raise SourceError(f"Unisender export task {task} did not complete")
 
     def describe(self, ref: ListRef) -> Holding:
-        members = self.holding(ref)
-        return Holding(exists=True, size=len(members or ()), status="active",
+        """Without a member count: counting means another export, and exports are limited to 20
+        a minute (§1); the engine counts from the read-back it already made."""
+        exists = ref.id in {str(item["id"]) for item in self._call(self.api.get_lists)}
+        return Holding(exists=exists, status="active" if exists else "deleted",
                        url=f"https://cp.unisender.com/ru/v5/lists/{ref.id}")
 
     def _import(self, kind: str, names: list[str], rows: list[list[str]]) -> dict[str, Any]:
