@@ -314,7 +314,7 @@ def test_unisender_a_destination_down_is_recorded_and_retried(setup, stack):
     fragile = UnisenderDestination(stack["UNISENDER_BASE_URL"], stack["UNISENDER_API_KEY"], attempts=1)
     requests.post(f"{stack['UNISENDER_BASE_URL']}/_emulator/faults", json={"error_5xx_next": 3}, timeout=10)
     down = wh.sync(fragile, "r1")
-    assert down.status == "failed" and "503" in down.message or "HTTP" in down.message, down
+    assert down.status == "failed" and ("503" in down.message or "HTTP" in down.message), down
     assert wh.q("select status from activation.sync_report where run_id = 'r1'")[0][0] == "failed"
     requests.post(f"{stack['UNISENDER_BASE_URL']}/_emulator/faults", json={"error_5xx_next": 0}, timeout=10)
     again = wh.sync(client, "r2")
