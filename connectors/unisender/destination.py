@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import requests
+
 from connectors.common.destination import AddressType, Contact, DestinationError, Holding, ListRef, Outcome
 from connectors.common.http import SourceError
 from connectors.unisender.client import UnisenderClient
@@ -39,6 +41,8 @@ class UnisenderDestination:
             return what(*args, **kwargs)
         except SourceError as exc:
             raise DestinationError(str(exc)) from None
+        except requests.RequestException as exc:  # unreachable after the session's retries
+            raise DestinationError(f"Unisender {self.api.base}: {type(exc).__name__}: {exc}") from None
 
     def ensure_list(self, name: str, address_type: AddressType, known: ListRef | None) -> ListRef:
         lists = {str(item["id"]): item["title"] for item in self._call(self.api.get_lists)}

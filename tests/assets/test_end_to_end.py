@@ -240,10 +240,10 @@ def test_no_address_revoked_in_any_way_reaches_any_destination(run):
             assert not (outgoing & identifiers), f"{way}: a revoked address reached {key}"
 
 
-def _activation_job(run, selection, config=None):
+def _activation_job(run, selection, config=None, env=None):
     from orchestration.definitions import build_definitions
 
-    with environment(run["env"]):
+    with environment(env or run["env"]):
         defs = build_definitions()
         job = dg.define_asset_job("activate_only", selection=selection, config=config).resolve(asset_graph=defs.resolve_asset_graph())
         with dg.DagsterInstance.ephemeral() as instance:
@@ -295,6 +295,16 @@ def test_the_summary_shows_adds_removes_and_rejections_per_destination(run):
     assert first_run > 0 and sent >= first_run
     assigned = _q(run, "select count(distinct segment), count(*) filter (where is_control) from activation.segment_assignments")[0]
     assert assigned[0] >= 1 and assigned[1] > 0, "members recorded with their control flag"
+
+
+def test_one_destination_down_does_not_stop_the_others(run):
+    down = {**run["env"], "UNISENDER_BASE_URL": "http://127.0.0.1:9"}  # nothing listens there
+    result = _activation_job(run, dg.AssetSelection.key_prefixes(["activation"]), env=down)
+    assert not result.success
+    materialized = {tuple(e.asset_key.path[:2]) for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert ("activation", "s3_file") in materialized and ("activation", "unisender") not in materialized
+    failed = _q(run, "select status, message from activation.sync_report where run_id = ? and destination = 'unisender'", result.run_id)
+    assert failed and all(status == "failed" and "Unisender" in message for status, message in failed)
 
 
 def test_zz_the_gate_blocks_a_wrong_consent_mart(run):
