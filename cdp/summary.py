@@ -17,7 +17,7 @@ def summary(warehouse: Path, env: dict[str, str] | None = None, data_dir: Path |
     q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
     env = env or {}
     out: dict = {"rows_per_source": {}, "quarantined": {}, "rejected_values": {}, "identity": {}, "consent": {},
-                 "segments": {}, "synced": {}}
+                 "segments": {}, "activation": {}}
     for schema, table in q("select table_schema, table_name from information_schema.tables where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\' and table_name not like '\\_dlt%' escape '\\' order by 1, 2"):
         n = q(f'select count(*) from "{schema}"."{table}"')[0][0]
         (out["quarantined"] if table == "quarantine" else out["rows_per_source"])[f"{schema[4:]}.{table}"] = n
@@ -60,10 +60,8 @@ def summary(warehouse: Path, env: dict[str, str] | None = None, data_dir: Path |
     for (seg,) in q("select table_name from information_schema.tables where table_schema = 'segments' order by 1"):
         out["segments"][seg] = {"members": q(f"select count(*) from segments.{seg}")[0][0],
                                 "consented": {t.split("__")[1]: n for t, n in audiences.items() if t.endswith(f"__{seg}")}}
-    if q("select count(*) from information_schema.tables where table_schema = 'activation' and table_name = 'sync_state'")[0][0]:
-        for dest, seg, target, sent, rejected in q(
-                "select destination, segment, target, count(*) filter (where status = 'sent'), count(*) filter (where status = 'rejected') from activation.sync_state group by all order by all"):
-            out["synced"][f"{seg} → {dest} {target}"] = {"contacts": sent, "rejected_by_destination": rejected}
+    if q("select count(*) from information_schema.tables where table_schema = 'activation' and table_name = 'sync_report'")[0][0]:
+        out["activation"] = activation_summary(con)
     if env.get("UNISENDER_BASE_URL"):
         lists = requests.get(f"{env['UNISENDER_BASE_URL']}/_emulator/lists", timeout=10).json()
         out["unisender_emulator_lists"] = {item["title"]: item["active_members"] for item in lists}
@@ -73,6 +71,31 @@ def summary(warehouse: Path, env: dict[str, str] | None = None, data_dir: Path |
         from cdp.identity_quality import measure
 
         out["quality"] = measure(warehouse, truth).__dict__
+    return out
+
+
+def activation_summary(con: duckdb.DuckDBPyConnection) -> dict:
+    """Per destination: what the latest run of each audience added, removed and had rejected (with
+    the destinations' reasons), from activation.sync_report."""
+    rows = con.execute("""
+        with latest as (
+            select * from activation.sync_report
+            qualify row_number() over (partition by destination, segment order by reported_at desc) = 1
+        )
+        select destination, segment, list_name, status, dry_run, audience, added, removed, rejected, rejected_reasons,
+               held_after, matched, message
+        from latest order by destination, segment""").fetchall()
+    out: dict = {}
+    for dest, seg, name, status, dry, audience, added, removed, rejected, reasons, held, matched, message in rows:
+        per = out.setdefault(dest, {"added": 0, "removed": 0, "rejected": 0, "rejected_reasons": {}, "lists": []})
+        per["added"] += added
+        per["removed"] += removed
+        per["rejected"] += rejected
+        for reason, n in json.loads(reasons or "{}").items():
+            per["rejected_reasons"][reason] = per["rejected_reasons"].get(reason, 0) + n
+        per["lists"].append({"segment": seg, "list": name, "status": status, "dry_run": dry, "audience": audience,
+                             "added": added, "removed": removed, "rejected": rejected, "now_holds": held,
+                             "matched": matched, "message": message})
     return out
 
 
@@ -109,9 +132,16 @@ def print_summary(s: dict, warehouse: Path) -> None:
     for k, v in s["segments"].items():
         consented = ", ".join(f"{d} {n:,}" for d, n in v["consented"].items())
         print(f"  {k:<34}{v['members']:>8,}   {consented}")
-    print("Synced (contacts now at the destination, consent-gated):")
-    for k, v in s["synced"].items():
-        print(f"  {k}: {v['contacts']:,} sent, {v['rejected_by_destination']:,} refused by the destination")
+    print("Activation (latest sync per audience; activation.sync_report):")
+    for dest, per in s.get("activation", {}).items():
+        print(f"  {dest}: +{per['added']:,} added, -{per['removed']:,} removed, {per['rejected']:,} rejected"
+              + "".join(f"\n    rejected: {n:,} × {reason}" for reason, n in per["rejected_reasons"].items()))
+        for item in per["lists"]:
+            holds = "" if item["now_holds"] is None else f", now holds {item['now_holds']:,}"
+            matched = "" if item["matched"] is None else f", matched {item['matched']:,}"
+            print(f"    «{item['list']}» ({item['segment']}): {item['status']}{' (dry run)' if item['dry_run'] else ''}, "
+                  f"audience {item['audience']:,}, +{item['added']:,} -{item['removed']:,}, {item['rejected']:,} rejected"
+                  f"{holds}{matched}" + (f"\n      {item['message']}" if item["message"] else ""))
     if "unisender_emulator_lists" in s:
         print("Unisender emulator lists (active members): " + json.dumps(s["unisender_emulator_lists"], ensure_ascii=False))
     print(f"{line}\nWarehouse: {warehouse}\n  python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True).sql('select * from marts.customer_360 limit 5'))\"")

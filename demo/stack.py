@@ -1,5 +1,6 @@
 """Start the local stand-ins for the outside world: an emulator for every emulated system of
-cdp/systems.py and an S3 endpoint (moto's server), each as its own process on a free loopback port,
+cdp/systems.py and every emulated destination of cdp/destinations.py whose emulator exists
+(`emulators/<name>.py`; a system that is both, like Unisender, runs once), and an S3 endpoint (moto's server), each as its own process on a free loopback port,
 and return the environment variables that point the pipeline at them and at the demo's files, with
 the demo's business configuration (demo/business.yml)."""
 
@@ -16,6 +17,7 @@ from typing import Iterator
 
 import requests
 
+from cdp.destinations import DESTINATIONS, DestinationSystem
 from cdp.settings import ENV_VAR as BUSINESS_CONFIG_VAR
 from cdp.systems import SYSTEMS, System
 
@@ -24,6 +26,20 @@ BUSINESS_CONFIG = Path(__file__).resolve().with_name("business.yml")
 
 # Every emulated system is started as `python -m emulators.<system> --data DIR --port N --api-key KEY`.
 EMULATED_SYSTEMS: dict[str, System] = {name: s for name, s in SYSTEMS.items() if s.emulated}
+EMULATORS = Path(__file__).resolve().parents[1] / "emulators"
+# Destinations with an emulator of their own; each also gets the emulator of a system of the same name.
+EMULATED_DESTINATIONS: dict[str, DestinationSystem] = {
+    name: d for name, d in DESTINATIONS.items() if d.emulated and (EMULATORS / f"{name}.py").exists()}
+
+
+def destination_env(dest: DestinationSystem, url: str) -> dict[str, str]:
+    """Point a destination's settings at its emulator: `base_url` there, secrets the emulators' key,
+    a required setting without a default (an app's client id) a demo value."""
+    env = {dest.settings["base_url"].env: url} if "base_url" in dest.settings else {}
+    for arg, setting in dest.settings.items():
+        if arg != "base_url" and (setting.secret or setting.default is None):
+            env[setting.env] = DEMO_KEY
+    return env
 
 
 def emulator_env(system: System, url: str) -> dict[str, str]:
@@ -66,19 +82,23 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int
     not the real services' throttles, which it reports separately)."""
     procs: list[subprocess.Popen] = []
     try:
-        ports = {name: free_port() for name in (*EMULATED_SYSTEMS, "s3")}
+        emulated = [*EMULATED_SYSTEMS, *(n for n in EMULATED_DESTINATIONS if n not in EMULATED_SYSTEMS)]
+        ports = {name: free_port() for name in (*emulated, "s3")}
         env: dict[str, str] = {}
         started = {
             name: subprocess.Popen([sys.executable, "-m", f"emulators.{name}", "--data", str(data_dir),
                                     "--port", str(ports[name]), "--api-key", DEMO_KEY,
                                     *(["--rate-limit", str(rate_limit)] if rate_limit else [])],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            for name in EMULATED_SYSTEMS
+            for name in emulated
         }
         procs.extend(started.values())
-        for name, system in EMULATED_SYSTEMS.items():  # all start at once, then we wait for each
+        for name in emulated:  # all start at once, then we wait for each
             _wait(f"http://127.0.0.1:{ports[name]}/_emulator/health", started[name])
-            env |= emulator_env(system, f"http://127.0.0.1:{ports[name]}")
+            if name in EMULATED_SYSTEMS:
+                env |= emulator_env(EMULATED_SYSTEMS[name], f"http://127.0.0.1:{ports[name]}")
+            if name in EMULATED_DESTINATIONS:
+                env |= destination_env(EMULATED_DESTINATIONS[name], f"http://127.0.0.1:{ports[name]}")
         moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(ports["s3"])],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(moto)

@@ -18,9 +18,15 @@ deliveries; `getCampaignDeliveryStats(campaign_id, changed_since)` answers
 (, "count")], "data": [...]}`. The journal also records the non-personal paging and filter
 parameters of these calls, so tests can see what an incremental run asked for.
 
+Activation (importContacts): rows keyed by `email` or `phone`; `<kind>_list_ids` adds to lists, except
+a contact unsubscribed there or account-wide, which is refused in `log` with the reason;
+`<kind>_excluded_list_ids` takes contacts out of lists in bulk (§1: exclusion is not an unsubscribe).
+
 Read back what it received:
-  GET /_emulator/lists                   lists with their active member counts
-  GET /_emulator/lists/<id>/members      the active members' e-mails of one list
+  GET  /_emulator/lists                   lists with their active member counts
+  GET  /_emulator/lists/<id>/members      the active members (e-mails and phones) of one list
+  POST /_emulator/lists/<id>/empty        empty a list as a person would in the UI (or /delete it)
+  POST /_emulator/contacts/<addr>/unsubscribe   the person unsubscribes through a letter's link
   GET /_emulator/requests                the request journal (no keys, no personal values)
 
 Run it alone:  python -m emulators.unisender --data data/demo --port 8302
@@ -38,6 +44,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import unquote
 
 import pandas as pd
 
@@ -45,9 +52,11 @@ from emulators.base import SECRET_PARAMS, Emulator, RateLimiter, Request, Respon
 
 ROLE_LOCALPARTS = {"info", "sales", "admin", "support", "no-reply", "noreply", "office", "abuse", "postmaster"}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^\+?\d{10,15}$")
 MAX_IMPORT_ROWS = 500
 EXPORT_FIELDS = ["email", "email_status", "email_availability", "email_add_time", "email_list_ids",
                  "email_unsubscribed_list_ids", "email_excluded_list_ids", "Name"]
+PHONE_EXPORT_FIELDS = ["phone", "phone_status", "phone_list_ids", "phone_unsubscribed_list_ids", "phone_excluded_list_ids"]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Non-personal parameters worth keeping in the journal (values, not just names).
 LOGGED_PARAMS = ("campaign_id", "changed_since", "from", "to", "limit", "offset", "group")
@@ -84,6 +93,7 @@ class UnisenderEmulator(Emulator):
         self.api_key = api_key
         self.limiter = RateLimiter(calls_per_minute, 60.0)
         self.contacts: dict[str, Contact] = {}
+        self.phones: dict[str, Contact] = {}  # SMS contacts, keyed by the phone as sent
         self.lists: dict[int, str] = {}
         self.tasks: dict[str, dict] = {}
         self.files: dict[str, bytes] = {}
@@ -184,7 +194,15 @@ class UnisenderEmulator(Emulator):
         self.lists[new_id] = title
         return self.ok({"id": new_id})
 
+    def _book(self, kind: str) -> dict[str, Contact]:
+        return self.contacts if kind == "email" else self.phones
+
     def import_contacts(self, req: Request) -> Response:
+        """Rows keyed by `email`, else `phone`. `<kind>_list_ids` subscribes to lists (never a contact
+        the account holds as unsubscribed: that row is logged with the reason and left alone);
+        `<kind>_excluded_list_ids` takes the contact out of those lists (a bulk `exclude`);
+        `<kind>_status` is honoured only towards unsubscribed; other columns are fields, and an empty
+        cell empties the field, as in Unisender."""
         params = {**req.query, **req.form}
         names = [v for k, v in sorted(((k, v) for k, v in params.items() if k.startswith("field_names[")),
                                       key=lambda kv: int(kv[0][12:-1]))]
@@ -192,6 +210,7 @@ class UnisenderEmulator(Emulator):
             return self.error("invalid_arg", "field_names is required")
         if "email" not in names and "phone" not in names:
             return self.error("invalid_arg", "field_names must contain email or phone")
+        kind = "email" if "email" in names else "phone"
         rows: dict[int, dict[int, str]] = {}
         for k, v in params.items():
             mm = re.fullmatch(r"data\[(\d+)\]\[(\d+)\]", k)
@@ -199,45 +218,60 @@ class UnisenderEmulator(Emulator):
                 rows.setdefault(int(mm.group(1)), {})[int(mm.group(2))] = v
         if len(rows) > MAX_IMPORT_ROWS:
             return self.error("invalid_arg", f"Too many rows: {len(rows)}, the limit is {MAX_IMPORT_ROWS}")
+        book = self._book(kind)
         result = {"total": len(rows), "inserted": 0, "updated": 0, "deleted": 0, "new_emails": 0, "invalid": 0, "log": []}
         for index in sorted(rows):
             row = {names[c]: val for c, val in rows[index].items() if c < len(names)}
-            email = (row.get("email") or "").strip().lower()
-            if not EMAIL_RE.match(email):
+            key = (row.get(kind) or "").strip().lower()
+            if kind == "email" and not EMAIL_RE.match(key):
                 result["invalid"] += 1
                 result["log"].append({"index": index, "code": "invalid_email", "message": "Invalid e-mail address"})
                 continue
-            if email.split("@")[0] in ROLE_LOCALPARTS:
+            if kind == "phone" and not PHONE_RE.match(key):
+                result["invalid"] += 1
+                result["log"].append({"index": index, "code": "invalid_phone", "message": "Invalid phone number"})
+                continue
+            if kind == "email" and key.split("@")[0] in ROLE_LOCALPARTS:
                 result["invalid"] += 1
                 result["log"].append({"index": index, "code": "role_address", "message": "Role address is not allowed"})
                 continue
             if row.get("delete") == "1":
-                if self.contacts.pop(email, None):
+                if book.pop(key, None):
                     result["deleted"] += 1
                 continue
-            contact = self.contacts.get(email)
+            excluded = {int(x) for x in (row.get(f"{kind}_excluded_list_ids") or "").split(",") if x.strip()}
+            list_ids = {int(x) for x in (row.get(f"{kind}_list_ids") or "").split(",") if x.strip()}
+            contact = book.get(key)
+            if contact is None and excluded and not list_ids:
+                continue  # an exclusion of someone the account does not hold: nothing to do
             if contact is None:
-                contact = self.contacts[email] = Contact(email, "new", _now())
+                contact = book[key] = Contact(key, "new", _now())
                 result["inserted"] += 1
-                result["new_emails"] += 1
+                result["new_emails"] += kind == "email"
             else:
                 result["updated"] += 1
-            wanted = row.get("email_status")
+            for lid in excluded:
+                contact.lists.discard(lid)
+                contact.excluded_lists.add(lid)
+            wanted = row.get(f"{kind}_status")
             if wanted == "unsubscribed":
                 contact.status = "unsubscribed"
             elif wanted in ("new", "active", "inactive") and contact.status != "unsubscribed":
                 contact.status = wanted
-            list_ids = {int(x) for x in (row.get("email_list_ids") or "").split(",") if x.strip()}
             unknown = list_ids - set(self.lists)
             if unknown:
                 result["log"].append({"index": index, "code": "invalid_list", "message": f"Unknown list ids {sorted(unknown)}"})
                 list_ids -= unknown
-            if contact.status != "unsubscribed":
-                for lid in list_ids - contact.unsubscribed_lists:
-                    contact.lists.add(lid)
-                    contact.excluded_lists.discard(lid)
+            refused = list_ids & contact.unsubscribed_lists if contact.status != "unsubscribed" else list_ids
+            if refused:
+                result["log"].append({"index": index, "code": "unsubscribed",
+                                      "message": "Contact has unsubscribed and can only be re-subscribed by "
+                                                 "confirming through the activation link"})
+            for lid in list_ids - refused:
+                contact.lists.add(lid)
+                contact.excluded_lists.discard(lid)
             for name, val in row.items():
-                if name not in ("email", "email_status", "email_list_ids", "delete", "tags") and not name.startswith("email_"):
+                if name not in (kind, "delete", "tags") and not name.startswith(("email_", "phone_")):
                     contact.fields[name] = val
         return self.ok(result)
 
@@ -245,7 +279,7 @@ class UnisenderEmulator(Emulator):
         if req.param("contact_type") not in ("email", "phone"):
             return self.error("invalid_arg", "contact_type must be email or phone")
         email = (req.param("contact") or "").strip().lower()
-        contact = self.contacts.get(email)
+        contact = self._book(req.param("contact_type")).get(email)
         if contact is None:
             return self.error("unspecified", f'Contact "{email}" not found')
         raw = req.param("list_ids")
@@ -266,14 +300,22 @@ class UnisenderEmulator(Emulator):
     def export_contacts(self, req: Request) -> Response:
         params = {**req.query, **req.form}
         fields = [v for k, v in params.items() if k.startswith("field_names[")] or EXPORT_FIELDS
-        unknown = [f for f in fields if f not in EXPORT_FIELDS]
+        unknown = [f for f in fields if f not in EXPORT_FIELDS + PHONE_EXPORT_FIELDS]
         if unknown:
             return self.error("invalid_arg", f"Unknown field_names: {', '.join(unknown)}")
         list_id = params.get("list_id")
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(fields)
-        for c in self.contacts.values():
+        if "phone" in fields and "email" not in fields:
+            for c in self.phones.values():
+                if list_id and int(list_id) not in (c.lists | c.unsubscribed_lists | c.excluded_lists):
+                    continue
+                values = {"phone": c.email, "phone_status": c.status, "phone_list_ids": ",".join(map(str, sorted(c.lists))),
+                          "phone_unsubscribed_list_ids": ",".join(map(str, sorted(c.unsubscribed_lists))),
+                          "phone_excluded_list_ids": ",".join(map(str, sorted(c.excluded_lists)))}
+                writer.writerow([values.get(f, "") for f in fields])
+        for c in (self.contacts.values() if "email" in fields else ()):
             if list_id and int(list_id) not in (c.lists | c.unsubscribed_lists | c.excluded_lists):
                 continue
             values = {
@@ -283,7 +325,7 @@ class UnisenderEmulator(Emulator):
                 "email_excluded_list_ids": ",".join(map(str, sorted(c.excluded_lists))),
                 "Name": c.fields.get("Name", ""),
             }
-            writer.writerow([values[f] for f in fields])
+            writer.writerow([values.get(f, "") for f in fields])
         task = str(uuid.uuid4())
         self.files[task + ".csv"] = buf.getvalue().encode("utf-8")
         self.tasks[task] = {"polls": 0}
@@ -384,7 +426,7 @@ class UnisenderEmulator(Emulator):
         if req.path == "/_emulator/lists":
             with self._state_lock:
                 counts = {lid: 0 for lid in self.lists}
-                for c in self.contacts.values():
+                for c in [*self.contacts.values(), *self.phones.values()]:
                     if c.status != "unsubscribed":
                         for lid in c.lists:
                             counts[lid] = counts.get(lid, 0) + 1
@@ -393,8 +435,29 @@ class UnisenderEmulator(Emulator):
         if m:
             lid = int(m.group(1))
             with self._state_lock:
-                members = sorted(c.email for c in self.contacts.values() if lid in c.lists and c.status != "unsubscribed")
+                members = sorted(c.email for c in [*self.contacts.values(), *self.phones.values()]
+                                 if lid in c.lists and c.status != "unsubscribed")
             return Response.json(200, members)
+        m = re.fullmatch(r"/_emulator/lists/(\d+)/(empty|delete)", req.path)
+        if m and req.method == "POST":  # a list emptied or deleted outside the CDP, by hand in the UI
+            lid = int(m.group(1))
+            with self._state_lock:
+                for c in [*self.contacts.values(), *self.phones.values()]:
+                    c.lists.discard(lid)
+                if m.group(2) == "delete":
+                    self.lists.pop(lid, None)
+            return Response.json(200, {"ok": True})
+        m = re.fullmatch(r"/_emulator/contacts/(.+)/unsubscribe", req.path)
+        if m and req.method == "POST":  # the person clicks "unsubscribe" in a letter
+            with self._state_lock:
+                key = unquote(m.group(1)).strip().lower()
+                contact = self._book("email" if "@" in key else "phone").get(key)
+                if contact is None:
+                    return Response.json(404, {"error": "no such contact"})
+                contact.status = "unsubscribed"
+                contact.unsubscribed_lists |= contact.lists
+                contact.lists.clear()
+            return Response.json(200, {"ok": True})
         return None
 
 

@@ -23,7 +23,10 @@ from cdp.settings import BusinessSettings, load_settings
 from cdp.systems import SYSTEMS
 from orchestration.dbt import dbt_project, ensure_manifest
 from orchestration.jobs import build_sensors, cart_recovery_definitions, daily_refresh_job, daily_refresh_job_schedule
-from orchestration.resources import S3Storage, Warehouse, resource_key, system_api
+from cdp.destinations import DESTINATIONS
+from orchestration.resources import (
+    S3Storage, Warehouse, destination_resource, destination_resource_key, resource_key, system_api,
+)
 
 
 def dbt_executable() -> str:
@@ -41,8 +44,11 @@ def dbt_executable() -> str:
 
 def build_resources(settings: BusinessSettings, required: Collection[str] = ()) -> dict:
     """Warehouse, dlt, dbt and S3 as always; `<system>_api` for every enabled system, and for a
-    system that an asset needs as a destination (`required`, e.g. Unisender for activation)."""
+    system that an asset needs (`required`); `<destination>_destination` for every destination an
+    activation asset needs (cdp/destinations.py), and no other."""
     systems = [s for name, s in SYSTEMS.items() if settings.enabled(name) or resource_key(s) in required]
+    destinations = {destination_resource_key(name): destination_resource(name) for name in DESTINATIONS
+                    if name != "s3_file" and destination_resource_key(name) in required}
     return {
         "dlt": DagsterDltResource(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
@@ -54,6 +60,7 @@ def build_resources(settings: BusinessSettings, required: Collection[str] = ()) 
             secret_access_key=dg.EnvVar("S3_SECRET_ACCESS_KEY"),
         ),
         **{resource_key(system): system_api(system, settings) for system in systems},
+        **destinations,
     }
 
 
@@ -61,7 +68,8 @@ def build_definitions(settings: BusinessSettings | None = None) -> dg.Definition
     settings = settings or load_settings()
     ingest_assets = build_ingest_assets(settings)
     dbt_models = build_dbt_assets(settings)
-    activation_assets, activation_checks = build_activation_definitions(ensure_manifest(settings))
+    activation_assets, activation_checks = build_activation_definitions(ensure_manifest(settings),
+                                                                         settings.destination_enabled)
     cart_jobs, cart_schedules = cart_recovery_definitions([a.key for a in activation_assets], settings)
     required = {key for a in activation_assets for key in a.required_resource_keys}
     return dg.Definitions(

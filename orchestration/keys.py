@@ -1,8 +1,9 @@
 """The one asset-key scheme, used by the dlt and dbt translators alike:
 
   raw tables      raw/<system>/<table>
-  dbt models      <layer>/<model>        (staging, intermediate, marts, segments, reference)
-  audiences       audience/<destination>/<segment>   (what would be sent, gated by consent)
+  dbt models      <layer>/<model>        (staging, intermediate, marts, segments, reference, audience)
+  audiences       audience/<destination>/<segment>   (dbt models of models/activation/ that carry
+                  meta.activation: what would be sent, consent per address, control group held back)
   activations     activation/<destination>/<segment>
 """
 
@@ -35,7 +36,14 @@ def dbt_layer(props: Mapping[str, Any]) -> str:
     layer = fqn[1] if len(fqn) > 2 else "models"
     if layer == "marts" and len(fqn) > 3 and fqn[2] == "segments":
         return "segments"
+    if layer == "activation":  # the audiences; `activation/` keys are the syncs themselves
+        return "audience"
     return layer
+
+
+def audience_spec_meta(props: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The audience spec a generated audience model carries (cdp/audience_models.py)."""
+    return ((props.get("config") or {}).get("meta") or props.get("meta") or {}).get("activation")
 
 
 class CdpDltTranslator(DagsterDltTranslator):
@@ -56,10 +64,13 @@ class CdpDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return raw_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
+        if spec := audience_spec_meta(dbt_resource_props):
+            return audience_key(spec["destination"], spec["segment"])
         return dg.AssetKey([dbt_layer(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return dbt_layer(dbt_resource_props)
+        layer = dbt_layer(dbt_resource_props)
+        return "activate" if layer == "audience" else layer
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return dbt_resource_props.get("description") or super().get_description(dbt_resource_props)

@@ -75,10 +75,11 @@ def log_file_for(folder: Path, job_name: str) -> Path:
     return folder / f"{job_name}-{stamp}.log"
 
 
-def run_with_progress(defs: dg.Definitions, job_name: str, log_file: Path,
-                      console: Console | None = None) -> dg.ExecuteInProcessResult:
+def run_with_progress(defs: dg.Definitions, job_name: str, log_file: Path, console: Console | None = None,
+                      run_config: dict | None = None) -> dg.ExecuteInProcessResult:
     """Execute `job_name` of `defs` in this process (ephemeral instance), showing progress on
-    `console` and writing the whole log to `log_file`."""
+    `console` and writing the whole log to `log_file`. `run_config` is the run's own config (ops);
+    the loggers are added to it."""
     # Bound to the terminal now: during the run stdout and stderr go to the log file (dagster-dbt
     # writes every dbt event line to stdout).
     console = console or Console(file=sys.stdout)
@@ -108,7 +109,8 @@ def run_with_progress(defs: dg.Definitions, job_name: str, log_file: Path,
                 # A job's loggers start only when the run config names them; naming ours also keeps
                 # Dagster's default console logger from starting.
                 result = with_logger.resolve_job_def(job_name).execute_in_process(
-                    run_config={"loggers": {"cdp_progress": {}}}, instance=instance, raise_on_error=False)
+                    run_config={**(run_config or {}), "loggers": {"cdp_progress": {}}}, instance=instance,
+                    raise_on_error=False)
         finally:
             stack.close()
             python_logger.handlers = []

@@ -61,6 +61,12 @@ class S3Storage(dg.ConfigurableResource):
     secret_access_key: str
     region: str = "ru-central1"
 
+    def destination(self):
+        """Audience files in this bucket (connectors/common/s3_destination.py)."""
+        from connectors.common.s3_destination import S3FileDestination
+
+        return S3FileDestination(self.client(), self.bucket)
+
     def client(self):
         return boto3.client(
             "s3",
@@ -153,6 +159,51 @@ def system_api(system: System, settings: BusinessSettings) -> SourceApi:
     return api_resource_class(system.name)(**values)
 
 
-# The Unisender activation (assets/activate) annotates its destination resource with this name; the
-# resource bound to `unisender_api` is the one built from the declaration.
-UnisenderApi = api_resource_class("unisender")
+class DestinationApi(dg.ConfigurableResource):
+    """How to reach one destination (cdp/destinations.py): one field per `Setting`, and the client
+    built from them. Subclasses are generated per destination (`destination_resource_class`)."""
+
+    def client(self):
+        """The destination's client (`DestinationSystem.client`, "module:Class"), built with the
+        settings as keyword arguments. Imported here, when a sync runs, not at import."""
+        import importlib
+
+        from cdp.destinations import destination
+
+        module, _, cls = destination(type(self).destination_name).client.partition(":")
+        return getattr(importlib.import_module(module), cls)(**{n: getattr(self, n) for n in type(self).model_fields})
+
+
+def destination_resource_key(name: str) -> str:
+    """`s3` for files (the bucket's own resource), `<destination>_destination` for the rest."""
+    return "s3" if name == "s3_file" else f"{name}_destination"
+
+
+@functools.cache
+def destination_resource_class(name: str) -> type[DestinationApi]:
+    from cdp.destinations import destination
+
+    dest = destination(name)
+    fields: dict[str, Any] = {
+        arg: (str, Field(default=... if setting.secret or setting.default is None else setting.default,
+                         description=f"{setting.help} (${setting.env})".strip()))
+        for arg, setting in dest.settings.items()
+    }
+    model = create_model(f"{''.join(p.capitalize() for p in name.split('_'))}Destination", __base__=DestinationApi,
+                         __module__=__name__, __doc__=f"{dest.title}: {dest.description}", **fields)
+    model.destination_name = name
+    return model
+
+
+def destination_resource(name: str) -> DestinationApi:
+    """The destination's resource: every setting from its environment variable (`dg.EnvVar`), the
+    declared default where an optional variable is unset."""
+    from cdp.destinations import destination
+
+    values: dict[str, Any] = {}
+    for arg, setting in destination(name).settings.items():
+        required = setting.secret or setting.default is None
+        value = dg.EnvVar(setting.env) if required else _env_if_set(setting.env)
+        if value is not None:
+            values[arg] = value
+    return destination_resource_class(name)(**values)

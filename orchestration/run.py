@@ -4,8 +4,9 @@
 
 It does what the daily job does for the systems your business configuration enables: extract,
 build the warehouse (customers, consent, RFM, segments) and the consent-gated audiences. Syncing
-audiences to outside destinations (mailing tools, S3) needs their credentials, so it runs only
-with `--activate`. For a schedule, sensors and the UI use `dagster dev -w workspace.yaml` with the
+audiences to outside destinations (mailing tools, ad cabinets, S3) needs their credentials, so it
+runs only with `--activate`; `--dry-run` instead shows, per destination, what a sync would add and
+remove, and sends nothing. For a schedule, sensors and the UI use `dagster dev -w workspace.yaml` with the
 same environment variables.
 """
 
@@ -25,7 +26,28 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--inbox", help="the spreadsheet inbox: a folder or s3://bucket/prefix/ (default: $SPREADSHEET_INBOX)")
     ap.add_argument("--warehouse", type=Path, help="the DuckDB file (default: $CDP_DUCKDB_PATH, else data/warehouse.duckdb)")
     ap.add_argument("--activate", action="store_true", help="also sync the audiences to their destinations")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="plan the syncs: report adds and removes per destination, send nothing")
     return ap.parse_args(argv)
+
+
+def dry_run_config(defs) -> dict:
+    """Run config that makes every activation asset plan instead of send (assets/activate SyncConfig)."""
+    ops = {a.node_def.name: {"config": {"dry_run": True}} for a in defs.assets
+           if hasattr(a, "keys") and any(k.path[0] == "activation" for k in a.keys)}
+    return {"ops": ops}
+
+
+def print_plan(warehouse: Path, run_id: str) -> None:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("""select destination, segment, list_name, status, audience, held_before, added, removed, message
+                              from activation.sync_report where run_id = ? order by 1, 2""", [run_id]).fetchall()
+    print("Dry run: nothing was sent. Per destination, what a sync would do:")
+    for dest, seg, name, status, audience, held, added, removed, message in rows:
+        print(f"  {dest:<16} «{name}» ({seg}): audience {audience:,}, holds {held if held is not None else '?'}, "
+              f"would add {added:,}, remove {removed:,}" + (f" — {message}" if message else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     selection = dg.AssetSelection.all()
-    if not args.activate:
+    if not (args.activate or args.dry_run):
         selection = selection - dg.AssetSelection.key_prefixes(["activation"])
+    built = build_definitions(settings)
+    config = dry_run_config(built) if args.dry_run else None
     job = dg.define_asset_job("run_once", selection=selection)
-    defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(jobs=[job]))
+    defs = dg.Definitions.merge(built, dg.Definitions(jobs=[job]))
     started = time.perf_counter()
-    result = run_with_progress(defs, "run_once", log_file_for(warehouse.parent / "logs", "run_once"))
+    result = run_with_progress(defs, "run_once", log_file_for(warehouse.parent / "logs", "run_once"), run_config=config)
+    if args.dry_run:
+        print_plan(warehouse, result.run_id)
     if not result.success:
         for event in [e for e in result.all_events if e.is_failure][:5]:
             error = getattr(event.event_specific_data, "error", None)

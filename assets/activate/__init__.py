@@ -1,96 +1,125 @@
-"""Activation assets built from the segments' dbt `meta.audience`: for every segment and each of
-its destinations, an `audience/<destination>/<segment>` asset (who would be sent, consent-gated,
-with the blocking check `every_member_has_consent`) and an `activation/<destination>/<segment>`
-asset that syncs it. Adding a destination to a segment is a YAML change in dbt_project."""
+"""Activation assets: one `activation/<destination>/<segment>` asset per audience dbt model (the
+models of dbt_project/models/activation that carry `meta.activation`, generated from the segments'
+meta), each needing only its own destination's resource, so a business that only writes files
+needs no mailing tool's key. Before each sync, a blocking check reads the independent consent gate
+(activation.consent_gate_offenders) for that audience; the sync itself (assets/activate/engine.py)
+reads the gate again right before sending. Adding a destination to a segment is a YAML change.
+
+A destination whose client module is not installed is left out with a warning (its audience model
+is still built and tested).
+"""
 
 
+import importlib.util
 import json
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 
-from assets.activate import audience as audience_mod
-from assets.activate import s3_sync, unisender_sync
-from assets.activate.audience import Destination
-from connectors.unisender import UnisenderClient
-from orchestration.keys import activation_key, audience_key
-from orchestration.resources import S3Storage, UnisenderApi, Warehouse
+from cdp.audiences import AudienceSpec
+from cdp.destinations import destination
+from orchestration.keys import activation_key, audience_key, audience_spec_meta
+from orchestration.resources import Warehouse, destination_resource_key
 
-SUPPORTED = {"unisender", "s3_file"}
+GATE_CHECK = "every_address_has_consent_by_the_events"
 
 
-def destinations_from_manifest(manifest_path: Path) -> list[Destination]:
+class SyncConfig(dg.Config):
+    dry_run: bool = False  # report the adds and removes per destination; send nothing, change nothing
+
+
+def audiences_from_manifest(manifest_path: Path) -> list[AudienceSpec]:
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    found: list[Destination] = []
-    for node in manifest["nodes"].values():
-        if node["resource_type"] != "model":
-            continue
-        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
-        spec = meta.get("audience")
-        if not spec:
-            continue
-        for d in spec.get("destinations", []):
-            if d["type"] not in SUPPORTED:
-                raise ValueError(f"{node['name']}: destination type {d['type']!r} is not one of {sorted(SUPPORTED)}")
-            found.append(Destination(
-                segment=node["name"], type=d["type"], channel=d.get("channel", spec["channel"]),
-                identifier=d.get("identifier", spec["identifiers"][0]), description=node.get("description", ""),
-                options={k: v for k, v in d.items() if k not in ("type", "channel", "identifier")},
-            ))
-    return sorted(found, key=lambda d: (d.segment, d.type))
+    specs = [AudienceSpec.from_meta(meta) for node in manifest["nodes"].values()
+             if node["resource_type"] == "model" and (meta := audience_spec_meta(node))]
+    return sorted(specs, key=lambda s: (s.segment, s.destination))
 
 
-def _audience_asset(dest: Destination) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    key = audience_key(dest.type, dest.segment)
+def client_available(name: str) -> bool:
+    module = destination(name).client.partition(":")[0]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
 
-    @dg.asset(key=key, deps=[dg.AssetKey(["segments", dest.segment]), dg.AssetKey(["marts", "consent_current"])],
-              group_name="activate", kinds={"duckdb"}, pool="duckdb_writer",
-              description=f"Who {dest.segment} would send to {dest.type}: members with {dest.channel} consent and a {dest.identifier}.")
-    def _audience(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
-        with duckdb.connect() as con:
-            counts = audience_mod.build(con, dest)
-        context.log.info(f"{dest.segment} → {dest.type}: {counts}")
-        return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
 
-    @dg.asset_check(asset=key, name="every_member_has_consent", blocking=True,
-                    description=f"Every contact in the audience has current {dest.channel} consent; the sync does not run otherwise.")
-    def _gate(duckdb: Warehouse) -> dg.AssetCheckResult:
+def _gate(spec: AudienceSpec) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=audience_key(spec.destination, spec.segment), name=GATE_CHECK, blocking=True,
+                    description=f"Every address sent to {destination(spec.destination).title} has {spec.channel} "
+                                f"consent by the consent events themselves (not the mart that built the audience); "
+                                f"the sync does not run otherwise.")
+    def _check(duckdb: Warehouse) -> dg.AssetCheckResult:
+        from assets.activate.engine import gate_offenders
+
         with duckdb.connect(read_only=True) as con:
-            bad = audience_mod.members_without_consent(con, dest)
-        return dg.AssetCheckResult(passed=bad == 0, metadata={"members_without_consent": bad},
-                                   description=None if bad == 0 else f"{bad} member(s) lack {dest.channel} consent")
+            offenders = gate_offenders(con, spec)
+        return dg.AssetCheckResult(
+            passed=not offenders,
+            metadata={"offenders": len(offenders), "offender_hashes": dg.MetadataValue.json([h for h, _ in offenders[:50]])},
+            description=None if not offenders else f"{len(offenders)} address(es) without consent by the events: "
+                        + ", ".join(f"{h} ({r})" for h, r in offenders[:10]))
 
-    return _audience, _gate
+    return _check
 
 
-def _activation_asset(dest: Destination) -> dg.AssetsDefinition:
-    key = activation_key(dest.type, dest.segment)
-    common: dict[str, Any] = dict(key=key, deps=[audience_key(dest.type, dest.segment)], group_name="activate",
-                                  pool="duckdb_writer", description=(dest.description or dest.segment).strip())
+def _metadata(report) -> dict:
+    meta = {
+        "destination": destination(report.destination).title, "list": report.list_name, "list_id": report.list_id,
+        "mode": report.mode, "dry_run": report.dry_run, "status": report.status, "audience": report.audience,
+        "added": report.added, "removed": report.removed, "rejected": report.rejected,
+        "rejected_reasons": dg.MetadataValue.json(report.rejected_reasons),
+    }
+    if report.held_after is not None:
+        meta["now_holds"] = report.held_after
+    if report.holding is not None:
+        if report.holding.matched is not None:
+            meta["matched"] = report.holding.matched
+            if report.holding.size:
+                meta["match_rate"] = round(report.holding.matched / report.holding.size, 4)
+        if report.holding.status:
+            meta["platform_status"] = report.holding.status
+        if report.holding.url:
+            meta["url"] = dg.MetadataValue.url(report.holding.url) if report.holding.url.startswith("http") else report.holding.url
+    if report.message:
+        meta["message"] = report.message
+    return meta
 
-    if dest.type == "unisender":
-        @dg.asset(**common, kinds={"unisender"})
-        def _sync(context: dg.AssetExecutionContext, duckdb: Warehouse, unisender_api: UnisenderApi) -> dg.MaterializeResult:
-            client = UnisenderClient(unisender_api.base_url, unisender_api.api_key)
-            with duckdb.connect() as con:
-                result = unisender_sync.sync(con, client, dest, context.run.run_id, context.log)
-            return dg.MaterializeResult(metadata=result)
-    else:
-        @dg.asset(**common, kinds={"s3"})
-        def _sync(context: dg.AssetExecutionContext, duckdb: Warehouse, s3: S3Storage) -> dg.MaterializeResult:
-            with duckdb.connect() as con:
-                result = s3_sync.sync(con, s3.client(), s3.bucket, dest, context.run.run_id, context.log)
-            return dg.MaterializeResult(metadata=result)
+
+def _activation(spec: AudienceSpec) -> dg.AssetsDefinition:
+    dest = destination(spec.destination)
+    resource = destination_resource_key(spec.destination)
+
+    @dg.asset(key=activation_key(spec.destination, spec.segment), deps=[audience_key(spec.destination, spec.segment), dg.AssetKey(["audience", "consent_gate_offenders"]),
+                    dg.AssetKey(["audience", "control_group_members"])],
+              group_name="activate", kinds={spec.destination}, pool="duckdb_writer",
+              required_resource_keys={"duckdb", resource},
+              description=f"{spec.segment} → {dest.title}, «{spec.list_name}» ({spec.identifier}, {spec.mode}). "
+                          f"{dest.description}")
+    def _sync(context: dg.AssetExecutionContext, config: SyncConfig) -> dg.MaterializeResult:
+        from assets.activate.engine import sync
+
+        res = getattr(context.resources, resource)
+        client = res.destination() if spec.destination == "s3_file" else res.client()
+        with context.resources.duckdb.connect() as con:
+            report = sync(con, client, spec, context.run.run_id, dry_run=config.dry_run, log=context.log)
+        if report.status in ("failed", "blocked"):
+            raise dg.Failure(description=report.message, metadata=_metadata(report))
+        return dg.MaterializeResult(metadata=_metadata(report))
 
     return _sync
 
 
-def build_activation_definitions(manifest_path: Path) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
+def build_activation_definitions(manifest_path: Path, enabled=lambda name: True
+                                 ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
     assets: list[dg.AssetsDefinition] = []
     checks: list[dg.AssetChecksDefinition] = []
-    for dest in destinations_from_manifest(manifest_path):
-        audience_asset, gate = _audience_asset(dest)
-        assets += [audience_asset, _activation_asset(dest)]
-        checks.append(gate)
+    for spec in audiences_from_manifest(manifest_path):
+        if not enabled(spec.destination):
+            continue
+        if not client_available(spec.destination):
+            dg.get_dagster_logger().warning(f"{spec.destination}: client {destination(spec.destination).client} is not "
+                                            f"installed; {spec.segment} is not synced there")
+            continue
+        assets.append(_activation(spec))
+        checks.append(_gate(spec))
     return assets, checks

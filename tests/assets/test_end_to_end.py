@@ -1,6 +1,9 @@
 """The whole chain at small scale in a temporary folder: emulators and S3 as real processes over
 loopback, the real DuckDB file, the daily job in-process. Asserts outcomes, not mechanics."""
 
+import csv
+import hashlib
+import io
 import json
 import os
 import subprocess
@@ -35,11 +38,66 @@ def _q(run, sql, *params):
         return con.execute(sql, list(params)).fetchall()
 
 
-def _unisender_members(run) -> set[str]:
+REACTIVATION_LIST = "Реактивация: письмо «Мы скучаем»"
+
+
+def _unisender_members(run, title: str = REACTIVATION_LIST) -> set[str]:
     base = run["env"]["UNISENDER_BASE_URL"]
     lists = requests.get(f"{base}/_emulator/lists", timeout=10).json()
-    target = next(item for item in lists if item["title"] == "CDP: реактивация")
+    target = next(item for item in lists if item["title"] == title)
     return set(requests.get(f"{base}/_emulator/lists/{target['id']}/members", timeout=10).json())
+
+
+def _s3(run):
+    env = run["env"]
+    return boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _s3_file(run, prefix: str) -> set[str]:
+    body = _s3(run).get_object(Bucket=run["env"]["S3_AUDIENCE_BUCKET"], Key=f"{prefix}/audience.csv")["Body"].read().decode()
+    return {row["identifier"] for row in csv.DictReader(io.StringIO(body))}
+
+
+def _activations(run) -> list:
+    from assets.activate import audiences_from_manifest, client_available
+    from orchestration.dbt import ensure_manifest
+
+    return [spec for spec in audiences_from_manifest(ensure_manifest()) if client_available(spec.destination)]
+
+
+def _client(run, name: str):
+    from orchestration.resources import S3Storage, destination_resource_class
+
+    from cdp.destinations import DESTINATIONS
+
+    env = run["env"]
+    if name == "s3_file":
+        return S3Storage(endpoint_url=env["S3_ENDPOINT_URL"], bucket=env["S3_AUDIENCE_BUCKET"], access_key_id="testing",
+                         secret_access_key="testing", region="us-east-1").destination()
+    values = {a: env.get(s.env, s.default) for a, s in DESTINATIONS[name].settings.items() if env.get(s.env, s.default)}
+    return destination_resource_class(name)(**values).client()
+
+
+def _held_by_destinations(run) -> dict[tuple[str, str], set[str] | None]:
+    """What every destination list holds now, read back from the emulators and S3 themselves."""
+    from connectors.common.destination import ListRef
+
+    lists = {(d, s): ListRef(i, n) for d, s, i, n in _q(run, "select destination, segment, list_id, list_name from activation.destination_lists")}
+    held = {}
+    for spec in _activations(run):
+        client = _client(run, spec.destination)
+        ref = client.ensure_list(spec.list_name, spec.address_type, lists[(spec.destination, spec.segment)])
+        held[(spec.destination, spec.segment)] = client.holding(ref)
+    return held
+
+
+def _form(identifier: str, address: str) -> str:
+    kind, _, hashing = identifier.partition("_")
+    if not hashing:
+        return address
+    value = address.strip().lower() if kind == "email" else "".join(ch for ch in address if ch.isdigit())
+    return hashlib.new(hashing, value.encode()).hexdigest()
 
 
 def test_known_cross_source_duplicate_is_one_customer(run):
@@ -108,21 +166,15 @@ def test_unsubscribed_in_email_platform_was_not_synced(run):
     segment_emails = {e for (e,) in _q(run, "select email from segments.seg_reactivation where email is not null")}
     assert revoked & segment_emails, "the segment does contain people who unsubscribed, so the gate had work to do"
     assert not (revoked & _unisender_members(run))
-    env = run["env"]
-    s3 = boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    body = s3.get_object(Bucket=env["S3_AUDIENCE_BUCKET"], Key="audiences/reactivation/audience.csv")["Body"].read().decode()
-    assert not (revoked & set(body.splitlines()[1:]) ) and not any(line.split(",")[1] in revoked for line in body.splitlines()[1:])
+    assert not (revoked & _s3_file(run, "audiences/reactivation"))
 
 
 def test_segment_audience_and_synced_counts_agree(run):
     audience = _q(run, "select count(*) from activation.audience__unisender__seg_reactivation")[0][0]
-    sent = _q(run, "select count(*) from activation.sync_state where destination = 'unisender' and segment = 'seg_reactivation' and status = 'sent'")[0][0]
+    sent = _q(run, "select count(*) from activation.sync_state where destination = 'unisender' and segment = 'seg_reactivation'")[0][0]
     assert audience > 0 and sent == audience == len(_unisender_members(run))
-    env = run["env"]
-    s3 = boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    manifest = json.loads(s3.get_object(Bucket=env["S3_AUDIENCE_BUCKET"], Key="audiences/reactivation/manifest.json")["Body"].read())
+    manifest = json.loads(_s3(run).get_object(Bucket=run["env"]["S3_AUDIENCE_BUCKET"],
+                                              Key="audiences/reactivation/manifest.json")["Body"].read())
     assert manifest["rows"] == _q(run, "select count(*) from activation.audience__s3_file__seg_reactivation")[0][0]
 
 
@@ -133,36 +185,6 @@ def test_quarantine_reports_broken_spreadsheet_lines(run):
     assert all(pos.startswith("loyalty_members.csv line ") and reason for pos, reason in rows)
 
 
-def test_second_run_sends_nothing_new_and_gate_blocks_a_bad_audience(run, monkeypatch):
-    from assets.activate import audience as audience_mod
-    from orchestration.definitions import build_definitions
-
-    batches_before = _q(run, "select count(*) from activation.sync_batches")[0][0]
-    members_before = _unisender_members(run)
-    with environment(run["env"]):
-        defs = build_definitions()
-        selection = dg.AssetSelection.groups("activate")
-        job = dg.define_asset_job("activate_only", selection=selection).resolve(asset_graph=defs.resolve_asset_graph())
-        with dg.DagsterInstance.ephemeral() as instance:
-            assert job.execute_in_process(instance=instance, resources=defs.resources).success
-        assert _q(run, "select count(*) from activation.sync_batches")[0][0] == batches_before, "idempotent: nothing resent"
-
-        # A bug that forgets the consent join must be stopped by the blocking check.
-        def leaky_build(con, dest):
-            con.execute(f"create or replace table {dest.audience_table} as select customer_id, email as identifier, given_name, "
-                        f"email as address from segments.{dest.segment} where email is not null")
-            return {"audience": con.execute(f"select count(*) from {dest.audience_table}").fetchone()[0]}
-
-        monkeypatch.setattr(audience_mod, "build", leaky_build)
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = job.execute_in_process(instance=instance, resources=defs.resources, raise_on_error=False)
-        checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-        assert checks and not all(c.passed for c in checks)
-        materialized = {e.asset_key.path[0] for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
-        assert "activation" not in materialized
-    assert _unisender_members(run) == members_before
-
-
 def test_every_synced_contact_has_its_consent_proof(run):
     """One query answers which consent event allowed each send, and the event really is a grant
     for that customer and channel."""
@@ -170,7 +192,7 @@ def test_every_synced_contact_has_its_consent_proof(run):
     assert n > 0 and n == with_event == with_evidence
     wrong = _q(run, """
         select count(*) from activation.consent_proof p join marts.consent_events e using (consent_event_id)
-        where e.customer_id <> p.customer_id or e.channel <> p.channel or e.event_kind = 'revoked'""")[0][0]
+        where e.channel <> p.channel or e.event_kind = 'revoked'""")[0][0]
     assert wrong == 0
 
 
@@ -187,19 +209,124 @@ def test_unsubscribe_in_unisender_after_crm_opt_in_means_no_email_consent(run):
     assert not any(has for _, has in rows)
 
 
-def test_no_address_any_source_revoked_reaches_a_destination(run):
-    """Per address: an address with a standing revocation, or a revocation later than its last
-    grant, is never sent, whoever else (another record, another system) says yes. Checked against
-    what the destination holds (the emulator's read-back) and what the sync state says was sent."""
-    revoked = {a for (a,) in _q(run, """
-        select address from marts.consent_events
-        where channel = 'email'
-        group by 1
+# Every way a source revokes: the mailing tools' own unsubscribes, a CRM opt-out, a spreadsheet's
+# consent status (the loyalty list, an event sign-up sheet).
+REVOKING_SOURCES = {"platform unsubscribe": ("unisender", "sendsay"), "CRM opt-out": ("retailcrm",),
+                    "spreadsheet status": ("loyalty", "events")}
+
+
+def test_no_address_revoked_in_any_way_reaches_any_destination(run):
+    """Per address and channel: an address with a standing revocation, or a revocation later than
+    its last grant, is never sent, whoever else says yes. Read back from every destination."""
+    revoked = _q(run, """
+        select channel, address, list(distinct source_system) from marts.consent_events
+        group by 1, 2
         having bool_or(event_kind = 'revoked' and is_standing_revocation)
             or max(coalesce(event_at, 'infinity'::timestamp)) filter (where event_kind = 'revoked')
-               >= coalesce(max(event_at) filter (where event_kind <> 'revoked'), '-infinity'::timestamp)""")}
-    segment = {e for (e,) in _q(run, "select email from segments.seg_reactivation where email is not null")}
-    assert revoked & segment, "the segment holds revoked addresses, so the gate had work to do"
-    sent = {i for (i,) in _q(run, "select identifier from activation.sync_state where destination = 'unisender' and status = 'sent'")}
-    assert sent and not (revoked & sent)
-    assert not (revoked & _unisender_members(run))
+               >= coalesce(max(event_at) filter (where event_kind <> 'revoked'), '-infinity'::timestamp)""")
+    held = _held_by_destinations(run)
+    specs = {(s.destination, s.segment): s for s in _activations(run)}
+    assert {d for d, _ in held} >= {"unisender", "s3_file"}
+    in_segments = {a for (a,) in _q(run, " union ".join(
+        f"select email from segments.{seg} union select phone from segments.{seg}" for seg in {s for _, s in held}))}
+    for way, sources in REVOKING_SOURCES.items():
+        planted = [(ch, a) for ch, a, by in revoked if set(by) & set(sources)]
+        assert {a for _, a in planted} & in_segments, f"segment members have addresses revoked by {way}: the gate had work"
+        for key, identifiers in held.items():
+            spec = specs[key]
+            if identifiers is None:
+                continue
+            outgoing = {_form(spec.identifier, a) for ch, a in planted if ch == spec.channel and ("@" in a) == (spec.address_type == "email")}
+            assert not (outgoing & identifiers), f"{way}: a revoked address reached {key}"
+
+
+def _activation_job(run, selection, config=None, env=None):
+    from orchestration.definitions import build_definitions
+
+    with environment(env or run["env"]):
+        defs = build_definitions()
+        job = dg.define_asset_job("activate_only", selection=selection, config=config).resolve(asset_graph=defs.resolve_asset_graph())
+        with dg.DagsterInstance.ephemeral() as instance:
+            return job.execute_in_process(instance=instance, resources=defs.resources, raise_on_error=False)
+
+
+def test_a_second_run_sends_nothing_and_an_emptied_list_is_refilled(run):
+    batches_before = _q(run, "select count(*) from activation.sync_batches")[0][0]
+    members = _unisender_members(run)
+    assert _activation_job(run, dg.AssetSelection.key_prefixes(["activation"])).success
+    assert _q(run, "select count(*) from activation.sync_batches")[0][0] == batches_before, "idempotent: nothing resent"
+
+    # Someone empties the list in Unisender and deletes the S3 file: the next run puts them back.
+    base = run["env"]["UNISENDER_BASE_URL"]
+    (list_id,) = [i["id"] for i in requests.get(f"{base}/_emulator/lists", timeout=10).json() if i["title"] == REACTIVATION_LIST]
+    requests.post(f"{base}/_emulator/lists/{list_id}/empty", timeout=10).raise_for_status()
+    s3_before = _s3_file(run, "audiences/reactivation")
+    _s3(run).delete_object(Bucket=run["env"]["S3_AUDIENCE_BUCKET"], Key="audiences/reactivation/audience.csv")
+    assert not _unisender_members(run)
+    assert _activation_job(run, dg.AssetSelection.key_prefixes(["activation"])).success
+    assert _unisender_members(run) == members
+    assert _s3_file(run, "audiences/reactivation") == s3_before
+
+
+def test_a_dry_run_reports_per_destination_and_sends_nothing(run):
+    batches_before = _q(run, "select count(*) from activation.sync_batches")[0][0]
+    from orchestration.definitions import build_definitions
+    from orchestration.run import dry_run_config
+
+    with environment(run["env"]):
+        config = dry_run_config(build_definitions())
+    result = _activation_job(run, dg.AssetSelection.key_prefixes(["activation"]), config)
+    assert result.success
+    planned = _q(run, "select destination, status from activation.sync_report where run_id = ?", result.run_id)
+    assert planned and {s for _, s in planned} == {"planned"} and {d for d, _ in planned} >= {"unisender", "s3_file"}
+    assert _q(run, "select count(*) from activation.sync_batches")[0][0] == batches_before
+
+
+def test_the_summary_shows_adds_removes_and_rejections_per_destination(run):
+    from cdp.summary import summary
+
+    activation = summary(run["warehouse"])["activation"]
+    assert {"unisender", "s3_file"} <= set(activation)
+    for per in activation.values():
+        assert {"added", "removed", "rejected", "rejected_reasons", "lists"} <= set(per)
+    sent = _q(run, "select count(*) from activation.sync_log where action = 'sent' and destination = 'unisender'")[0][0]
+    first_run = _q(run, "select sum(added) from activation.sync_report where destination = 'unisender' and not dry_run "
+                        "group by run_id order by min(reported_at) limit 1")[0][0]
+    assert first_run > 0 and sent >= first_run
+    assigned = _q(run, "select count(distinct segment), count(*) filter (where is_control) from activation.segment_assignments")[0]
+    assert assigned[0] >= 1 and assigned[1] > 0, "members recorded with their control flag"
+
+
+def test_one_destination_down_does_not_stop_the_others(run):
+    down = {**run["env"], "UNISENDER_BASE_URL": "http://127.0.0.1:9"}  # nothing listens there
+    result = _activation_job(run, dg.AssetSelection.key_prefixes(["activation"]), env=down)
+    assert not result.success
+    materialized = {tuple(e.asset_key.path[:2]) for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert ("activation", "s3_file") in materialized and ("activation", "unisender") not in materialized
+    failed = _q(run, "select status, message from activation.sync_report where run_id = ? and destination = 'unisender'", result.run_id)
+    assert failed and all(status == "failed" and "Unisender" in message for status, message in failed)
+
+
+def test_zz_the_gate_blocks_a_wrong_consent_mart(run):
+    """The consent mart says yes to everyone (a bug): the audiences rebuilt from it carry revoked
+    addresses, the independent gate (consent events, not the mart) fails, and nothing is sent.
+    Named zz_: it corrupts the warehouse, and puts it right at the end."""
+    members = _unisender_members(run)
+    s3_before = _s3_file(run, "audiences/reactivation")
+    with duckdb.connect(str(run["warehouse"])) as con:
+        # Granted once, revoked since: the mart forgets the revocation (its grant is still on file,
+        # so dbt's own tests on the audiences cannot tell).
+        con.execute("update marts.consent_current set has_consent = true where channel = 'email' and granting_event_id is not null")
+    selection = dg.AssetSelection.key_prefixes(["audience"]) | dg.AssetSelection.key_prefixes(["activation"])
+    result = _activation_job(run, selection)
+    offenders = _q(run, "select count(*) from activation.consent_gate_offenders where destination = 'unisender' "
+                        "and segment = 'seg_reactivation'")[0][0]
+    assert offenders > 0, "the corrupted mart let revoked addresses into the audience"
+    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failed = [c for c in checks if not c.passed]
+    blocked = [c for c in failed if c.asset_key.path[1:] == ["unisender", "seg_reactivation"]
+               and c.check_name == "every_address_has_consent_by_the_events"]
+    assert blocked and blocked[0].metadata["offenders"].value > 0
+    materialized = {tuple(e.asset_key.path) for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert ("activation", "unisender", "seg_reactivation") not in materialized
+    assert _unisender_members(run) == members and _s3_file(run, "audiences/reactivation") == s3_before

@@ -11,12 +11,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from cdp.destinations import DESTINATIONS
 from cdp.settings import SettingsError, load_settings, parse_settings
 from cdp.systems import SYSTEMS
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"raw": "ingest", "staging": "staging", "intermediate": "intermediate", "marts": "marts",
           "segments": "segments", "reference": "reference", "audience": "activate", "activation": "activate"}
+DESTINATION_SETTINGS = [s for d in DESTINATIONS.values() for s in d.settings.values()]
 # Read outside the resources: the environment's name (orchestration/env.py, profiles.yml) and the
 # settings file itself (cdp/settings.py).
 NOT_RESOURCE_VARIABLES = {"CDP_ENV", "CDP_BUSINESS_CONFIG"}
@@ -64,7 +66,8 @@ def test_every_asset_follows_the_key_scheme_and_sits_in_its_layer_group(graph):
             continue
         assert key.path[0] in LAYERS, key
         assert node.group_name == LAYERS[key.path[0]], (key, node.group_name)
-        expected_len = 3 if key.path[0] in ("raw", "audience", "activation") else 2
+        per_destination = key.path[0] == "activation" or (key.path[0] == "audience" and key.path[1] in DESTINATIONS)
+        expected_len = 3 if key.path[0] == "raw" or per_destination else 2
         assert len(key.path) == expected_len, key
 
 
@@ -72,8 +75,8 @@ def test_every_activation_waits_for_a_blocking_consent_check(graph):
     activations = [k for k in graph.get_all_asset_keys() if k.path[0] == "activation"]
     assert activations
     for key in activations:
-        (audience,) = [p for p in graph.get(key).parent_keys if p.path[0] == "audience"]
-        gates = [c for c in graph.get(audience).check_keys if c.name == "every_member_has_consent"]
+        (audience,) = [p for p in graph.get(key).parent_keys if p.path[0] == "audience" and p.path[1:] == key.path[1:]]
+        gates = [c for c in graph.get(audience).check_keys if c.name == "every_address_has_consent_by_the_events"]
         assert gates, f"{audience.to_user_string()} has no consent gate"
         assert all(graph.get_check_spec(c).blocking for c in gates)
 
@@ -137,13 +140,14 @@ def _env_example() -> dict[str, str]:
 def test_env_example_lists_every_declared_setting_and_nothing_else():
     listed = set(_env_example())
     declared = {setting.env for system in SYSTEMS.values() for setting in system.settings.values()}
+    declared |= {setting.env for setting in DESTINATION_SETTINGS}
     platform = {"CDP_BUSINESS_CONFIG", "CDP_DUCKDB_PATH", "CDP_ENV"}
     s3 = {name for name in listed if name.startswith("S3_")}
     assert s3 >= {"S3_ENDPOINT_URL", "S3_AUDIENCE_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"}
     assert declared - listed == set(), "declared in cdp/systems.py but missing from .env.example"
     assert listed - declared - platform - s3 == set(), "in .env.example but declared nowhere"
-    for system in SYSTEMS.values():
-        for setting in system.settings.values():
+    for settings in [*(system.settings.values() for system in SYSTEMS.values()), DESTINATION_SETTINGS]:
+        for setting in settings:
             if setting.default is not None:
                 assert _env_example()[setting.env] == setting.default, f"{setting.env}: not the declared default"
             if setting.secret:
@@ -154,11 +158,13 @@ def test_the_resources_read_exactly_the_variables_env_example_lists(monkeypatch)
     """Every variable a resource reads (every system enabled, every variable set, so optional
     values bind to theirs too) is in .env.example, and every listed variable is read by one."""
     from orchestration.definitions import build_resources
+    from orchestration.resources import destination_resource_key
 
     listed = set(_env_example())
     for name in listed:
         monkeypatch.setenv(name, "x")
-    resources = build_resources(load_settings(ROOT / "demo" / "business.yml"))
+    resources = build_resources(load_settings(ROOT / "demo" / "business.yml"),
+                                {destination_resource_key(name) for name in DESTINATIONS})
     read = {value.env_var_name for resource in resources.values() for value in vars(resource).values()
             if isinstance(value, dg.EnvVar)}
     assert read == listed - NOT_RESOURCE_VARIABLES
