@@ -177,7 +177,22 @@ def _sync(con, client: DestinationClient, spec: AudienceSpec, run_id: str, dry_r
         return
     if not (adds or removes):
         report.status = "no_change"
+    ref = _settle_ref(con, client, spec, ref, report)
     _describe(client, ref, report)
+
+
+def _settle_ref(con, client: DestinationClient, spec: AudienceSpec, ref: ListRef, report: SyncReport) -> ListRef:
+    """Platforms that cannot create an empty list (Yandex Audience, VK Ads) answer `ensure_list`
+    with an empty id and create the list on the first upload: look it up again and keep what was
+    sent under its real id, or the next run would find nothing recorded and send everyone again."""
+    if ref.id:
+        return ref
+    settled = client.ensure_list(spec.list_name, spec.address_type, ref)
+    if settled.id:
+        state.retarget(con, spec, ref.id, settled.id)
+        state.remember_list(con, spec, settled)
+        report.list_id = settled.id
+    return settled
 
 
 def _describe(client, ref: ListRef, report: SyncReport) -> None:

@@ -85,6 +85,13 @@ def remember_list(con, spec: AudienceSpec, ref: ListRef) -> None:
                 [spec.destination, spec.segment, ref.id, ref.name, spec.address_type])
 
 
+def retarget(con, spec: AudienceSpec, old: str, new: str) -> None:
+    """What was recorded under a list's provisional id now belongs to its real id."""
+    for table in ("sync_state", "sync_rejections"):
+        con.execute(f"update activation.{table} set target = ? where destination = ? and segment = ? and target = ?",
+                    [new, spec.destination, spec.segment, old])
+
+
 def identifiers(con, spec: AudienceSpec, target: str) -> set[str]:
     return {i for (i,) in con.execute(
         "select identifier from activation.sync_state where destination = ? and segment = ? and target = ?",
