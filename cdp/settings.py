@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from statistics import NormalDist
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -210,6 +211,8 @@ class BusinessSettings(_Strict):
             **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self.segments.model_dump().items()},
             **{f"value_{k}": v for k, v in self.value.model_dump().items()},
             **{f"lift_{k}": v for k, v in self.lift.model_dump().items()},
+            # The normal quantile of the two-sided confidence level (Jinja cannot compute it).
+            "lift_z": round(NormalDist().inv_cdf(0.5 + self.lift.confidence / 2), 6),
         }
 
 
