@@ -115,6 +115,9 @@ class ValueSettings(_Strict):
     # Fewer repeat buyers than this and the model is not fitted (its parameters would be noise);
     # the marts then say so instead of predicting.
     min_repeat_customers: int = Field(default=30, ge=5)
+    # Each fit sees at most this many customers (a fixed pseudo-random sample; every customer is
+    # scored). 0 = all. Population parameters need far fewer; this keeps the fit within a minute.
+    max_fit_customers: int = Field(default=100_000, ge=0)
 
 
 class LiftSettings(_Strict):

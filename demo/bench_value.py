@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     warehouse = args.out / "warehouse.duckdb"
-    warehouse.unlink(missing_ok=True)
+    for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
     started = time.perf_counter()
     orders = synthetic_orders(args.customers)
     with duckdb.connect(str(warehouse)) as con:
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     timing = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 1)
               for r in json.loads((args.out / "target" / "run_results.json").read_text())["results"]}
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        run = con.execute("select * from marts.value_model_runs").df().iloc[-1].to_dict()
+        run = con.execute("select * from marts.value_model_runs order by run_started_at desc limit 1").df().iloc[0].to_dict()
     fit_and_score = sum(timing[m] for m in FIT_AND_SCORE)
     target = TARGET_SECONDS_PER_1M * max(args.customers, 1_000_000) / 1_000_000
     report = {
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         "dbt_wall_seconds": round(wall, 1),
         "fitted": {k: round(run[f"bgnbd_{k}"], 3) for k in ("r", "alpha", "a", "b")}
                   | {k: round(run[f"gamma_gamma_{k}"], 3) for k in ("p", "q", "v")},
-        "true": TRUE, "holdout_predicted_to_actual": round(run["holdout_predicted_to_actual"], 3),
+        "true": TRUE, "customers_per_fit": int(run["bgnbd_customers"]), "holdout_predicted_to_actual": round(run["holdout_predicted_to_actual"], 3),
     }
     print(json.dumps(report, indent=2))
     (args.out / "bench_value.json").write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -69,18 +69,45 @@ def lift(tmp_path_factory) -> pd.DataFrame:
                    cast(timezone('Europe/Moscow', timezone('UTC', cast(ordered_at as timestamp))) as date) as ordered_date,
                    true as is_completed, cast(net_revenue as decimal(18, 2)) as net_revenue
             from orders""")
+        # One campaign sent the day after the send to 1,000 treated members of seg_planted (400
+        # open, 100 click, 10 unsubscribe) and to 1,000 people outside every segment (200 open).
+        con.execute("""create table marts.fct_email_events as
+            with recipients as (
+                select customer_id, row_number() over (order by customer_id) as n, customer_id like 'seg_planted:t%' as in_segment
+                from (select customer_id from assignments where segment = 'seg_planted' and not is_control order by customer_id limit 1000)
+                union all
+                select 'outside' || i, i, false from range(1, 1001) t(i)
+            ),
+            typed as (
+                select r.*, e.event_type from recipients r,
+                       (values ('sent'), ('delivered'), ('opened'), ('clicked'), ('unsubscribed')) e(event_type)
+                where e.event_type in ('sent', 'delivered')
+                   or (e.event_type = 'opened' and n <= case when in_segment then 400 else 200 end)
+                   or (e.event_type = 'clicked' and in_segment and n <= 100)
+                   or (e.event_type = 'unsubscribed' and in_segment and n <= 10)
+            )
+            select md5(customer_id || event_type) as email_event_id, 'unisender' as platform, 'unisender:1' as campaign_key,
+                   '1' as campaign_id, 'Весна' as campaign_name, timestamp '2026-03-03 09:00' as campaign_sent_at,
+                   customer_id || '@example.ru' as email, customer_id, event_type, timestamp '2026-03-03 10:00' as event_at
+            from typed""")
+        con.execute("""create table marts.customer_360 as
+            select customer_id, case when customer_id like '%t1%' then 3 else 1 end as orders_count,
+                   cast(1000 as decimal(18, 2)) as revenue, cast(null as decimal(18, 2)) as predicted_revenue
+            from (select customer_id from assignments union all select 'outside' || i from range(1, 1001) t(i))""")
     config = work / "business.yml"
     config.write_text("systems: [retailcrm]\nrfm:\n  as_of: 2026-06-30\nlift:\n  window_days: 30\n  min_group_size: 100\n",
                       encoding="utf-8")
     env = {**os.environ, "CDP_BUSINESS_CONFIG": str(config), "CDP_DUCKDB_PATH": str(warehouse)}
     done = subprocess.run(
-        [sys.executable, "-m", "cdp.dbt_cli", "build", "--select", "campaign_lift", "--target-path", str(work / "target"),
+        [sys.executable, "-m", "cdp.dbt_cli", "build", "--select", "campaign_lift", "campaign_metrics", "--target-path", str(work / "target"),
          "--log-path", str(work / "logs")],
         env=env, capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute("select * from marts.campaign_lift").df().set_index("segment")
+        lift = con.execute("select * from marts.campaign_lift").df().set_index("segment")
+        lift.attrs["metrics"] = con.execute("select * from marts.campaign_metrics").df().set_index("audience")
+    return lift
 
 
 def test_a_planted_uplift_is_found_with_intervals_that_cover_it(lift):
@@ -143,3 +170,18 @@ def test_the_control_group_is_stable_and_about_the_configured_share():
     other = flags("seg_welcome")
     both = sum(first[c] and other[c] for c in first) / len(first)
     assert 0.008 < both < 0.012
+
+
+def test_campaign_metrics_per_segment_and_for_all_recipients_in_one_place(lift):
+    metrics = lift.attrs["metrics"]
+    assert set(metrics.index) == {"all", "seg_planted"}  # the campaign reached no other segment
+    segment, everyone = metrics.loc["seg_planted"], metrics.loc["all"]
+    assert (segment.delivered, segment.opened, segment.clicked, segment.unsubscribed) == (1000, 400, 100, 10)
+    assert (segment.open_rate, segment.ctr, segment.unsubscribe_rate) == (0.4, 0.1, 0.01)
+    assert (everyone.delivered, everyone.opened) == (2000, 600)
+    assert everyone.open_rate == pytest.approx(0.3)
+    # Of the segment's recipients, those whose id has "t1" in it bought three times.
+    ids = [f"seg_planted:t{i}" for i in range(6000)]
+    reached = sorted(ids)[:1000]
+    assert segment.repeat_purchase_share == pytest.approx(sum("t1" in c for c in reached) / 1000)
+    assert float(segment.mean_ltv) == 1000.0

@@ -45,7 +45,8 @@ def warehouse(tmp_path_factory) -> Path:
                    cast(usd as decimal(18, 2)) as net_revenue
             from purchases""")
     config = work / "business.yml"
-    config.write_text("systems: [retailcrm]\nrfm:\n  as_of: 1998-06-30\nvalue:\n  holdout_months: 9\n", encoding="utf-8")
+    config.write_text("systems: [retailcrm]\nrfm:\n  as_of: 1998-06-30\nvalue:\n  holdout_months: 9\n  horizon_months: 6\n",
+                      encoding="utf-8")
     env = {**os.environ, "CDP_BUSINESS_CONFIG": str(config), "CDP_DUCKDB_PATH": str(path)}
     for models in (MODELS, MODELS[-2:]):  # the per-run marts again: they append
         done = subprocess.run(
@@ -104,6 +105,19 @@ def test_every_buyer_gets_a_prediction_and_a_tier(warehouse):
     # Higher predicted revenue, higher tier.
     by_tier = value.groupby("value_tier")["predicted_revenue"].min()
     assert by_tier["high"] >= value.loc[value.value_tier == "medium", "predicted_revenue"].max()
+
+
+def test_predictions_use_the_configured_horizon_and_this_runs_parameters(warehouse):
+    from cdp.value import WEEKS_PER_MONTH, Fit, score
+
+    run = _df(warehouse, "select * from marts.value_model_runs order by run_started_at desc limit 1").iloc[0]
+    summary = _df(warehouse, "select customer_id, frequency, recency, \"T\", monetary_value "
+                             "from intermediate.int_purchase_summaries where period = 'current' order by customer_id")
+    expected = score(summary, Fit("bgnbd", {k: run[f"bgnbd_{k}"] for k in ("r", "alpha", "a", "b")}),
+                     Fit("gamma_gamma", {k: run[f"gamma_gamma_{k}"] for k in ("p", "q", "v")}), 6 * WEEKS_PER_MONTH)
+    value = _df(warehouse, "select customer_id, horizon_months, expected_purchases from marts.customer_value order by customer_id")
+    assert (value["horizon_months"] == 6).all()
+    assert value["expected_purchases"].to_numpy() == pytest.approx(expected["expected_purchases"].to_numpy(), rel=1e-9)
 
 
 def test_gamma_gamma_on_the_published_spend_summary_gives_the_published_parameters():

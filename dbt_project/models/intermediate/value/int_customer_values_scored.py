@@ -13,7 +13,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from cdp.value import WEEKS_PER_MONTH, Fit, predicted_holdout, score
 
-    horizon_weeks = float(dbt.config.get("horizon_months") or 12) * WEEKS_PER_MONTH
+    horizon_months = dbt.config.get("horizon_months")  # a plain assignment, so dbt's parser sees the key
+    horizon_weeks = float(horizon_months or 12) * WEEKS_PER_MONTH
     fitted = dbt.ref("int_value_models_fitted").df()
 
     def fit(model_name: str, period: str) -> Fit:
