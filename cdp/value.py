@@ -43,7 +43,7 @@ def _quiet() -> None:
     import logging
     import warnings
 
-    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("ignore", module=r"(pymc|pytensor|pymc_marketing|pymc_extras|arviz|xarray)\b")
     for name in ("pymc", "pytensor", "pymc_marketing", "arviz"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
