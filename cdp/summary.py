@@ -161,8 +161,9 @@ def print_value_summary(v: dict) -> None:
         return
     m = v["model"]
     print(f"Predicted value (BG/NBD + Gamma-Gamma as of {m['as_of']}, next {m['horizon_months']} months; {m['status']}):")
-    print("  BG/NBD " + ", ".join(f"{k} {x}" for k, x in m["bgnbd"].items())
-          + "; Gamma-Gamma " + ", ".join(f"{k} {x}" for k, x in m["gamma_gamma"].items()))
+    if any(x is not None for x in m["bgnbd"].values()):
+        print("  BG/NBD " + ", ".join(f"{k} {x}" for k, x in m["bgnbd"].items())
+              + "; Gamma-Gamma " + ", ".join(f"{k} {x}" for k, x in m["gamma_gamma"].items()))
     for tier, t in v["tiers"].items():
         print(f"  {tier:<12}{t['customers']:>8,} customers, predicted revenue {t['predicted_revenue']:>16,.0f}, "
               f"mean P(active) {t['mean_probability_alive']}")

@@ -203,3 +203,17 @@ def test_no_address_any_source_revoked_reaches_a_destination(run):
     sent = {i for (i,) in _q(run, "select identifier from activation.sync_state where destination = 'unisender' and status = 'sent'")}
     assert sent and not (revoked & sent)
     assert not (revoked & _unisender_members(run))
+
+
+def test_the_summary_shows_predicted_value_and_the_holdout_check(run, capsys):
+    from cdp.summary import print_summary, summary
+
+    s = summary(run["warehouse"], run["env"], run["data"])
+    value = s["value"]
+    assert "not fitted" not in value["model"]["status"], value["model"]["status"]
+    assert all(x > 0 for x in value["model"]["bgnbd"].values())
+    assert sum(t["customers"] for t in value["tiers"].values()) == _q(run, "select count(*) from marts.customer_value")[0][0]
+    assert sum(h["customers"] for h in value["holdout_check"]) > 0
+    print_summary(s, run["warehouse"])
+    shown = capsys.readouterr().out
+    assert "Predicted value" in shown and "holdout check" in shown
