@@ -96,7 +96,9 @@ def _with_parameters(model_class, parameters: dict[str, float], data: pd.DataFra
     import arviz as az
 
     model = model_class(model_config=_flat(tuple(parameters)))
-    model.build_model(data=data.head(1))  # the graph is not used for predictions: one row builds it
+    # The graph is not used for predictions: one (repeat buyer's) row builds it.
+    repeaters = data[data["frequency"] > 0]
+    model.build_model(data=(repeaters if len(repeaters) else data).head(1))
     model.idata = az.from_dict(posterior={k: np.array([[v]]) for k, v in parameters.items()})
     return model
 

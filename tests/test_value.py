@@ -142,3 +142,15 @@ def test_the_run_summary_shows_predicted_value_and_the_holdout_check(warehouse, 
     shown = capsys.readouterr().out
     assert "Predicted value" in shown and "holdout check" in shown and "0 repeat:" in shown
     assert f"r {summary['model']['bgnbd']['r']}" in shown
+
+
+def test_too_few_repeat_buyers_means_no_model_and_says_why():
+    from cdp.value import fit_bgnbd, fit_gamma_gamma, score
+
+    summary = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [0, 2, 0], "recency": [0.0, 4.0, 0.0],
+                            "T": [9.0, 9.0, 1.0], "monetary_value": [None, 100.0, None]})
+    bgnbd, gamma_gamma = fit_bgnbd(summary, 30), fit_gamma_gamma(summary, 30)
+    assert not bgnbd.ok and "1 repeat buyers, need 30" in bgnbd.status and not bgnbd.parameters
+    assert not gamma_gamma.ok
+    scored = score(summary, bgnbd, gamma_gamma, 52)
+    assert list(scored["customer_id"]) == ["a", "b", "c"] and scored["predicted_revenue"].isna().all()
