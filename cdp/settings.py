@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from statistics import NormalDist
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,6 +94,43 @@ class ActivationSettings(_Strict):
         return value
 
 
+class ValueSettings(_Strict):
+    """Predicted customer value (BG/NBD + Gamma-Gamma, models/intermediate/value/)."""
+
+    # Expected purchases and revenue are predicted over this many months after the as-of date.
+    horizon_months: int = Field(default=12, ge=1, le=60)
+    # The holdout check refits the model on the history up to this many months before the as-of
+    # date and compares its predictions with the purchases made since (marts.value_holdout_check).
+    holdout_months: int = Field(default=6, ge=1, le=36)
+    # Customers in the top share of predicted revenue are value tier "high" (the next 30 %
+    # "medium", the rest "low"); a customer the model cannot score has no tier.
+    high_value_share: float = Field(default=0.2, gt=0.0, lt=1.0)
+    # "High value, slipping away": high tier and the probability of being active fell by at least
+    # this much since the as-of date a month earlier.
+    slipping_alive_drop: float = Field(default=0.1, gt=0.0, lt=1.0)
+    # "Next-purchase window": the customer's own average gap between purchases says the next one
+    # is due between this many days ago and this many days ahead.
+    next_purchase_days_before: int = Field(default=7, ge=0)
+    next_purchase_days_ahead: int = Field(default=14, ge=0)
+    # Fewer repeat buyers than this and the model is not fitted (its parameters would be noise);
+    # the marts then say so instead of predicting.
+    min_repeat_customers: int = Field(default=30, ge=5)
+    # Each fit sees at most this many customers (a fixed pseudo-random sample; every customer is
+    # scored). 0 = all. Population parameters need far fewer; this keeps the fit within a minute.
+    max_fit_customers: int = Field(default=100_000, ge=0)
+
+
+class LiftSettings(_Strict):
+    """Campaign lift against the control group (marts.campaign_lift)."""
+
+    # Purchases within this many days after a segment's members were assigned count for its send.
+    window_days: int = Field(default=30, ge=1, le=365)
+    # Below this many people in the treated or the control group the verdict is "too small to tell".
+    min_group_size: int = Field(default=100, ge=2)
+    # Two-sided confidence level of the intervals (0.95: z = 1.96).
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+
+
 class BusinessSettings(_Strict):
     timezone: str = "Europe/Moscow"
     currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
@@ -101,6 +139,8 @@ class BusinessSettings(_Strict):
     segments: SegmentSettings = SegmentSettings()
     identity: IdentitySettings = IdentitySettings()
     activation: ActivationSettings = ActivationSettings()
+    value: ValueSettings = ValueSettings()
+    lift: LiftSettings = LiftSettings()
     origin: str = Field(default="(built-in defaults)", exclude=True)
 
     @field_validator("timezone")
@@ -172,6 +212,10 @@ class BusinessSettings(_Strict):
             "identity_max_records_per_identifier": self.identity.max_records_per_identifier,
             "activation_control_share": self.activation.control_share,
             **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self.segments.model_dump().items()},
+            **{f"value_{k}": v for k, v in self.value.model_dump().items()},
+            **{f"lift_{k}": v for k, v in self.lift.model_dump().items()},
+            # The normal quantile of the two-sided confidence level (Jinja cannot compute it).
+            "lift_z": round(NormalDist().inv_cdf(0.5 + self.lift.confidence / 2), 6),
         }
 
 

@@ -62,6 +62,7 @@ def summary(warehouse: Path, env: dict[str, str] | None = None, data_dir: Path |
                                 "consented": {t.split("__")[1]: n for t, n in audiences.items() if t.endswith(f"__{seg}")}}
     if q("select count(*) from information_schema.tables where table_schema = 'activation' and table_name = 'sync_report'")[0][0]:
         out["activation"] = activation_summary(con)
+    out["value"] = value_summary(con)
     if env.get("UNISENDER_BASE_URL"):
         lists = requests.get(f"{env['UNISENDER_BASE_URL']}/_emulator/lists", timeout=10).json()
         out["unisender_emulator_lists"] = {item["title"]: item["active_members"] for item in lists}
@@ -144,5 +145,61 @@ def print_summary(s: dict, warehouse: Path) -> None:
                   f"{holds}{matched}" + (f"\n      {item['message']}" if item["message"] else ""))
     if "unisender_emulator_lists" in s:
         print("Unisender emulator lists (active members): " + json.dumps(s["unisender_emulator_lists"], ensure_ascii=False))
+    print_value_summary(s.get("value") or {})
     print(f"{line}\nWarehouse: {warehouse}\n  python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True).sql('select * from marts.customer_360 limit 5'))\"")
     print(line)
+
+
+def _has_table(con, schema: str, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                            [schema, table]).fetchone()[0])
+
+
+def value_summary(con) -> dict:
+    """Predicted customer value: the latest fit, the tiers, the holdout check per frequency bucket
+    (predicted against actual purchases), and the latest lift verdict per segment."""
+    out: dict = {}
+    if not _has_table(con, "marts", "value_model_runs"):
+        return out
+    run = con.execute("select * from marts.value_model_runs order by run_started_at desc limit 1").df()
+    if run.empty:
+        return out
+    r = run.iloc[0]
+    number = lambda v: None if v is None or v != v else round(float(v), 3)  # noqa: E731 (NaN -> None)
+    out["model"] = {"as_of": str(r.as_of_date)[:10], "horizon_months": int(r.horizon_months), "status": r.status,
+                    "bgnbd": {k: number(r[f"bgnbd_{k}"]) for k in ("r", "alpha", "a", "b")},
+                    "gamma_gamma": {k: number(r[f"gamma_gamma_{k}"]) for k in ("p", "q", "v")},
+                    "calibration_end": str(r.calibration_end_date)[:10],
+                    "holdout_predicted": number(r.holdout_predicted_purchases),
+                    "holdout_actual": number(r.holdout_actual_purchases)}
+    out["tiers"] = {tier: {"customers": n, "predicted_revenue": float(rev or 0), "mean_probability_alive": number(alive)}
+                    for tier, n, rev, alive in con.execute(
+        "select coalesce(value_tier, 'not scored'), count(*), sum(predicted_revenue), avg(probability_alive) "
+        "from marts.customer_value group by 1 order by 3 desc nulls last").fetchall()}
+    out["holdout_check"] = [{"repeat_purchases": b, "customers": n, "predicted": number(p), "actual": number(a)}
+                            for b, n, p, a in con.execute(
+        "select frequency_bucket, customers, predicted_purchases, actual_purchases from marts.value_holdout_check "
+        "where run_id = (select max_by(run_id, run_started_at) from marts.value_holdout_check) order by bucket_order").fetchall()]
+    if _has_table(con, "marts", "campaign_lift"):
+        out["lift"] = {f"{seg} ({run_id})": verdict for seg, run_id, verdict in con.execute(
+            "select segment, run_id, verdict from marts.campaign_lift order by assigned_at desc, segment limit 10").fetchall()}
+    return out
+
+
+def print_value_summary(v: dict) -> None:
+    if not v.get("model"):
+        return
+    m = v["model"]
+    print(f"Predicted value (BG/NBD + Gamma-Gamma as of {m['as_of']}, next {m['horizon_months']} months; {m['status']}):")
+    if any(x is not None for x in m["bgnbd"].values()):
+        print("  BG/NBD " + ", ".join(f"{k} {x}" for k, x in m["bgnbd"].items())
+              + "; Gamma-Gamma " + ", ".join(f"{k} {x}" for k, x in m["gamma_gamma"].items()))
+    for tier, t in v["tiers"].items():
+        print(f"  {tier:<12}{t['customers']:>8,} customers, predicted revenue {t['predicted_revenue']:>16,.0f}, "
+              f"mean P(active) {t['mean_probability_alive']}")
+    if v["holdout_check"]:
+        print(f"  holdout check (fitted on the history to {m['calibration_end']}, purchases since; predicted / actual):")
+        print("    " + "   ".join(f"{h['repeat_purchases']} repeat: {h['predicted'] or 0:,.0f}/{h['actual'] or 0:,.0f}"
+                                  for h in v["holdout_check"]))
+    for send, verdict in (v.get("lift") or {}).items():
+        print(f"  lift {send}: {verdict}")

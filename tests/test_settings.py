@@ -20,6 +20,10 @@ def _write(tmp_path, text: str, name: str = "business.yml"):
     ("rfm:\n  as_of: yesterday\n", "rfm.as_of"),
     ("segments:\n  welcome_window_dayz: 3\n", "welcome_window_dayz"),
     ("currency: rubles\n", "currency"),
+    ("value:\n  horizon_months: 0\n", "value.horizon_months"),
+    ("value:\n  high_value_share: 1.5\n", "value.high_value_share"),
+    ("lift:\n  window: 30\n", "lift.window"),
+    ("lift:\n  confidence: 1\n", "lift.confidence"),
     ("systems:\n  retailcrm:\n    mapping: m.yml\n", "systems.retailcrm"),
     ("systems:\n  spreadsheets:\n    mapping: no_such_mapping.yml\n", "no_such_mapping.yml"),
 ])
@@ -63,3 +67,11 @@ def test_no_file_means_every_system_with_the_defaults(monkeypatch, tmp_path):
     assert settings.rfm.as_of is None and settings.timezone == "Europe/Moscow"
     assert len(settings.systems) == 8
 
+
+
+def test_value_and_lift_settings_reach_dbt_with_the_normal_quantile(tmp_path):
+    v = load_settings(_write(tmp_path, "value: {horizon_months: 6, holdout_months: 3}\n"
+                                       "lift: {window_days: 14, confidence: 0.9}\n")).dbt_vars()
+    assert (v["value_horizon_months"], v["value_holdout_months"], v["lift_window_days"]) == (6, 3, 14)
+    assert v["lift_z"] == pytest.approx(1.644854, abs=1e-6)
+    assert parse_settings({}).dbt_vars()["lift_z"] == pytest.approx(1.959964, abs=1e-6)

@@ -307,6 +307,20 @@ def test_one_destination_down_does_not_stop_the_others(run):
     assert failed and all(status == "failed" and "Unisender" in message for status, message in failed)
 
 
+def test_the_summary_shows_predicted_value_and_the_holdout_check(run, capsys):
+    from cdp.summary import print_summary, summary
+
+    s = summary(run["warehouse"], run["env"], run["data"])
+    value = s["value"]
+    assert "not fitted" not in value["model"]["status"], value["model"]["status"]
+    assert all(x > 0 for x in value["model"]["bgnbd"].values())
+    assert sum(t["customers"] for t in value["tiers"].values()) == _q(run, "select count(*) from marts.customer_value")[0][0]
+    assert sum(h["customers"] for h in value["holdout_check"]) > 0
+    print_summary(s, run["warehouse"])
+    shown = capsys.readouterr().out
+    assert "Predicted value" in shown and "holdout check" in shown
+
+
 def test_zz_the_gate_blocks_a_wrong_consent_mart(run):
     """The consent mart says yes to everyone (a bug): the audiences rebuilt from it carry revoked
     addresses, the independent gate (consent events, not the mart) fails, and nothing is sent.

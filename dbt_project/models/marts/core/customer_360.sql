@@ -127,7 +127,11 @@ final as (
         engagement.open_rate,
         engagement.ctr,
         engagement.last_opened_at,
-        rfm.rfm_segment
+        rfm.rfm_segment,
+        value.expected_purchases as predicted_purchases,
+        value.predicted_revenue,
+        value.probability_alive,
+        value.value_tier
     from sources
     left join best_name using (customer_id)
     left join best_email using (customer_id)
@@ -136,6 +140,7 @@ final as (
     left join consent using (customer_id)
     left join engagement using (customer_id)
     left join {{ ref('rfm') }} rfm using (customer_id)
+    left join {{ ref('customer_value') }} value using (customer_id)
 )
 
 select * from final
