@@ -14,6 +14,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import time
 from typing import Any, Sequence
 
 import requests
@@ -66,10 +69,6 @@ class UnisenderDestination:
                 if ref.id in (r.get(f"{kind}_list_ids") or "").split(",") and r.get(kind)}
 
     def _download(self, task: str) -> list[dict[str, str]]:
-        import csv
-        import io
-        import time
-
         for _ in range(600):
             result = self.api.call("async/getTaskResult", {"task_uuid": task})
             if result.get("status") == "completed":
