@@ -1,0 +1,52 @@
+{{ config(materialized='table') }}
+-- Grain: one row per pair of records identity joins, with the rule that joined them and its score.
+-- Deterministic links (int_identity_pairs_shared) score 1; a pair the identifiers cannot decide is
+-- joined when its Fellegi-Sunter match probability (int_identity_pairs_scored) reaches
+-- identity_match_threshold. A pair whose shared contact conflicts on the names or birth dates is
+-- never joined by a score: the conflict is the stronger evidence.
+with shared as (
+    select * from {{ ref('int_identity_pairs_shared') }}
+),
+
+scored as (
+    select * from {{ ref('int_identity_pairs_scored') }}
+),
+
+deterministic as (
+    select record_key_a, record_key_b, rule, 1.0::double as score
+    from shared
+    where is_linked
+),
+
+probabilistic as (
+    select scored.record_key_a, scored.record_key_b, 'probabilistic' as rule, scored.match_probability as score
+    from scored
+    anti join deterministic using (record_key_a, record_key_b)
+    anti join (select * from shared where is_shared_contact) as conflicts using (record_key_a, record_key_b)
+    where scored.match_probability >= {{ var('identity_match_threshold') }}
+),
+
+unioned as (
+    select * from deterministic
+    union all
+    select * from probabilistic
+),
+
+final as (
+    select
+        unioned.*,
+        scored.name as name_level,
+        scored.dob as birth_date_level,
+        scored.email_name as email_name_level,
+        scored.email as email_level,
+        scored.phone as phone_level,
+        scored.city as city_level,
+        scored.match_weight,
+        shared.evidence as identifier_evidence,
+        split_part(record_key_a, ':', 1) = split_part(record_key_b, ':', 1) as same_system
+    from unioned
+    left join scored using (record_key_a, record_key_b)
+    left join shared using (record_key_a, record_key_b)
+)
+
+select * from final
