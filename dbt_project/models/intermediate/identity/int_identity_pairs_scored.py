@@ -28,9 +28,12 @@ select
     case
         when a.surname_key is null or b.surname_key is null or a.given_key is null or b.given_key is null then null
         when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys)
-             and a.patronymic_key = b.patronymic_key then case when least(a.name_count, b.name_count) <= 4 then 'full rare' else 'full common' end
+             and a.patronymic_key = b.patronymic_key
+             then case when a.name_key = b.name_key and a.name_count = 2 then 'full unique'
+                       when least(a.name_count, b.name_count) <= 4 then 'full rare' else 'full common' end
         when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys)
-             then case when least(a.name_count, b.name_count) <= 4 then 'surname+given rare' else 'surname+given common' end
+             then case when a.name_key = b.name_key and a.name_count = 2 then 'surname+given unique'
+                       when least(a.name_count, b.name_count) <= 4 then 'surname+given rare' else 'surname+given common' end
         when (jaro_winkler_similarity(a.surname_key, b.surname_key) >= 0.9 and list_has_any(a.given_keys, b.given_keys))
              or (jaro_winkler_similarity(a.surname_key, b.given_key) >= 0.9
                  and jaro_winkler_similarity(b.surname_key, a.given_key) >= 0.9) then 'fuzzy or swapped'
@@ -95,7 +98,7 @@ def _em(patterns, u_random, lam, iterations=40):
     (linked: 1, a shared contact in conflict: 0) keep that posterior; left free, EM settles on the
     blocking's own structure (every same-surname pair a "match"). Null levels carry no information."""
     levels = {f: sorted({p[i] for p, _, _, _ in patterns if p[i] is not None} | set(u_random.get(f, {}))) for i, f in enumerate(FIELDS)}
-    strong = {"full rare", "full common", "surname+given rare", "surname+given common", "same", "surname and given",
+    strong = {"full unique", "surname+given unique", "surname and given, one to one", "full rare", "full common", "surname+given rare", "surname+given common", "same", "surname and given",
               "surname and initial", "near"}
     m = {f: {lv: (0.6 if lv in strong else 0.1) for lv in levels[f]} for f in FIELDS}
     # A level never seen among random pairs is rarer than one in the sample.
@@ -172,10 +175,13 @@ def model(dbt, session):
             from tokens
         ),
         named as (
+            -- How many records carry this surname + given name (2: only this pair, a name's
+            -- frequency being what makes agreement on it telling).
             select surname_key, given_key, count(*) as name_count
             from _fs_people where surname_key is not null and given_key is not null group by 1, 2
         )
         select p.*, c.phones, c.phone_tails, c.emails, c.email_locals, t.email_tokens, t.email_initials, n.name_count,
+               p.surname_key || '|' || p.given_key as name_key,
                count(*) over (partition by p.surname_key) as surname_count
         from _fs_people p
         left join contacts c using (record_key)
@@ -211,7 +217,31 @@ def model(dbt, session):
         select record_key_a, record_key_b from _fs_shared
     """)
     session.execute(f"create or replace temp table _fs_compared as {COMPARISONS}")
-
+    # An address spelling a name (its local part holds the surname and given name) is telling
+    # only when it is one-to-one: the nameless record fits one named person, and that person is
+    # fitted by one such address (the demo and real lists hold several `anton.bykov…` addresses of
+    # different Антон Быковs).
+    session.execute("""
+        create or replace temp table _fs_spelled as
+        select c.record_key_a, c.record_key_b,
+               case when a.has_full_name then c.record_key_b else c.record_key_a end as nameless,
+               case when a.has_full_name then a.person_key else b.person_key end as person_key
+        from _fs_compared c
+        join _fs_records a on a.record_key = c.record_key_a
+        join _fs_records b on b.record_key = c.record_key_b
+        where c.email_name = 'surname and given'
+    """)
+    session.execute("""
+        update _fs_compared c set email_name = 'surname and given, one to one'
+        from (
+            select s.record_key_a, s.record_key_b
+            from _fs_spelled s
+            join _fs_records n on n.record_key = s.nameless
+            qualify count(distinct s.person_key) over (partition by s.nameless) = 1
+                and count(distinct n.emails) over (partition by s.person_key) = 1
+        ) u
+        where c.record_key_a = u.record_key_a and c.record_key_b = u.record_key_b
+    """)
     patterns = session.execute(f"""
         select {', '.join('c.' + f for f in FIELDS)},
                case when s.is_linked then 1.0 when s.is_shared_contact then 0.0 end as known,
