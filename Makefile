@@ -28,9 +28,11 @@ bench: setup
 	$(BIN)/python -m demo.bench --customers 100000 --out data/bench
 	$(BIN)/python -m demo.generate --customers 1000000 --out data/bench_generator_1m
 
-# Identity resolution against the demo's ground truth (after `make demo`).
+# Identity resolution on the evaluation set the demo generator did not write
+# (tests/fixtures/identity_eval) and on the demo (data/ after `make demo`, else a small fresh one),
+# model and naive rule side by side, with the planted hard cases per class.
 quality: setup
-	$(BIN)/python -m cdp.identity_quality --warehouse data/warehouse.duckdb --data data/demo
+	$(BIN)/python -m cdp.identity_quality compare
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
