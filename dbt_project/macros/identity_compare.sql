@@ -7,8 +7,17 @@
                or jaro_winkler_similarity({{ a }}.given_key, {{ b }}.given_key) >= 0.92 end)
 {%- endmacro -%}
 
+{#- Surnames are compared only between full names: a lone word may be a given name. -#}
 {%- macro identity_surname_agree(a, b) -%}
-    (jaro_winkler_similarity({{ a }}.surname_key, {{ b }}.surname_key) >= 0.9)
+    (case when {{ a }}.has_full_name and {{ b }}.has_full_name
+          then jaro_winkler_similarity({{ a }}.surname_key, {{ b }}.surname_key) >= 0.9 end)
+{%- endmacro -%}
+
+{#- A one-word name ("Julia", "Сергей") against any name: it must be one of the other's words. -#}
+{%- macro identity_lone_name_conflicts(a, b) -%}
+    ((not {{ a }}.has_full_name or not {{ b }}.has_full_name)
+     and len({{ a }}.any_name_keys) > 0 and len({{ b }}.any_name_keys) > 0
+     and not list_has_any({{ a }}.any_name_keys, {{ b }}.any_name_keys))
 {%- endmacro -%}
 
 {#- The name-order swap (surname typed as the given name and back). -#}
@@ -31,6 +40,7 @@
 {%- macro identity_records_conflict(a, b) -%}
     (not coalesce({{ identity_names_swapped(a, b) }}, false) and (
         coalesce(not {{ identity_given_agree(a, b) }}, false)
+        or coalesce({{ identity_lone_name_conflicts(a, b) }}, false)
         or coalesce(not {{ identity_dates_agree(a, b) }}, false)
         or (coalesce(not {{ identity_surname_agree(a, b) }}, false)
             and not coalesce({{ identity_dates_agree(a, b) }}, false))

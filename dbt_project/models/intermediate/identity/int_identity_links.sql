@@ -3,7 +3,8 @@
 -- Deterministic links (int_identity_pairs_shared) score 1; a pair the identifiers cannot decide is
 -- joined when its Fellegi-Sunter match probability (int_identity_pairs_scored) reaches
 -- identity_match_threshold. A pair whose shared contact conflicts on the names or birth dates is
--- never joined by a score: the conflict is the stronger evidence.
+-- never joined by a score, nor is any pair whose names or birth dates conflict (the same guard as
+-- for shared contacts): a conflict is the stronger evidence.
 with shared as (
     select * from {{ ref('int_identity_pairs_shared') }}
 ),
@@ -18,12 +19,19 @@ deterministic as (
     where is_linked
 ),
 
+records as (
+    select * from {{ ref('int_identity_records') }}
+),
+
 probabilistic as (
     select scored.record_key_a, scored.record_key_b, 'probabilistic' as rule, scored.match_probability as score
     from scored
+    join records as ra on ra.record_key = scored.record_key_a
+    join records as rb on rb.record_key = scored.record_key_b
     anti join deterministic using (record_key_a, record_key_b)
     anti join (select * from shared where is_shared_contact) as conflicts using (record_key_a, record_key_b)
     where scored.match_probability >= {{ var('identity_match_threshold') }}
+      and not {{ identity_records_conflict('ra', 'rb') }}
 ),
 
 unioned as (

@@ -65,9 +65,10 @@ select
         else 'none'
     end as email_name,
     case
-        when a.emails is null or b.emails is null then null
+        when (a.emails is null and len(a.repaired_emails) = 0) or (b.emails is null and len(b.repaired_emails) = 0) then null
         when list_has_any(a.emails, b.emails) then 'same'
-        when list_has_any(a.email_locals, b.email_locals) then 'same local part'
+        when list_has_any(list_concat(coalesce(a.emails, []), a.repaired_emails),
+                          list_concat(coalesce(b.emails, []), b.repaired_emails)) then 'same after repair'
         else 'different'
     end as email,
     case
@@ -98,7 +99,7 @@ def _em(patterns, u_random, lam, iterations=40):
     (linked: 1, a shared contact in conflict: 0) keep that posterior; left free, EM settles on the
     blocking's own structure (every same-surname pair a "match"). Null levels carry no information."""
     levels = {f: sorted({p[i] for p, _, _, _ in patterns if p[i] is not None} | set(u_random.get(f, {}))) for i, f in enumerate(FIELDS)}
-    strong = {"full unique", "surname+given unique", "surname and given, one to one", "full rare", "full common", "surname+given rare", "surname+given common", "same", "surname and given",
+    strong = {"full unique", "surname+given unique", "surname and given, one to one", "surname and initial, one to one", "same after repair", "full rare", "full common", "surname+given rare", "surname+given common", "same", "surname and given",
               "surname and initial", "near"}
     m = {f: {lv: (0.6 if lv in strong else 0.1) for lv in levels[f]} for f in FIELDS}
     # A level never seen among random pairs is rarer than one in the sample.
@@ -141,6 +142,8 @@ def model(dbt, session):
     dbt.ref("int_identifiers_unioned").create_view("_fs_identifiers")
     dbt.ref("int_identifiers_overshared").create_view("_fs_overshared")
     dbt.ref("int_identity_pairs_shared").create_view("_fs_shared")
+    dbt.ref("int_identifiers_raw").create_view("_fs_raw_identifiers")
+    dbt.ref("int_email_addresses_parsed").create_view("_fs_emails_parsed")
 
     # Per record: name keys, how common the name is, contacts (overshared ones left out), and the
     # e-mail local parts cut into Latin tokens spelled like the name skeletons.
@@ -154,6 +157,13 @@ def model(dbt, session):
                    list(distinct split_part(i.identifier_value, '@', 1)) filter (where i.identifier_type = 'email') as email_locals
             from _fs_identifiers i anti join _fs_overshared o using (identifier_type, identifier_value)
             where i.identifier_type in ('phone', 'email')
+            group by 1
+        ),
+        repaired as (
+            select raw.record_key, list(distinct parsed.email_repaired) as repaired_emails
+            from _fs_raw_identifiers raw
+            join _fs_emails_parsed parsed on parsed.email_raw = raw.identifier_raw
+            where raw.identifier_type = 'email' and parsed.email_repaired is not null
             group by 1
         ),
         tokens as (
@@ -180,12 +190,13 @@ def model(dbt, session):
             select surname_key, given_key, count(*) as name_count
             from _fs_people where surname_key is not null and given_key is not null group by 1, 2
         )
-        select p.*, c.phones, c.phone_tails, c.emails, c.email_locals, t.email_tokens, t.email_initials, n.name_count,
+        select p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials, n.name_count,
                p.surname_key || '|' || p.given_key as name_key,
                count(*) over (partition by p.surname_key) as surname_count
         from _fs_people p
         left join contacts c using (record_key)
         left join tokens_stemmed t using (record_key)
+        left join repaired r using (record_key)
         left join named n using (surname_key, given_key)
     """)
 
@@ -196,6 +207,8 @@ def model(dbt, session):
         create or replace temp table _fs_keys as
         with keyed as (
             select record_key, 'sg:' || surname_key || '|' || unnest(given_keys) as block, 0 as side from _fs_records where surname_key is not null
+            union all select record_key, 'sw:' || least(surname_key, given_key) || '|' || greatest(surname_key, given_key), 0
+                from _fs_records where has_full_name
             union all select record_key, 'gd:' || unnest(given_keys) || '|' || birth_date, 0 from _fs_records where birth_date is not null
             union all select record_key, 'sd:' || surname_key || '|' || birth_date, 0 from _fs_records where surname_key is not null and birth_date is not null
             union all select record_key, 'pt:' || unnest(phone_tails), 0 from _fs_records
@@ -229,10 +242,10 @@ def model(dbt, session):
         from _fs_compared c
         join _fs_records a on a.record_key = c.record_key_a
         join _fs_records b on b.record_key = c.record_key_b
-        where c.email_name = 'surname and given'
+        where c.email_name in ('surname and given', 'surname and initial')
     """)
     session.execute("""
-        update _fs_compared c set email_name = 'surname and given, one to one'
+        update _fs_compared c set email_name = c.email_name || ', one to one'
         from (
             select s.record_key_a, s.record_key_b
             from _fs_spelled s
@@ -242,6 +255,7 @@ def model(dbt, session):
         ) u
         where c.record_key_a = u.record_key_a and c.record_key_b = u.record_key_b
     """)
+    session.execute("update _fs_compared set email_name = 'surname' where email_name = 'surname and initial'")
     patterns = session.execute(f"""
         select {', '.join('c.' + f for f in FIELDS)},
                case when s.is_linked then 1.0 when s.is_shared_contact then 0.0 end as known,

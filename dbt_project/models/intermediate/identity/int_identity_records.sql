@@ -25,7 +25,13 @@ final as (
         records.is_order_only,
         -- Two records with this key are the same person as far as counting holders goes.
         coalesce(surnames.name_key || '|' || givens.name_key, givens.name_key, surnames.name_key) as person_key,
-        surnames.name_key is not null and givens.name_key is not null as has_full_name
+        surnames.name_key is not null and givens.name_key is not null as has_full_name,
+        -- Every key any name word may stand for, to compare a one-word name with a full one.
+        list_distinct(list_concat(
+            coalesce(givens.given_keys, []::varchar[]),
+            coalesce(surnames.given_keys, []::varchar[]),
+            case when surnames.name_key is not null then [surnames.name_key] else []::varchar[] end
+        )) as any_name_keys
     from records
     left join keys as surnames on surnames.name_part = 'surname' and surnames.word = records.surname
     left join keys as givens on givens.name_part = 'given_name' and givens.word = records.given_name

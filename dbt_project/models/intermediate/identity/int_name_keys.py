@@ -25,7 +25,8 @@ def model(dbt, session):
         words = table.column("word").to_pylist() if table.num_rows else []
         for word in words:
             if part == "surname":
-                key, keys = surname_key(word), None
+                # A lone word in the surname column may be a given name ("Julia", "Sergey").
+                key, keys = surname_key(word), list(given_name_keys(word))
             elif part == "given_name":
                 keys = list(given_name_keys(word))
                 key = latin_skeleton(word.strip().split()[0]) if word.strip() else None
