@@ -276,7 +276,7 @@ def model(dbt, session):
             from _fs_records using sample reservoir({random_records} rows) repeatable (7)
         )
         select least(a.record_key, b.record_key) as record_key_a, greatest(a.record_key, b.record_key) as record_key_b
-        from sample a join sample b on b.i between a.i + 1 and a.i + 5
+        from sample a cross join range(1, 6) as step(k) join sample b on b.i = a.i + step.k
     """)
     session.execute(f"create or replace temp table _fs_random as {COMPARISONS}")
     u_random = {}
