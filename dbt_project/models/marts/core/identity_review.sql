@@ -1,6 +1,6 @@
 -- Grain: one row per pair of records a person should look at, with why:
---   - `borderline score`: the probabilistic pass found the pair likely but below
---     identity_match_threshold (not joined);
+--   - `borderline score`: the probabilistic pass found the pair likely (from identity_review_floor)
+--     but did not join it: below identity_match_threshold, or on one agreeing field only;
 --   - `repaired e-mail, names unconfirmed`: a mistyped address repaired to another record's, with
 --     no name to confirm it (not joined);
 --   - `same system, different ids`: joined records that one system keeps as two customers
@@ -29,8 +29,8 @@ borderline as (
     from scored
     anti join links using (record_key_a, record_key_b)
     anti join (select * from shared where is_shared_contact) as conflicts using (record_key_a, record_key_b)
+    -- Below the threshold, or above it on one agreeing field only (int_identity_links).
     where match_probability >= {{ var('identity_review_floor') }}
-      and match_probability < {{ var('identity_match_threshold') }}
 ),
 
 repaired as (
