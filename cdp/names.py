@@ -12,6 +12,7 @@ Patronymics are also recognised by their endings (-вич, -вна, -ична, -
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -139,4 +140,122 @@ def split_full_names(values: list[str | None]) -> list[PersonName]:
     return [split_full_name(v) for v in values]
 
 
-__all__ = ["PersonName", "split_full_name", "split_full_names"]
+__all__ = ["PersonName", "given_name_keys", "latin_skeleton", "split_full_name", "split_full_names", "surname_key"]
+
+
+# --- Matching keys (identity resolution) -------------------------------------------------------
+# Why keys and not the names: the same person is "Иванова Александра" in the CRM, "Саша Иванова" in
+# a form and "Aleksandra Ivanova" in a mailing tool. Names are compared through keys computed once
+# per distinct word (a table, never per record): a Latin skeleton that forgives transliteration
+# schemes (ya/ja/ia, kh/h, y/i, -ff/-v), a surname stem without the gender ending, and for given
+# names the set of full forms a diminutive may stand for (Саша is Александр or Александра).
+
+_CYR_TO_LAT = {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+               "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+               "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch",
+               "ъ": "", "ы": "i", "ь": "", "э": "e", "ю": "iu", "я": "ia"}
+_SKELETON_RULES = [("shch", "sch"), ("kh", "h"), ("x", "ks"), ("w", "v"), ("ph", "f"), ("ck", "k"), ("tz", "ts"),
+                   ("yu", "iu"), ("ju", "iu"), ("ya", "ia"), ("ja", "ia"), ("ye", "e"), ("yo", "e"), ("jo", "e"),
+                   ("y", "i"), ("j", "i"), ("ii", "i"), ("ie", "e")]
+
+# Full forms a diminutive or colloquial form may stand for. A short, well-known list: a form
+# missing here still matches its full name through the surname, birth date and contacts.
+_GIVEN_FORMS = {
+    "саша": "александр александра", "саня": "александр александра", "шура": "александр александра",
+    "алекс": "александр", "женя": "евгений евгения", "валя": "валентин валентина", "слава": "вячеслав владислав ярослав станислав",
+    "вова": "владимир", "володя": "владимир", "дима": "дмитрий", "митя": "дмитрий", "коля": "николай",
+    "миша": "михаил", "петя": "петр", "паша": "павел", "сережа": "сергей", "серега": "сергей", "леша": "алексей",
+    "алеша": "алексей", "андрюша": "андрей", "ваня": "иван", "витя": "виктор", "вася": "василий",
+    "гена": "геннадий", "гоша": "георгий", "жора": "георгий", "юра": "юрий", "толя": "анатолий", "костя": "константин",
+    "стас": "станислав", "влад": "владислав", "макс": "максим", "рома": "роман", "тема": "артем", "боря": "борис",
+    "гриша": "григорий", "леня": "леонид", "федя": "федор", "игорек": "игорь", "олег": "олег", "кирюша": "кирилл",
+    "никита": "никита", "егорка": "егор", "илюша": "илья", "тимоша": "тимофей", "данила": "даниил", "даня": "даниил",
+    "маша": "мария", "маня": "мария", "наташа": "наталья наталия", "наталия": "наталья", "таня": "татьяна",
+    "аня": "анна", "нюра": "анна", "оля": "ольга", "лена": "елена", "ира": "ирина", "катя": "екатерина",
+    "света": "светлана", "юля": "юлия", "люба": "любовь", "люда": "людмила", "мила": "людмила", "галя": "галина",
+    "надя": "надежда", "вера": "вера", "настя": "анастасия", "даша": "дарья", "ксюша": "ксения", "лиза": "елизавета",
+    "вика": "виктория", "нина": "нина", "тома": "тамара", "зоя": "зоя", "поля": "полина", "соня": "софья софия",
+    "софия": "софья", "лара": "лариса", "рита": "маргарита", "марина": "марина", "алена": "елена алена",
+    "аленка": "елена алена", "дарина": "дарина", "уля": "ульяна", "кристя": "кристина", "вероника": "вероника",
+    "валера": "валерий", "эдик": "эдуард", "сеня": "семен", "яша": "яков",
+    "степа": "степан", "стеша": "степан", "тима": "тимофей тимур", "тимоха": "тимофей", "захарка": "захар",
+    "ярик": "ярослав", "ярослава": "ярослава", "русик": "руслан", "артемка": "артем", "вадик": "вадим",
+    "виталик": "виталий", "ростик": "ростислав", "жека": "евгений", "лёша": "алексей", "лешка": "алексей",
+    "сашка": "александр александра", "санек": "александр", "шурик": "александр", "вовка": "владимир",
+    "димка": "дмитрий", "колька": "николай", "мишка": "михаил", "петька": "петр", "пашка": "павел",
+    "ванька": "иван", "ванечка": "иван", "танюша": "татьяна", "анюта": "анна", "аннушка": "анна",
+    "оленька": "ольга", "леночка": "елена", "катюша": "екатерина", "наташка": "наталья", "машенька": "мария",
+    "светик": "светлана", "юленька": "юлия", "галочка": "галина", "валюша": "валентина", "зина": "зинаида",
+    "тоня": "антонина", "нона": "нонна", "лида": "лидия", "клава": "клавдия", "фрося": "ефросинья",
+    "глаша": "глафира", "дуся": "евдокия", "мотя": "матвей", "фима": "ефим", "сема": "семен",
+    "гера": "герман", "эля": "эльвира", "эльвира": "эльвира", "инна": "инна", "роза": "роза", "лиля": "лилия",
+    "ника": "вероника", "кира": "кира", "ева": "ева", "нелли": "нелли", "злата": "злата", "алиса": "алиса",
+    # Western spellings of Russian names (a mailing list filled in by the person in Latin letters)
+    "eugene": "евгений", "eugenia": "евгения", "alexander": "александр", "alexandra": "александра",
+    "michael": "михаил", "mikhail": "михаил", "peter": "петр", "paul": "павел", "helen": "елена", "helena": "елена",
+    "catherine": "екатерина", "kate": "екатерина", "mary": "мария", "maria": "мария", "george": "георгий",
+    "nicholas": "николай", "nick": "николай", "anna": "анна", "ann": "анна", "julia": "юлия", "juliya": "юлия",
+    "sophia": "софья софия", "sofia": "софья софия", "natalie": "наталья", "tatiana": "татьяна", "dmitry": "дмитрий",
+    "sergey": "сергей", "alexey": "алексей", "andrew": "андрей", "ivan": "иван", "jacob": "яков", "leo": "лев",
+    "gregory": "григорий", "basil": "василий", "theodore": "федор", "fedor": "федор", "fyodor": "федор",
+}
+_SURNAME_FEMININE = re.compile(r"(ов|ев|ин|ын)а$")
+_SURNAME_ADJECTIVAL = re.compile(r"(ская|ский|ской|цкая|цкий|цкой)$")
+_ADJ_STEM = {"ская": "ск", "ский": "ск", "ской": "ск", "цкая": "цк", "цкий": "цк", "цкой": "цк"}
+
+
+@lru_cache(maxsize=500_000)
+def latin_skeleton(text: str | None) -> str | None:
+    """Lower case, Cyrillic transliterated, then spelled one way whatever the scheme: Наталья,
+    Natalia, Natalya and Natal'ya all become `natalia`; Юлия, Yuliya, Julia become `iulia`."""
+    if not text:
+        return None
+    folded = unicodedata.normalize("NFKD", text.lower().replace("ё", "е").replace("й", "\x00"))
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).replace("\x00", "й")
+    lat = "".join(_CYR_TO_LAT.get(c, c) for c in folded)
+    lat = re.sub(r"[^a-z]", "", lat)
+    for old, new in _SKELETON_RULES:
+        lat = lat.replace(old, new)
+    lat = re.sub(r"ff$", "v", lat)
+    lat = re.sub(r"ander$", "andr", lat)
+    lat = re.sub(r"(.)\1+", r"\1", lat)
+    return lat or None
+
+
+@lru_cache(maxsize=500_000)
+def surname_key(surname: str | None) -> str | None:
+    """A surname without its gender ending, as a Latin skeleton: Иванов/Иванова/Ivanova -> `ivanov`,
+    Вишневский/Вишневская -> `vishnevsk`."""
+    if not surname or not surname.strip():
+        return None
+    word = surname.strip().lower().replace("ё", "е")
+    word = _SURNAME_FEMININE.sub(r"\1", word)
+    word = _SURNAME_ADJECTIVAL.sub(lambda m: _ADJ_STEM[m.group(1)], word)
+    if len(word) > 5:  # Толстой / Толстая
+        word = re.sub(r"(ая|ой|ый|ий)$", "", word)
+    skeleton = latin_skeleton(word)
+    if skeleton:
+        skeleton = re.sub(r"(ov|ev|in)a$", r"\1", skeleton)
+        skeleton = re.sub(r"(sk|tsk)(aia|ii|i|oi)$", r"\1", skeleton)
+    return skeleton
+
+
+_LATIN_GIVEN = {latin_skeleton(k): v for k, v in _GIVEN_FORMS.items()}
+
+
+@lru_cache(maxsize=200_000)
+def given_name_keys(given_name: str | None) -> tuple[str, ...]:
+    """The full forms (Latin skeletons) a given name may stand for: Саша -> (aleksandr, aleksandra),
+    Aleksandr -> (aleksandr,). Two given names agree when these sets meet."""
+    if not given_name or not given_name.strip():
+        return ()
+    word = given_name.strip().split()[0].lower().replace("ё", "е")
+    skeleton = latin_skeleton(word)
+    if not skeleton:
+        return ()
+    forms = _GIVEN_FORMS.get(word) or _LATIN_GIVEN.get(skeleton)
+    keys = {skeleton}
+    if forms:
+        keys |= {latin_skeleton(f) for f in forms.split()}
+        keys.discard(None)
+    return tuple(sorted(keys))

@@ -120,3 +120,70 @@ def fold(text: str) -> str:
 
 def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+# Mail domains people mistype most; a repair is only ever proposed towards one of these.
+KNOWN_MAIL_DOMAINS = ("mail.ru", "gmail.com", "yandex.ru", "ya.ru", "bk.ru", "inbox.ru", "list.ru", "rambler.ru",
+                      "icloud.com", "outlook.com", "hotmail.com", "yahoo.com", "yandex.com", "internet.ru", "me.com")
+
+
+def _edits(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (a swap of neighbours is one edit: gmial -> gmail)."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+class EmailRepair(NamedTuple):
+    address: str | None  # the repaired matching form, or None when no repair applies
+    repair: str | None  # what was changed, e.g. "domain gmial.com -> gmail.com"
+
+
+@lru_cache(maxsize=1_000_000)
+def repair_email(raw: str | None) -> EmailRepair:
+    """A candidate for what a mistyped address meant, only towards a well-known mail domain:
+    `@@`, spaces, a comma for a dot, a cut or doubled top-level domain (`mail.r`, `mail.ru.ru`) and
+    one-or-two-letter slips (`gmial.com`, `yandex.ry`, `gmail.co`). The repair is a candidate, not
+    a fact: identity links a repaired address only when something else agrees (the name)."""
+    if raw is None or not raw.strip():
+        return EmailRepair(None, None)
+    text = unicodedata.normalize("NFC", raw.strip().lower())
+    changes = []
+    cleaned = re.sub(r"\s+", "", text)
+    cleaned = re.sub(r"@+", "@", cleaned)
+    if cleaned != text:
+        changes.append("stray characters")
+    if cleaned.count("@") != 1:
+        return EmailRepair(None, None)
+    local, domain = cleaned.split("@")
+    fixed = domain.replace(",", ".").strip(".")
+    fixed = re.sub(r"\.{2,}", ".", fixed)
+    if fixed not in KNOWN_MAIL_DOMAINS:
+        doubled = re.sub(r"(\.[a-z]{2,3})\1$", r"\1", fixed)
+        if doubled in KNOWN_MAIL_DOMAINS:
+            fixed = doubled
+        else:
+            best = min(KNOWN_MAIL_DOMAINS, key=lambda d: (_edits(fixed, d), d))
+            distance = _edits(fixed, best)
+            if distance <= (2 if len(best) >= 8 else 1) and _edits(fixed.split(".")[0], best.split(".")[0]) <= 2:
+                fixed = best
+    if fixed not in KNOWN_MAIL_DOMAINS:
+        return EmailRepair(None, None)
+    if fixed != domain:
+        changes.append(f"domain {domain} -> {fixed}")
+    if not changes:
+        return EmailRepair(None, None)
+    repaired = parse_email(f"{local}@{fixed}").address
+    if repaired is None or repaired == parse_email(raw).address:
+        return EmailRepair(None, None)
+    return EmailRepair(repaired, "; ".join(changes))
+
+
+def repair_emails(values: list[str | None]) -> list[EmailRepair]:
+    return [repair_email(v) if isinstance(v, str) else EmailRepair(None, None) for v in values]

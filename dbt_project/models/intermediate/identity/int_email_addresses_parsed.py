@@ -4,6 +4,10 @@ The matching form is trimmed and lower-cased with an internationalised domain in
 `иван@пример.рф` and `иван@xn--e1afmkfd.xn--p1ai` are one address; `email_ascii` keeps the
 domain in the DNS's ASCII form for destinations that need it. Parsed once per distinct value into
 a table (as phones are), so no view calls Python; a value that is not an address gets a reason.
+
+A value that looks like a slip on a well-known mail domain (`@@`, `mail.r`, `gmial.com`,
+`yandex.ry`, `gmail.co`) also gets `email_repaired` and what was changed (`email_repair`): a
+lower-weight candidate that identity uses only when the name agrees (see DECISIONS.md).
 """
 
 import pyarrow as pa
@@ -11,7 +15,7 @@ import pyarrow as pa
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from cdp.normalize import parse_emails
+    from cdp.normalize import parse_emails, repair_emails
 
     sources = [
         dbt.ref("int_identifiers_raw").filter("identifier_type = 'email'").select("identifier_raw as email_raw"),
@@ -25,9 +29,12 @@ def model(dbt, session):
     table = raw.distinct().filter("email_raw is not null").to_arrow_table()
     values = table.column("email_raw").to_pylist() if table.num_rows else []
     parsed = parse_emails(values)
+    repaired = repair_emails(values)
     return pa.table({
         "email_raw": pa.array(values, pa.string()),
         "email": pa.array([e.address for e in parsed], pa.string()),
         "email_ascii": pa.array([e.ascii for e in parsed], pa.string()),
         "email_issue": pa.array([e.issue for e in parsed], pa.string()),
+        "email_repaired": pa.array([r.address for r in repaired], pa.string()),
+        "email_repair": pa.array([r.repair for r in repaired], pa.string()),
     })

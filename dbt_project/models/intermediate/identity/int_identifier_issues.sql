@@ -13,6 +13,8 @@ phone_issues as (
     select raw.source_system, raw.source_record_id, raw.record_key, 'phone' as field, phones.phone_issue as reason, raw.identifier_raw
     from raw
     join phones on phones.phone_raw = raw.identifier_raw
+    -- A mistyped switchboard is the switchboard, not an invalid phone (int_phone_switchboard_variants).
+    anti join {{ ref('int_phone_switchboard_variants') }} as switchboards on switchboards.phone_raw = raw.identifier_raw
     where raw.identifier_type = 'phone' and phones.phone is null
 ),
 

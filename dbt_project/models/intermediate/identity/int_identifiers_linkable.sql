@@ -2,7 +2,8 @@
 -- plus a second, stricter rule for records that share no contact detail: the same surname, given
 -- name and birth date (folded: case, ё/е). Twins differ in given name; namesakes rarely share a
 -- birthday; a combination held by more records than the overshared threshold is ignored like a
--- switchboard phone (counted within one system). See dbt_project/DECISIONS.md for why this is not a Splink model.
+-- switchboard phone (counted within one system). These are candidates: int_identity_pairs_shared
+-- compares the records on each side before a shared phone or e-mail links them.
 with identifiers as (
     select * from {{ ref('int_identifiers_unioned') }}
 ),

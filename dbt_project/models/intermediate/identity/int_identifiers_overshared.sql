@@ -1,11 +1,24 @@
 -- Identifiers that cannot name one person: a shop's switchboard phone typed into many records, or a
 -- role mailbox (info@, sales@ ...). They are reported here and never used to link records.
--- "Many" is counted within one system: the same person legitimately appears once in each of the
--- CRM, 1C, the spreadsheets and two mailing tools, but hardly ever in more than a few records of
--- one system, whereas a switchboard number piles up inside the system where it is typed. Each
--- spreadsheet mapping entry counts as a system of its own.
+-- "Many" counts people, not records: records with the same name key (int_identity_records) are
+-- one person however often a system duplicated them, and a nameless record counts as one. It is
+-- counted within one system (the same person legitimately appears once in each of the CRM, 1C,
+-- the spreadsheets and two mailing tools, whereas a switchboard number piles up inside the
+-- system where it is typed; each spreadsheet mapping entry counts as a system of its own), and
+-- also across all systems by distinct names (a number given by more differently named people
+-- than a household has is nobody's).
 with identifiers as (
     select * from {{ ref('int_identifiers_unioned') }}
+),
+
+records as (
+    select record_key, person_key from {{ ref('int_identity_records') }}
+),
+
+held as (
+    select identifiers.*, coalesce(records.person_key, identifiers.record_key) as holder
+    from identifiers
+    left join records using (record_key)
 ),
 
 per_system as (
@@ -13,9 +26,18 @@ per_system as (
         identifier_type,
         identifier_value,
         source_system,
-        count(distinct record_key) as records_in_system
-    from identifiers
+        count(distinct record_key) as records_in_system,
+        count(distinct holder) as people_in_system
+    from held
     group by 1, 2, 3
+),
+
+named_people as (
+    select identifier_type, identifier_value, count(distinct records.person_key) as named_people
+    from identifiers
+    join records using (record_key)
+    where records.person_key is not null
+    group by 1, 2
 ),
 
 counted as (
@@ -23,25 +45,29 @@ counted as (
         identifier_type,
         identifier_value,
         sum(records_in_system) as record_count,
-        max(records_in_system) as max_records_in_one_system,
-        arg_max(source_system, records_in_system) as busiest_system
+        max(people_in_system) as max_people_in_one_system,
+        arg_max(source_system, people_in_system) as busiest_system
     from per_system
     group by 1, 2
 ),
 
 final as (
     select
-        identifier_type,
-        identifier_value,
-        record_count,
+        counted.identifier_type,
+        counted.identifier_value,
+        counted.record_count,
         case
-            when identifier_type = 'email'
-                 and regexp_matches(identifier_value, '^(info|sales|admin|office|support|noreply|no-reply|mail|zakaz|order|shop)@')
+            when counted.identifier_type = 'email'
+                 and regexp_matches(counted.identifier_value, '^(info|sales|admin|office|support|noreply|no-reply|mail|zakaz|order|shop)@')
                 then 'role mailbox'
-            when max_records_in_one_system > {{ var('identity_max_records_per_identifier') }}
-                then max_records_in_one_system || ' records in ' || busiest_system
+            when counted.max_people_in_one_system > {{ var('identity_max_records_per_identifier') }}
+                then counted.max_people_in_one_system || ' people in ' || counted.busiest_system
+            when counted.identifier_type in ('phone', 'email')
+                 and coalesce(named_people.named_people, 0) > {{ var('identity_max_records_per_identifier') }}
+                then named_people.named_people || ' differently named people'
         end as reason
     from counted
+    left join named_people using (identifier_type, identifier_value)
 )
 
 select * from final where reason is not null

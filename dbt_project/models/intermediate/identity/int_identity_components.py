@@ -1,4 +1,4 @@
-"""Connected components over records that share a linkable identifier.
+"""Connected components over the pairs identity links (int_identity_links).
 
 Label propagation in DuckDB SQL: every record starts labelled with its own key; each round, an
 identifier takes the smallest label among its records and every record takes the smallest label
@@ -11,9 +11,12 @@ practice). Set-based, so it scales with DuckDB rather than with Python (see PITF
 def model(dbt, session):
     dbt.config(materialized="table")
     records = dbt.ref("int_source_records_unioned")
-    links = dbt.ref("int_identifiers_linkable")
+    links = dbt.ref("int_identity_links")
     records.select("record_key").create_view("_cc_records")
-    links.select("record_key, identifier_type || ':' || identifier_value as node").create_view("_cc_links")
+    # Each linked pair is a node both its records touch.
+    links.select("record_key_a as record_key, record_key_a || '~' || record_key_b as node").union(
+        links.select("record_key_b as record_key, record_key_a || '~' || record_key_b as node")
+    ).create_view("_cc_links")
 
     session.execute("create or replace temp table _cc_labels as select record_key, record_key as label from _cc_records")
     for _ in range(100):

@@ -1,0 +1,314 @@
+"""The probabilistic pass: Fellegi-Sunter match weights for pairs the identifiers cannot decide.
+
+Why: in real exports a third of duplicates share no identifier at all (a phone-only CRM record and
+an e-mail-only mailing-list row of the same person, a changed phone, a nameless subscriber whose
+address is `ivanova.a@...`). Each candidate pair is compared field by field into a few levels
+(name, birth date, e-mail against the name, e-mail, phone, city); the m and u probabilities of
+each level are estimated from the data by expectation-maximisation over the counts of distinct
+comparison patterns (a few hundred rows, however many pairs), so no weight is hand-set. The match
+weight is the sum of log2(m/u); `identity_match_threshold` (chosen on labelled data, see
+DECISIONS.md) decides a link, a band below it goes to identity_review.
+
+Blocking keeps it near-linear: a pair is compared only if the records share a surname stem and a
+given name, a name and a birth date, a contact, or an e-mail local part that spells the other's
+surname; blocks larger than `identity_max_block` are skipped (a name too common to decide on).
+All of it is DuckDB SQL; Python only runs the EM loop over the pattern counts.
+"""
+
+import math
+
+FIELDS = ("name", "dob", "email_name", "email", "phone", "city")
+
+# What the levels mean, for identity_links' evidence.
+COMPARISONS = """
+with pairs as (select * from _fs_pairs),
+a as (select * from _fs_records), b as (select * from _fs_records)
+select
+    pairs.record_key_a, pairs.record_key_b,
+    case
+        when a.surname_key is null or b.surname_key is null or a.given_key is null or b.given_key is null then null
+        when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys)
+             and a.patronymic_key = b.patronymic_key
+             then case when a.name_key = b.name_key and a.name_count = 2 then 'full unique'
+                       when least(a.name_count, b.name_count) <= 4 then 'full rare' else 'full common' end
+        when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys)
+             then case when a.name_key = b.name_key and a.name_count = 2 then 'surname+given unique'
+                       when least(a.name_count, b.name_count) <= 4 then 'surname+given rare' else 'surname+given common' end
+        when (jaro_winkler_similarity(a.surname_key, b.surname_key) >= 0.9 and list_has_any(a.given_keys, b.given_keys))
+             or (jaro_winkler_similarity(a.surname_key, b.given_key) >= 0.9
+                 and jaro_winkler_similarity(b.surname_key, a.given_key) >= 0.9) then 'fuzzy or swapped'
+        when a.surname_key = b.surname_key then 'surname only'
+        when list_has_any(a.given_keys, b.given_keys) then 'given only'
+        else 'different'
+    end as name,
+    case
+        when a.birth_date is null or b.birth_date is null then null
+        when a.birth_date = b.birth_date then 'same'
+        when (year(a.birth_date) = year(b.birth_date) and day(a.birth_date) = month(b.birth_date) and month(a.birth_date) = day(b.birth_date))
+             or (a.birth_date - b.birth_date) in (1, -1) or date_diff('year', a.birth_date, b.birth_date) in (1, -1)
+             and month(a.birth_date) = month(b.birth_date) and day(a.birth_date) = day(b.birth_date) then 'near'
+        else 'different'
+    end as dob,
+    case
+        -- Only evidence when the names themselves cannot be compared (one record has no full name):
+        -- otherwise it repeats the name comparison and would be counted twice.
+        when a.has_full_name and b.has_full_name then null
+        when (a.email_tokens is null or b.surname_key is null) and (b.email_tokens is null or a.surname_key is null) then null
+        when (list_contains(a.email_tokens, b.surname_key) and list_has_any(a.email_tokens, b.given_keys))
+          or (list_contains(b.email_tokens, a.surname_key) and list_has_any(b.email_tokens, a.given_keys)) then 'surname and given'
+        when (list_contains(a.email_tokens, b.surname_key) and list_contains(a.email_initials, left(b.given_key, 1)))
+          or (list_contains(b.email_tokens, a.surname_key) and list_contains(b.email_initials, left(a.given_key, 1))) then 'surname and initial'
+        when (list_contains(a.email_tokens, b.surname_key) and b.surname_count <= 3)
+          or (list_contains(b.email_tokens, a.surname_key) and a.surname_count <= 3) then 'rare surname'
+        when list_contains(a.email_tokens, b.surname_key) or list_contains(b.email_tokens, a.surname_key) then 'surname'
+        when list_has_any(a.email_tokens, b.given_keys) or list_has_any(b.email_tokens, a.given_keys) then 'given'
+        else 'none'
+    end as email_name,
+    case
+        when (a.emails is null and len(a.repaired_emails) = 0) or (b.emails is null and len(b.repaired_emails) = 0) then null
+        when list_has_any(a.emails, b.emails) then 'same'
+        when list_has_any(list_concat(coalesce(a.emails, []), a.repaired_emails),
+                          list_concat(coalesce(b.emails, []), b.repaired_emails)) then 'same after repair'
+        else 'different'
+    end as email,
+    case
+        when a.phones is null or b.phones is null then null
+        when list_has_any(a.phones, b.phones) then 'same'
+        when list_has_any(a.phone_tails, b.phone_tails) then 'last 7 digits'
+        else 'different'
+    end as phone,
+    case
+        when a.city_key is null or b.city_key is null then null
+        when a.city_key = b.city_key then 'same'
+        else 'different'
+    end as city
+from pairs
+join a on a.record_key = pairs.record_key_a
+join b on b.record_key = pairs.record_key_b
+"""
+
+
+_LINKED_ON = {"phone": ("phone",), "email": ("email", "repaired_email"), "name": ("name_birthday",),
+              "dob": ("name_birthday",), "email_name": ()}
+
+
+def _em(patterns, u_random, lam, iterations=40):
+    """m per field level by EM over (pattern, known, count) rows, u fixed from random pairs (as
+    Splink trains: u from random sampling, m by EM) and the share of matches among the candidates
+    fixed from the deterministic links. Semi-supervised: pairs the identifiers already decided
+    (linked: 1, a shared contact in conflict: 0) keep that posterior; left free, EM settles on the
+    blocking's own structure (every same-surname pair a "match"). Null levels carry no information."""
+    levels = {f: sorted({p[i] for p, _, _, _ in patterns if p[i] is not None} | set(u_random.get(f, {}))) for i, f in enumerate(FIELDS)}
+    strong = {"full unique", "surname+given unique", "surname and given, one to one", "surname and initial, one to one", "same after repair", "full rare", "full common", "surname+given rare", "surname+given common", "same", "surname and given",
+              "surname and initial", "near"}
+    m = {f: {lv: (0.6 if lv in strong else 0.1) for lv in levels[f]} for f in FIELDS}
+    # A level never seen among random pairs is rarer than one in the sample.
+    u = {f: {lv: max(u_random.get(f, {}).get(lv, 0.0), 1e-5) for lv in levels[f]} for f in FIELDS}
+    for _ in range(iterations):
+        mc = {f: {lv: 1e-6 for lv in levels[f]} for f in FIELDS}
+        uc = {f: {lv: 1e-6 for lv in levels[f]} for f in FIELDS}
+        total_p = total = 0.0
+        for pattern, known, rule, n in patterns:
+            lm, lu = math.log(lam), math.log(1 - lam)
+            for i, f in enumerate(FIELDS):
+                lv = pattern[i]
+                if lv is not None:
+                    lm += math.log(m[f][lv])
+                    lu += math.log(u[f][lv])
+            p = known if known is not None else 1.0 / (1.0 + math.exp(min(lu - lm, 700)))
+            if known is None:
+                total_p += p * n
+                total += n
+            for i, f in enumerate(FIELDS):
+                lv = pattern[i]
+                # A field a pair was linked on says nothing about that field's m (phone m from pairs
+                # linked by phone would be ~1).
+                if lv is not None and rule not in _LINKED_ON.get(f, ()):
+                    mc[f][lv] += p * n
+                    uc[f][lv] += (1 - p) * n
+        for f in FIELDS:
+            sm = sum(mc[f].values())
+            m[f] = {lv: (c + 1.0) / (sm + len(mc[f])) for lv, c in mc[f].items()}  # one pseudo-count per level
+    return m, u, lam
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    max_block = int(dbt.config.get("max_block") or 50)
+    review_floor = float(dbt.config.get("review_floor") or 0.01)
+    random_records = int(dbt.config.get("random_records") or 100_000)
+
+    dbt.ref("int_identity_records").create_view("_fs_people")
+    dbt.ref("int_identifiers_unioned").create_view("_fs_identifiers")
+    dbt.ref("int_identifiers_overshared").create_view("_fs_overshared")
+    dbt.ref("int_identity_pairs_shared").create_view("_fs_shared")
+    dbt.ref("int_identifiers_raw").create_view("_fs_raw_identifiers")
+    dbt.ref("int_email_addresses_parsed").create_view("_fs_emails_parsed")
+
+    # Per record: name keys, how common the name is, contacts (overshared ones left out), and the
+    # e-mail local parts cut into Latin tokens spelled like the name skeletons.
+    session.execute(f"""
+        create or replace temp table _fs_records as
+        with contacts as (
+            select i.record_key,
+                   list(distinct i.identifier_value) filter (where i.identifier_type = 'phone') as phones,
+                   list(distinct right(i.identifier_value, 7)) filter (where i.identifier_type = 'phone') as phone_tails,
+                   list(distinct i.identifier_value) filter (where i.identifier_type = 'email') as emails,
+                   list(distinct split_part(i.identifier_value, '@', 1)) filter (where i.identifier_type = 'email') as email_locals
+            from _fs_identifiers i anti join _fs_overshared o using (identifier_type, identifier_value)
+            where i.identifier_type in ('phone', 'email')
+            group by 1
+        ),
+        repaired as (
+            select raw.record_key, list(distinct parsed.email_repaired) as repaired_emails
+            from _fs_raw_identifiers raw
+            join _fs_emails_parsed parsed on parsed.email_raw = raw.identifier_raw
+            where raw.identifier_type = 'email' and parsed.email_repaired is not null
+            group by 1
+        ),
+        tokens as (
+            select record_key, list(distinct token) filter (where length(token) >= 3) as email_tokens,
+                   list(distinct token) filter (where length(token) = 1) as email_initials
+            from (
+                select record_key,
+                       regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+                           unnest(regexp_split_to_array(local, '[^a-z]+')),
+                           'shch', 'sch', 'g'), 'kh', 'h', 'g'), 'x', 'ks', 'g'), 'w', 'v', 'g'),
+                           '(yu|ju)', 'iu', 'g'), '(ya|ja)', 'ia', 'g'), '[yj]', 'i', 'g') as token
+                from (select record_key, unnest(email_locals) as local from contacts)
+            )
+            group by 1
+        ),
+        tokens_stemmed as (
+            select record_key, email_initials, list_distinct(list_concat(email_tokens,
+                   list_transform(email_tokens, lambda t: regexp_replace(regexp_replace(t, '(ov|ev|in)a$', '\\1'), 'ff$', 'v')))) as email_tokens
+            from tokens
+        ),
+        named as (
+            -- How many records carry this surname + given name (2: only this pair, a name's
+            -- frequency being what makes agreement on it telling).
+            select surname_key, given_key, count(*) as name_count
+            from _fs_people where surname_key is not null and given_key is not null group by 1, 2
+        )
+        select p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials, n.name_count,
+               p.surname_key || '|' || p.given_key as name_key,
+               count(*) over (partition by p.surname_key) as surname_count
+        from _fs_people p
+        left join contacts c using (record_key)
+        left join tokens_stemmed t using (record_key)
+        left join repaired r using (record_key)
+        left join named n using (surname_key, given_key)
+    """)
+
+    # Blocking: each rule a join on a key, blocks above max_block skipped. The e-mail rule pairs an
+    # address's local-part tokens with another record's surname (one side each), never two
+    # surnames with each other.
+    session.execute(f"""
+        create or replace temp table _fs_keys as
+        with keyed as (
+            select record_key, 'sg:' || surname_key || '|' || unnest(given_keys) as block, 0 as side from _fs_records where surname_key is not null
+            union all select record_key, 'sw:' || least(surname_key, given_key) || '|' || greatest(surname_key, given_key), 0
+                from _fs_records where has_full_name
+            union all select record_key, 'gd:' || unnest(given_keys) || '|' || birth_date, 0 from _fs_records where birth_date is not null
+            union all select record_key, 'sd:' || surname_key || '|' || birth_date, 0 from _fs_records where surname_key is not null and birth_date is not null
+            union all select record_key, 'pt:' || unnest(phone_tails), 0 from _fs_records
+            union all select record_key, 'el:' || unnest(email_locals), 0 from _fs_records
+            union all select record_key, 'es:' || unnest(email_tokens), 1 from _fs_records where surname_key is null
+            union all select record_key, 'es:' || surname_key, 2 from _fs_records where surname_key is not null
+        )
+        select distinct record_key, block, side from keyed
+        qualify count(*) filter (where side < 2) over (partition by block) between 1 and {max_block}
+            and count(*) filter (where side <> 1) over (partition by block) between 1 and {max_block}
+    """)
+    session.execute("""
+        create or replace temp table _fs_pairs as
+        select distinct least(a.record_key, b.record_key) as record_key_a, greatest(a.record_key, b.record_key) as record_key_b
+        from _fs_keys a join _fs_keys b
+          on a.block = b.block and a.record_key <> b.record_key
+         and ((a.side = 0 and b.side = 0) or (a.side = 1 and b.side = 2))
+        union
+        select record_key_a, record_key_b from _fs_shared
+    """)
+    session.execute(f"create or replace temp table _fs_compared as {COMPARISONS}")
+    # An address spelling a name (its local part holds the surname and given name) is telling
+    # only when it is one-to-one: the nameless record fits one named person, and that person is
+    # fitted by one such address (the demo and real lists hold several `anton.bykov…` addresses of
+    # different Антон Быковs).
+    session.execute("""
+        create or replace temp table _fs_spelled as
+        select c.record_key_a, c.record_key_b,
+               case when a.has_full_name then c.record_key_b else c.record_key_a end as nameless,
+               case when a.has_full_name then a.person_key else b.person_key end as person_key
+        from _fs_compared c
+        join _fs_records a on a.record_key = c.record_key_a
+        join _fs_records b on b.record_key = c.record_key_b
+        where c.email_name in ('surname and given', 'surname and initial')
+    """)
+    session.execute("""
+        update _fs_compared c set email_name = c.email_name || ', one to one'
+        from (
+            select s.record_key_a, s.record_key_b
+            from _fs_spelled s
+            join _fs_records n on n.record_key = s.nameless
+            qualify count(distinct s.person_key) over (partition by s.nameless) = 1
+                and count(distinct n.emails) over (partition by s.person_key) = 1
+        ) u
+        where c.record_key_a = u.record_key_a and c.record_key_b = u.record_key_b
+    """)
+    session.execute("update _fs_compared set email_name = 'surname' where email_name = 'surname and initial'")
+    patterns = session.execute(f"""
+        select {', '.join('c.' + f for f in FIELDS)},
+               case when s.is_linked then 1.0 when s.is_shared_contact then 0.0 end as known,
+               case when s.is_linked then s.rule end as rule, count(*)
+        from _fs_compared c left join _fs_shared s using (record_key_a, record_key_b)
+        group by all
+    """).fetchall()
+    patterns = [(tuple(row[:-3]), None if row[-3] is None else float(row[-3]), row[-2], int(row[-1])) for row in patterns]
+    if not patterns:
+        return session.sql("select * from _fs_compared, (select 0.0::double as match_weight, 0.0::double as match_probability) where false")
+
+    # u: how often each level occurs between records that are almost surely different people,
+    # from random pairs (each sampled record against the next few in a random order).
+    session.execute(f"""
+        create or replace temp table _fs_pairs as
+        with sample as (
+            select record_key, row_number() over (order by hash(record_key || 'u')) as i
+            from _fs_records using sample reservoir({random_records} rows) repeatable (7)
+        )
+        select least(a.record_key, b.record_key) as record_key_a, greatest(a.record_key, b.record_key) as record_key_b
+        from sample a cross join range(1, 6) as step(k) join sample b on b.i = a.i + step.k
+    """)
+    session.execute(f"create or replace temp table _fs_random as {COMPARISONS}")
+    u_random = {}
+    for f in FIELDS:
+        rows = session.execute(f"select {f}, count(*) / sum(count(*)) over () from _fs_random where {f} is not null group by 1").fetchall()
+        u_random[f] = {level: share for level, share in rows}
+    # The prior is the chance that two records taken at random are one person (as in Splink), not
+    # the share of matches among the candidates: a nameless `ivanov@` row is a candidate against
+    # every Иванов, and only one of them can be it. Estimated from the pairs the identifiers link.
+    records, linked = session.execute(
+        "select (select count(*) from _fs_records), (select count(*) from _fs_shared where is_linked)"
+    ).fetchone()
+    lam = min(max(linked / max(records * (records - 1) / 2, 1), 1e-9), 0.5)
+    m, u, lam = _em(patterns, u_random, lam)
+
+    weights = [(f, lv, math.log2(m[f][lv] / u[f][lv]), m[f][lv], u[f][lv]) for f in FIELDS for lv in m[f]]
+    session.execute("create or replace temp table _fs_weights (field varchar, level varchar, weight double, m double, u double)")
+    session.executemany("insert into _fs_weights values (?, ?, ?, ?, ?)", weights)
+    prior = math.log2(lam / (1 - lam))
+    joins = "\n".join(
+        f"left join _fs_weights w_{f} on w_{f}.field = '{f}' and w_{f}.level = c.{f}" for f in FIELDS
+    )
+    weight_cols = ", ".join(f"coalesce(w_{f}.weight, 0) as {f}_weight" for f in FIELDS)
+    total = " + ".join(f"coalesce(w_{f}.weight, 0)" for f in FIELDS)
+    # Each pair keeps its levels and each field's weight (log2 m/u), so a link can be explained.
+    return session.sql(f"""
+        with scored as (
+            select c.*, {weight_cols}, {prior} + {total} as match_weight
+            from _fs_compared c
+            {joins}
+        )
+        select *, 1.0 / (1.0 + pow(2.0, -match_weight)) as match_probability
+        from scored
+        where 1.0 / (1.0 + pow(2.0, -match_weight)) >= {review_floor}
+    """)

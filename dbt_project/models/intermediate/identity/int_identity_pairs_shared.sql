@@ -1,0 +1,109 @@
+{{ config(materialized='table') }}
+-- Grain: one row per pair of records that share at least one linkable identifier, with the
+-- deterministic verdict. Why pairs and not "same identifier, same person": a mobile number shared
+-- by exactly two people (a household phone, a relative's number typed on someone's card, a number
+-- that changed hands) is the commonest false merge in real exports, and it is visible only when
+-- the two records are compared. So:
+--   - a cross-system id (1C code or reference, loyalty card) or surname + given name + birth date
+--     links outright;
+--   - a shared phone or e-mail links unless the two records conflict (different given names,
+--     different birth dates, or different surnames with no birth date to vouch for a marriage:
+--     macro identity_records_conflict); then it is a shared contact, kept as a relation
+--     (shared_contacts), not evidence of one person;
+--   - once an identifier is a shared contact, a record without a name cannot be placed through it
+--     (it could be either person) and is left to the other evidence;
+--   - a repaired e-mail (int_email_addresses_parsed: `gmial.com`, `@@`) links only when the names
+--     agree as well.
+with linkable as (
+    select record_key, identifier_type, identifier_value, false as is_repaired
+    from {{ ref('int_identifiers_linkable') }}
+),
+
+repaired as (
+    select distinct raw.record_key, 'email' as identifier_type, parsed.email_repaired as identifier_value, true as is_repaired
+    from {{ ref('int_identifiers_raw') }} as raw
+    join {{ ref('int_email_addresses_parsed') }} as parsed on parsed.email_raw = raw.identifier_raw
+    semi join {{ ref('int_identity_records') }} as people using (record_key)
+    anti join {{ ref('int_identifiers_overshared') }} as overshared
+        on overshared.identifier_type = 'email' and overshared.identifier_value = parsed.email_repaired
+    where raw.identifier_type = 'email' and parsed.email_repaired is not null
+),
+
+identifiers as (
+    select record_key, identifier_type, identifier_value, bool_and(is_repaired) as is_repaired
+    from (select * from linkable union all select * from repaired)
+    group by 1, 2, 3
+),
+
+records as (
+    select * from {{ ref('int_identity_records') }}
+),
+
+pairs_by_identifier as (
+    select
+        a.record_key as record_key_a,
+        b.record_key as record_key_b,
+        a.identifier_type,
+        a.identifier_value,
+        a.is_repaired or b.is_repaired as is_repaired
+    from identifiers as a
+    join identifiers as b
+      on a.identifier_type = b.identifier_type and a.identifier_value = b.identifier_value and a.record_key < b.record_key
+),
+
+compared as (
+    select
+        p.*,
+        ra.source_system = rb.source_system as same_system,
+        {{ identity_records_conflict('ra', 'rb') }} as is_conflict,
+        {{ identity_names_agree('ra', 'rb') }} as names_agree,
+        ra.person_key is null or rb.person_key is null as has_nameless
+    from pairs_by_identifier as p
+    join records as ra on ra.record_key = p.record_key_a
+    join records as rb on rb.record_key = p.record_key_b
+),
+
+-- A contact two named records in conflict share is a shared contact as a whole.
+shared_identifiers as (
+    select distinct identifier_type, identifier_value
+    from compared
+    where identifier_type in ('phone', 'email') and is_conflict
+),
+
+judged as (
+    select
+        compared.*,
+        case
+            when compared.identifier_type not in ('phone', 'email') then 'linked'
+            when compared.is_conflict then 'shared contact'
+            when compared.is_repaired and not compared.names_agree then 'repaired, names unconfirmed'
+            when shared.identifier_value is not null and compared.has_nameless then 'ambiguous shared contact'
+            else 'linked'
+        end as verdict
+    from compared
+    left join shared_identifiers as shared using (identifier_type, identifier_value)
+),
+
+final as (
+    select
+        record_key_a,
+        record_key_b,
+        bool_or(verdict = 'linked') as is_linked,
+        -- The strongest identifier that linked the pair names the rule.
+        arg_min(
+            case when is_repaired then 'repaired_email' else identifier_type end,
+            case when verdict <> 'linked' then 9
+                 when identifier_type in ('onec_code', 'onec_ref', 'loyalty_card') then 1
+                 when identifier_type = 'email' and not is_repaired then 2
+                 when identifier_type = 'phone' then 3
+                 when identifier_type = 'name_birthday' then 4
+                 else 5 end
+        ) as rule,
+        list(distinct case when is_repaired then 'repaired_email' else identifier_type end || ': ' || verdict order by 1) as evidence,
+        bool_or(verdict = 'shared contact') as is_shared_contact,
+        any_value(same_system) as same_system
+    from judged
+    group by 1, 2
+)
+
+select * from final

@@ -1,0 +1,53 @@
+"""The matching keys identity compares names with, and e-mail repair (pure helpers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdp.names import given_name_keys, latin_skeleton, surname_key
+from cdp.normalize import repair_email
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Иванова", "Иванов"), ("Ivanova", "Иванов"), ("Вишневская", "Вишневский"), ("Фёдоров", "Fedoroff"),
+    ("Хрущёв", "Khrushchev"), ("Толстая", "Толстой"),
+])
+def test_surname_forms_share_a_key(one, other):
+    assert surname_key(one) == surname_key(other)
+
+
+def test_different_surnames_do_not():
+    assert surname_key("Иванов") != surname_key("Петров")
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Саша", "Александра"), ("Саша", "Александр"), ("Sasha", "Александр"), ("Alexander", "Александр"),
+    ("Наташа", "Наталья"), ("Natalya", "Наталия"), ("Yuliya", "Юлия"), ("Julia", "Юлия"), ("Стёпа", "Степан"),
+    ("Eugene", "Евгений"), ("Пётр", "Петр"),
+])
+def test_given_name_forms_meet(one, other):
+    assert set(given_name_keys(one)) & set(given_name_keys(other))
+
+
+@pytest.mark.parametrize(("one", "other"), [("Илья", "Игорь"), ("Мария", "Марина"), ("Александр", "Алексей")])
+def test_different_given_names_do_not(one, other):
+    assert not set(given_name_keys(one)) & set(given_name_keys(other))
+
+
+def test_skeleton_forgives_transliteration_schemes():
+    assert {latin_skeleton(v) for v in ("Наталья", "Natalia", "Natalya", "Natal'ya")} == {"natalia"}
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("ivan@@mail.ru", "ivan@mail.ru"), ("ivan@mail.r", "ivan@mail.ru"), ("ivan@gmial.com", "ivan@gmail.com"),
+    ("ivan@yandex.ry", "ivan@yandex.ru"), ("ivan@gmail.co", "ivan@gmail.com"), ("ivan@mail.ru.ru", "ivan@mail.ru"),
+    ("ivan@gmail,com", "ivan@gmail.com"), ("ivan @ mail.ru", "ivan@mail.ru"),
+])
+def test_typos_on_known_mail_domains_get_a_repair_candidate(typed, meant):
+    repaired = repair_email(typed)
+    assert repaired.address == meant and repaired.repair
+
+
+@pytest.mark.parametrize("value", ["ivan@mail.ru", "ivan@mail.ru.", "ivan@corp-shop.ru", "a@gmx.com", "not an address", ""])
+def test_right_or_unknown_domains_are_left_alone(value):
+    assert repair_email(value).address is None
