@@ -254,7 +254,10 @@ def _theirs(identifier: str, addr_type: str) -> str:
 
 
 def _ours(address: str, addr_type: str) -> str:
-    return f"+{address.lstrip('+')}" if addr_type == "msisdn" else address
+    """A read-back address in the form we send: E.164 phones; e-mails trimmed and lower-cased, as
+    Sendsay matches them (a member it already knew keeps the spelling it was first given, and
+    comparing that spelling with ours would remove and re-add the member on every run)."""
+    return f"+{address.lstrip('+')}" if addr_type == "msisdn" else address.strip().lower()
 
 
 __all__ = ["SendsayDestination"]

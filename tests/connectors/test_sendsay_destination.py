@@ -227,3 +227,17 @@ def test_an_unreachable_sendsay_is_a_destination_error():
     client = SendsayDestination("http://127.0.0.1:9", "demo-key", LOGIN, attempts=1, timeout=2)
     with pytest.raises(DestinationError, match="Sendsay group.list: ConnectionError reaching http://127.0.0.1:9"):
         client.ensure_list("Любой", "email", None)
+
+
+def test_a_member_sendsay_knew_under_another_spelling_reads_back_in_ours(ss):
+    """A member first given as `Ivan.Petrov@Mail.RU` (the shop's own form) and now added by us as
+    `ivan.petrov@mail.ru` is one member; read back, it is ours, so the next sync changes nothing."""
+    emulator, url = ss
+    client = _client(url)
+    known = {"member.id": 1, "member.email": "Ivan.Petrov@Mail.RU", "member.addr_type": "email", "member.haslock": 0,
+             "-group": {}, "base.firstName": "Иван"}
+    emulator.members.append(known)
+    emulator._by_address["ivan.petrov@mail.ru"] = known  # Sendsay matches addresses case-insensitively
+    ref = client.ensure_list("Приветственная серия", "email", None)
+    client.add(ref, [Contact("ivan.petrov@mail.ru", "email", {})])
+    assert client.holding(ref) == {"ivan.petrov@mail.ru"}
