@@ -76,7 +76,7 @@ def render(specs: list[AudienceSpec]) -> dict[str, str]:
     files["control_group_members.sql"] = (HEADER.format(source="the segments' meta.audience")
                                           + f"{{{{ control_group_members({[list(x) for x in segments]!r}) }}}}\n")
     gate = [{"model": s.model, "destination": s.destination, "segment": s.segment, "channel": s.channel,
-             "address_type": s.address_type} for s in specs]
+             "address_type": s.address_type, "identifier": s.identifier} for s in specs]
     files["consent_gate_offenders.sql"] = (HEADER.format(source="the segments' meta.audience")
                                            + "{{ config(materialized='view', contract={'enforced': false}) }}\n"
                                            + f"{{{{ consent_gate_offenders({gate!r}) }}}}\n")

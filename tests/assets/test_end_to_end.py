@@ -354,6 +354,23 @@ def test_control_group_members_never_reach_a_destination(run):
     assert checked > 0, "some control member had a consented address the sync could have sent"
 
 
+def test_the_gate_refuses_an_identifier_not_made_from_its_checked_address(run):
+    """An audience whose row sends one hash but names another address (a bug in the audience SQL)
+    fails the gate: it recomputes what is sent from the address it checked. Rolled back after."""
+    table = "activation.audience__yandex_audience__seg_lookalike_seed"
+    with duckdb.connect(str(run["warehouse"])) as con:
+        assert con.execute(f"select count(*) from {table}").fetchone()[0] > 0
+        assert con.execute("select count(*) from activation.consent_gate_offenders where destination = 'yandex_audience' "
+                           "and segment = 'seg_lookalike_seed'").fetchone()[0] == 0
+        con.begin()
+        con.execute(f"update {table} set identifier = sha256('someone-else@example.ru') "
+                    f"where address = (select min(address) from {table})")
+        reasons = con.execute("select reason from activation.consent_gate_offenders where destination = 'yandex_audience' "
+                              "and segment = 'seg_lookalike_seed'").fetchall()
+        con.rollback()
+    assert reasons == [("the identifier sent is not made from this address",)]
+
+
 def test_zz_the_gate_blocks_a_wrong_consent_mart(run):
     """The consent mart says yes to everyone (a bug): the audiences rebuilt from it carry revoked
     addresses, the independent gate (consent events, not the mart) fails, and nothing is sent.
