@@ -1,7 +1,9 @@
 """All dbt models, seeds and tests as assets (`<layer>/<model>`) with dbt tests as asset checks, run
-with the business settings as dbt variables."""
+with the business settings as dbt variables; a whole build whose inputs have not changed since the
+last one is skipped (orchestration/build_inputs.py)."""
 
 import os
+from graphlib import TopologicalSorter
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -9,6 +11,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from cdp.dbt_cli import dbt_vars_json
 from cdp.settings import BusinessSettings
 from cdp.systems import SYSTEMS
+from orchestration import build_inputs
 from orchestration.dbt import dbt_project, ensure_manifest
 from orchestration.keys import CdpDbtTranslator
 from orchestration.resources import Warehouse
@@ -22,21 +25,46 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
     # showing up in the asset graph as sources nobody loads.
     disabled = [name for name in SYSTEMS if not settings.enabled(name)]
     exclude = " ".join(f"path:models/staging/{name}" for name in disabled) or None
+    manifest = ensure_manifest(settings)
 
-    @dbt_assets(manifest=ensure_manifest(settings), project=dbt_project, dagster_dbt_translator=CdpDbtTranslator(),
+    @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=CdpDbtTranslator(),
                 name="dbt_models", pool="duckdb_writer", exclude=exclude)
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: Warehouse):
         # profiles.yml reads the warehouse path from the environment; hand it the resource's value so
         # dlt, dbt and activation can never disagree on which file they use.
         os.environ["CDP_DUCKDB_PATH"] = duckdb.path
         os.environ["CDP_STATE_DIR"] = duckdb.identity_state_dir
+        whole = set(context.selected_asset_keys) == set(context.assets_def.keys)
+        inputs = None
+        if whole:
+            with duckdb.connect() as con:
+                inputs = build_inputs.fingerprint(con, manifest, dbt_vars)
+                last = build_inputs.last_built(con)
+            if last and last[0] == inputs and context.run.tags.get(build_inputs.REBUILD_TAG) != "always":
+                yield from unchanged(context, last[1])
+                return
         invocation = dbt.cli(["build", "--vars", dbt_vars], context=context)
         try:
             yield from invocation.stream()
         finally:
             stop(invocation.process)
+        if inputs and invocation.is_successful():
+            with duckdb.connect() as con:
+                build_inputs.record_built(con, inputs, context.run_id)
 
     return dbt_models
+
+
+def unchanged(context: dg.AssetExecutionContext, built_by: str):
+    """Every model as it is: the tables already hold what a build would write. Each is reported
+    materialised (marked unchanged, with the run that built it) so the activation downstream still
+    runs and reconciles with its destinations."""
+    context.log.info(f"dbt build skipped: no raw table, model, setting or date changed since run {built_by}")
+    deps = context.assets_def.asset_deps
+    selected = set(context.selected_asset_keys)
+    order = TopologicalSorter({k: deps.get(k, set()) & selected for k in selected}).static_order()
+    for key in order:  # Dagster wants a multi-asset's outputs in dependency order
+        yield dg.MaterializeResult(asset_key=key, metadata={"cdp/unchanged_since_run": built_by})
 
 
 def stop(process) -> None:

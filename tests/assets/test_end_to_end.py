@@ -270,6 +270,46 @@ def test_a_second_run_sends_nothing_and_an_emptied_list_is_refilled(run):
     assert _s3_file(run, "audiences/reactivation") == s3_before
 
 
+def test_a_run_with_nothing_new_skips_the_build_and_still_reconciles(run):
+    """Nothing was loaded since the fixture's build: the dbt step skips (every model reported
+    unchanged, naming the run that built it), activation still runs against the destinations and
+    sends nothing; a run tagged to rebuild builds."""
+    from orchestration.build_inputs import REBUILD_TAG
+    from orchestration.definitions import build_definitions
+
+    batches_before = _q(run, "select count(*) from activation.sync_batches")[0][0]
+    built_by = _q(run, "select run_id from ops.dbt_build_inputs order by built_at desc limit 1")[0][0]
+    assert built_by == run["result"].run_id
+
+    def transform_and_activate(tags=None):
+        with environment(run["env"]):
+            defs = build_definitions()
+            job = dg.define_asset_job("transform_and_activate", selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(["raw"]))
+            job = job.resolve(asset_graph=defs.resolve_asset_graph())
+            with dg.DagsterInstance.ephemeral() as instance:
+                return job.execute_in_process(instance=instance, resources=defs.resources, tags=tags or {})
+
+    def materialised(result):
+        return {tuple(e.asset_key.path): e.event_specific_data.materialization.metadata
+                for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+
+    skipped = transform_and_activate()
+    assert skipped.success
+    marks = materialised(skipped)
+    models = {k: m for k, m in marks.items() if k[0] in {"staging", "intermediate", "marts", "segments", "audience"}}
+    assert ("marts", "customer_360") in models
+    assert all(m["cdp/unchanged_since_run"].value == built_by for m in models.values())
+    assert any(k[0] == "activation" for k in marks), "activation did not run after a skipped build"
+    assert _q(run, "select count(*) from activation.sync_batches")[0][0] == batches_before
+
+    rebuilt = transform_and_activate({REBUILD_TAG: "always"})
+    assert rebuilt.success
+    rebuilt_models = {k: m for k, m in materialised(rebuilt).items() if k[0] in {"staging", "intermediate", "marts"}}
+    assert ("marts", "customer_360") in rebuilt_models
+    assert not any("cdp/unchanged_since_run" in m for m in rebuilt_models.values())
+    assert _q(run, "select run_id from ops.dbt_build_inputs order by built_at desc limit 1")[0][0] == rebuilt.run_id
+
+
 def test_a_dry_run_reports_per_destination_and_sends_nothing(run):
     batches_before = _q(run, "select count(*) from activation.sync_batches")[0][0]
     from orchestration.definitions import build_definitions

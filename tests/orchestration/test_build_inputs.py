@@ -1,0 +1,88 @@
+"""The fingerprint that lets a run with nothing new skip `dbt build`: it must move with every input
+the models read, and only with them."""
+
+import datetime as dt
+import json
+
+import duckdb
+import pytest
+
+from orchestration import build_inputs
+
+VARS = json.dumps({"business_timezone": "Asia/Yekaterinburg", "rfm_as_of": None})
+NOON_UTC = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {"model.cdp.a": {"checksum": {"checksum": "1"}}}, "sources": {}}))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema raw_crm")
+    con.execute("create table raw_crm.customers (id int, _dlt_load_id varchar, _dlt_id varchar)")
+    con.execute("insert into raw_crm.customers values (1, '1700000000.1', 'a'), (2, '1700000000.1', 'b')")
+    con.execute("create table raw_crm._dlt_pipeline_state (version int, _dlt_load_id varchar)")
+    yield con, manifest
+    con.close()
+
+
+def _fp(con, manifest, vars_json=VARS, now=NOON_UTC):
+    return build_inputs.fingerprint(con, manifest, vars_json, now)
+
+
+def test_same_inputs_same_fingerprint(setup):
+    con, manifest = setup
+    assert _fp(con, manifest) == _fp(con, manifest)
+
+
+def test_a_merged_row_a_new_row_or_a_deleted_row_changes_it(setup):
+    con, manifest = setup
+    before = _fp(con, manifest)
+    con.execute("update raw_crm.customers set _dlt_load_id = '1700000500.2' where id = 2")  # merged anew
+    merged = _fp(con, manifest)
+    con.execute("delete from raw_crm.customers where id = 1")
+    deleted = _fp(con, manifest)
+    assert len({before, merged, deleted}) == 3
+
+
+def test_dlt_bookkeeping_alone_does_not_change_it(setup):
+    con, manifest = setup
+    before = _fp(con, manifest)
+    con.execute("insert into raw_crm._dlt_pipeline_state values (2, '1700000900.3')")  # a run that loaded nothing
+    assert _fp(con, manifest) == before
+
+
+def test_a_model_change_a_setting_or_a_new_day_changes_it(setup, tmp_path):
+    con, manifest = setup
+    before = _fp(con, manifest)
+    assert _fp(con, manifest, now=NOON_UTC + dt.timedelta(hours=1)) == before
+    # 19:00 UTC is already tomorrow in Yekaterinburg (UTC+5): "today" moved.
+    assert _fp(con, manifest, now=NOON_UTC.replace(hour=19)) != before
+    assert _fp(con, manifest, vars_json=json.dumps({"business_timezone": "Asia/Yekaterinburg", "rfm_as_of": None,
+                                                    "currency": "KZT"})) != before
+    manifest.write_text(json.dumps({"nodes": {"model.cdp.a": {"checksum": {"checksum": "2"}}}, "sources": {}}))
+    assert _fp(con, manifest) != before
+
+
+def test_a_fixed_as_of_date_takes_the_clock_out(setup):
+    con, manifest = setup
+    fixed = json.dumps({"business_timezone": "Europe/Moscow", "rfm_as_of": "2026-06-30"})
+    assert _fp(con, manifest, fixed) == _fp(con, manifest, fixed, now=NOON_UTC + dt.timedelta(days=3))
+
+
+def test_last_built_is_the_newest_recorded(setup):
+    con, _ = setup
+    assert build_inputs.last_built(con) is None
+    build_inputs.record_built(con, "abc", "run-1")
+    build_inputs.record_built(con, "def", "run-2")
+    assert build_inputs.last_built(con) == ("def", "run-2")
+
+
+def test_a_table_loaded_without_load_ids_follows_its_schemas_loads(setup):
+    con, manifest = setup
+    con.execute("create table raw_crm.orders (id int)")
+    con.execute("create table raw_crm._dlt_loads (load_id varchar, schema_name varchar, status int)")
+    con.execute("insert into raw_crm._dlt_loads values ('1700000000.1', 'crm', 0)")
+    before = _fp(con, manifest)
+    con.execute("insert into raw_crm._dlt_loads values ('1700000700.5', 'crm', 0)")
+    assert _fp(con, manifest) != before
