@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Optional
 import requests
 
 from connectors.common.http import (
-    AUTH_STATUSES, AuthError, SourceError, credentials_refused, retrying_session, setting_names,
+    AUTH_STATUSES, AuthError, SourceError, credentials_refused, json_body, retrying_session, setting_names,
 )
 from connectors.unisender.settings import CAMPAIGNS_PAGE, EXPORT_FIELDS, IMPORT_BATCH, RETRYABLE_CODES, TIME_FORMAT
 
@@ -26,7 +26,7 @@ def _overloaded(response: Optional[requests.Response], exception: Optional[BaseE
     if response is None or response.status_code != 200:
         return False
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("code") in RETRYABLE_CODES
@@ -83,7 +83,7 @@ class UnisenderClient:
                 raise UnisenderAuthError(method, f"HTTP {status}", "", f"{self.base}/{method}") from None
             raise SourceError(f"Unisender {method}: HTTP {status} after retries") from None
         try:
-            body = response.json()
+            body = json_body(response)
         except ValueError:
             raise SourceError(f"Unisender {method}: answer is not JSON (HTTP {response.status_code})") from None
         if isinstance(body, dict) and body.get("error"):
