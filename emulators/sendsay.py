@@ -58,6 +58,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -159,8 +160,10 @@ class SendsayEmulator(Emulator):
             for area, first, count in (("read", "first_read_dt", "reads"), ("click", "first_click_dt", "clicks")):
                 start = _none(s[first])
                 if start:
-                    times = pd.Timestamp(start) + pd.to_timedelta([7 * k for k in range(int(s[count]))], unit="h")
-                    areas[area] += [{**base, "dt": t.strftime("%Y-%m-%d %H:%M:%S")} for t in times]
+                    # datetime, not pandas, per row: pd.Timestamp here made start-up take minutes at 100k people
+                    at = _moment(start)
+                    areas[area] += [{**base, "dt": (at + timedelta(hours=7 * k)).strftime("%Y-%m-%d %H:%M:%S")}
+                                    for k in range(int(s[count]))]
                     c["readed" if area == "read" else "clicked"] += int(s[count])
                     c["u_readed" if area == "read" else "u_clicked"] += 1
             if _none(s["unsub_dt"]):
@@ -542,6 +545,14 @@ class SendsayEmulator(Emulator):
                     slot[offset:offset + width] = r[joinby:]
         total = sum(widths)
         return [list(k) + v + [None] * (total - len(v)) for k, v in merged.items()]
+
+
+def _moment(text: str) -> datetime:
+    """The generator's `YYYY-MM-DD hh:mm:ss`; other spellings through pandas, as before."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return pd.Timestamp(text).to_pydatetime()
 
 
 def _address(raw: Any, addr_type: str) -> str:
