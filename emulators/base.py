@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 SECRET_PARAMS = {"apiKey", "api_key", "apikey", "auth", "access_token", "passwd"}
 
 
@@ -61,7 +63,16 @@ class Response:
 
     @classmethod
     def json(cls, status: int, payload: Any, **headers: str) -> "Response":
-        return cls(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers)
+        return cls(status, dumps(payload), headers=headers)
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson is several times faster than `json.dumps` on the large pages a
+    full extract asks for; whatever it refuses (a type it does not know) goes through `json`."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
 def parse_pairs(raw: str) -> dict[str, Any]:

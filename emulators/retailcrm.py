@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emulators.base import Emulator, RateLimiter, Request, Response, cli
+from emulators.base import Emulator, RateLimiter, Request, Response, cli, dumps
 from emulators.retailcrm_history import ChangeLog, Clock
 
 ALLOWED_LIMITS = (20, 50, 100)
@@ -81,6 +81,32 @@ def _optional(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
+class _Index:
+    """Plain-Python views of the customer and order frames for the read paths: each column as a
+    list, position by id, a customer's external id. Rendering a page from these costs a few
+    microseconds a record; going through pandas per row (`to_dict`, `.loc`, `to_numpy` of a column
+    for every lookup) cost milliseconds and made a full read quadratic in the number of customers.
+    Built on the first read after a write and dropped by every write (`_invalidate`)."""
+
+    def __init__(self, customers: pd.DataFrame, orders: pd.DataFrame):
+        self.customer_cols = {c: customers[c].tolist() for c in customers.columns}
+        self.order_cols = {c: orders[c].tolist() for c in orders.columns}
+        ids = self.customer_cols["id"]
+        self.customer_pos = {cid: pos for pos, cid in enumerate(ids)}
+        self.order_pos = {oid: pos for pos, oid in enumerate(self.order_cols["id"])}
+        self.customer_ext = {cid: ext if isinstance(ext, str) else None
+                             for cid, ext in zip(ids, self.customer_cols["externalId"])}
+        # what `_customer_pos` matches: the column as text, first hit wins
+        self.customer_by: dict[str, dict[str, int]] = {"id": {}, "externalId": {}}
+        for pos, (cid, ext) in enumerate(zip(ids, self.customer_cols["externalId"])):
+            self.customer_by["id"].setdefault(str(cid), pos)
+            if isinstance(ext, str):
+                self.customer_by["externalId"].setdefault(ext, pos)
+
+    def row(self, cols: dict[str, list], pos: int) -> dict[str, Any]:
+        return {c: values[pos] for c, values in cols.items()}
+
+
 class RetailCRMEmulator(Emulator):
     name = "retailcrm"
 
@@ -98,8 +124,10 @@ class RetailCRMEmulator(Emulator):
         items = [pd.read_parquet(data_dir / "order_items.parquet"), _optional(data_dir / "cart_order_items.parquet")]
         self.items = pd.concat([i for i in items if i is not None], ignore_index=True).sort_values(["order_id", "item_id"], ignore_index=True)
         self._item_order_ids = self.items["order_id"].to_numpy()
-        self._item_cols = {c: self.items[c].to_numpy() for c in
+        self._item_cols = {c: self.items[c].tolist() for c in
                            ("item_id", "article", "productName", "quantity", "initialPrice", "discountTotal")}
+        self._index: _Index | None = None
+        self._filtered: dict[tuple, pd.DataFrame] = {}  # a filtered list's frame, for its next pages
         corporate = data_dir / "customers_corporate.json"
         self.corporate: dict[int, dict[str, Any]] = (
             {c["id"]: c for c in json.loads(corporate.read_text(encoding="utf-8"))} if corporate.exists() else {})
@@ -125,6 +153,18 @@ class RetailCRMEmulator(Emulator):
     def _refresh_stats(self) -> None:
         live = self.orders[self.orders["status"] != "cancel-other"]
         self.customer_stats = live.groupby("customer_id")["totalSumm"].agg(["count", "sum"])
+        self._stats = {int(cid): (int(n), float(total)) for cid, n, total in
+                       zip(self.customer_stats.index, self.customer_stats["count"], self.customer_stats["sum"])}
+
+    def _invalidate(self) -> None:
+        """Drop what the read paths derived from the frames; every write calls it before and after."""
+        self._index = None
+        self._filtered = {}
+
+    def _idx(self) -> _Index:
+        if self._index is None:
+            self._index = _Index(self.customers, self.orders)
+        return self._index
 
     # --- API ----------------------------------------------------------------------------------
     def route(self, req: Request) -> Response:
@@ -142,16 +182,20 @@ class RetailCRMEmulator(Emulator):
                                        "siteAccess": "access_full", "sitesAvailable": [SITE]})
         with self._data_lock:
             if req.method == "POST":
-                return self._post(req)
+                self._invalidate()
+                try:
+                    return self._post(req)
+                finally:
+                    self._invalidate()
             if req.method != "GET":
                 return _error(405, "Method not allowed")
             return self._get(req)
 
     def _get(self, req: Request) -> Response:
         path = req.path
-        lists = {"/api/v5/customers": (lambda: self.customers, "customers", self._render_customer, self._filter_customers),
-                 "/api/v5/orders": (lambda: self.orders, "orders", self._render_order, self._filter_orders),
-                 "/api/v5/customers-corporate": (self._corporate_frame, "customersCorporate", self._render_corporate,
+        lists = {"/api/v5/customers": (lambda: self.customers, "customers", self._customer_at, self._filter_customers),
+                 "/api/v5/orders": (lambda: self.orders, "orders", self._order_at, self._filter_orders),
+                 "/api/v5/customers-corporate": (self._corporate_frame, "customersCorporate", self._corporate_at,
                                                  self._filter_ids)}
         if path in lists:
             frame, key, render, filt = lists[path]
@@ -209,14 +253,35 @@ class RetailCRMEmulator(Emulator):
                 "totalPageCount": max(1, math.ceil(total / limit)) if total else 0}
 
     def _list(self, req, frame: pd.DataFrame, key: str, render, filt) -> Response:
+        """A page of a list: the filter's result is kept for the next pages of the same filter
+        (visitors since a date, say), and the page's records are rendered by id, then the page is
+        written as one piece of JSON."""
         paging = self._paging(req)
         if isinstance(paging, Response):
             return paging
         page, limit = paging
-        frame = filt(req, frame)
-        rows = frame.iloc[(page - 1) * limit: page * limit]
-        return Response.json(200, {"success": True, "pagination": self._envelope(page, limit, len(frame)),
-                                   key: [render(r) for r in rows.to_dict("records")]})
+        asked = tuple(sorted((k, str(v)) for k, v in req.query.items() if k.startswith("filter[")))
+        if asked:
+            memo = (req.path, asked)
+            if memo not in self._filtered:
+                if len(self._filtered) >= 16:
+                    self._filtered.pop(next(iter(self._filtered)))
+                self._filtered[memo] = filt(req, frame)
+            frame = self._filtered[memo]
+        ids = frame["id"].iloc[(page - 1) * limit: page * limit].tolist()
+        head = dumps({"success": True, "pagination": self._envelope(page, limit, len(frame))})
+        return Response(200, head[:-1] + b',"' + key.encode() + b'":[' + b",".join(dumps(render(i)) for i in ids) + b"]}")
+
+    def _customer_at(self, cid: Any) -> dict[str, Any]:
+        idx = self._idx()
+        return self._render_customer(idx.row(idx.customer_cols, idx.customer_pos[cid]))
+
+    def _order_at(self, oid: Any) -> dict[str, Any]:
+        idx = self._idx()
+        return self._render_order(idx.row(idx.order_cols, idx.order_pos[oid]))
+
+    def _corporate_at(self, cid: Any) -> dict[str, Any]:
+        return self._render_corporate({"id": cid})
 
     def _history(self, req: Request, entity: str, id_filter: str) -> Response:
         paging = self._paging(req)
@@ -252,7 +317,9 @@ class RetailCRMEmulator(Emulator):
 
     def _filter_ids(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
         if ids := self._ids(req, "ids"):
-            frame = frame[frame["id"].astype(str).isin(ids)]
+            # the ids as integers where the text is one (what comparing the id column as text matched)
+            wanted = [int(i) for i in ids if re.fullmatch(r"-?[0-9]+", i) and str(int(i)) == i]
+            frame = frame[frame["id"].astype("int64").isin(wanted)] if len(frame) else frame
         return frame
 
     def _filter_customers(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
@@ -309,9 +376,7 @@ class RetailCRMEmulator(Emulator):
     # --- rendering in the API's shape -----------------------------------------------------------
     def _render_customer(self, row: dict[str, Any]) -> dict[str, Any]:
         r = {k: _clean(v) for k, v in row.items()}
-        stats = self.customer_stats.loc[r["id"]] if r["id"] in self.customer_stats.index else None
-        count = int(stats["count"]) if stats is not None else 0
-        total = float(stats["sum"]) if stats is not None else 0.0
+        count, total = self._stats.get(r["id"], (0, 0.0))
         phones = [{"number": p} for p in (r["phone1"], r["phone2"]) if p]
         out: dict[str, Any] = {
             "type": "customer", "id": r["id"], "externalId": r["externalId"], "isContact": False,
@@ -380,10 +445,9 @@ class RetailCRMEmulator(Emulator):
                 "paidAt": r["statusUpdatedAt"] or r["createdAt"]}
 
     def _customer_external_id(self, customer_id: int) -> str | None:
-        pos = np.searchsorted(self.customers["id"].to_numpy(), customer_id)
-        if pos < len(self.customers) and self.customers["id"].iat[pos] == customer_id:
-            ext = self.customers["externalId"].iat[pos]
-            return ext if isinstance(ext, str) else None
+        idx = self._idx()
+        if customer_id in idx.customer_pos:
+            return idx.customer_ext[customer_id]
         snap = self.deleted["customers"].get(customer_id)
         return snap.get("externalId") if snap else None
 
@@ -622,10 +686,16 @@ class RetailCRMEmulator(Emulator):
         pos = self._customer_pos(uid, by)
         return None if pos is None else int(self.customers["id"].iat[pos])
 
+    def _cart_reader(self, uid: str, by: str) -> int | None:
+        """`_cart_customer` for reads, from the index (one O(n) scan per cart made carts quadratic)."""
+        idx = self._idx()
+        pos = idx.customer_by["id" if by == "id" else "externalId"].get(uid)
+        return None if pos is None else idx.customer_cols["id"][pos]
+
     def _cart_get(self, req: Request, site: str, uid: str) -> Response:
         if site != SITE:
             return _error(404, "Not found", {"site": f"Site '{site}' not found"})
-        cid = self._cart_customer(uid, req.param("by", "externalId"))
+        cid = self._cart_reader(uid, req.param("by", "externalId"))
         if cid is None:
             return _error(404, "Not found")
         cart = self.carts.get(cid)
@@ -668,30 +738,37 @@ class RetailCRMEmulator(Emulator):
         body = json.loads(req.body or b"{}")
         entity, eid = body.get("entity"), int(body.get("id", 0))
         with self._data_lock:
-            if entity == "customers":
-                snap = self._customer_snapshot(eid)
-                if snap is None or eid in self.deleted["customers"]:
-                    return Response.json(404, {"error": "no such customer"})
-                self.deleted["customers"][eid] = snap
-                self.customers = self.customers[self.customers["id"] != eid].reset_index(drop=True)
-                ref_key = "customer"
-            elif entity == "orders":
-                snap = self._order_snapshot(eid)
-                if snap is None or eid in self.deleted["orders"]:
-                    return Response.json(404, {"error": "no such order"})
-                self.deleted["orders"][eid] = snap
-                self.orders = self.orders[self.orders["id"] != eid].reset_index(drop=True)
-                self._refresh_stats()
-                ref_key = "order"
-            elif entity == "customers_corporate":
-                snap = self.corporate.pop(eid, None)
-                if snap is None:
-                    return Response.json(404, {"error": "no such corporate customer"})
-                self.deleted["customers_corporate"][eid] = snap
-                ref_key = "customer"
-            else:
-                return Response.json(400, {"error": "entity is customers, orders or customers_corporate"})
-            self._log(entity, eid, ref_key, snap, "id", eid, None, deleted=True, source="user", user={"id": 1})
+            self._invalidate()
+            try:
+                return self._delete(entity, eid)
+            finally:
+                self._invalidate()
+
+    def _delete(self, entity: str | None, eid: int) -> Response:
+        if entity == "customers":
+            snap = self._customer_snapshot(eid)
+            if snap is None or eid in self.deleted["customers"]:
+                return Response.json(404, {"error": "no such customer"})
+            self.deleted["customers"][eid] = snap
+            self.customers = self.customers[self.customers["id"] != eid].reset_index(drop=True)
+            ref_key = "customer"
+        elif entity == "orders":
+            snap = self._order_snapshot(eid)
+            if snap is None or eid in self.deleted["orders"]:
+                return Response.json(404, {"error": "no such order"})
+            self.deleted["orders"][eid] = snap
+            self.orders = self.orders[self.orders["id"] != eid].reset_index(drop=True)
+            self._refresh_stats()
+            ref_key = "order"
+        elif entity == "customers_corporate":
+            snap = self.corporate.pop(eid, None)
+            if snap is None:
+                return Response.json(404, {"error": "no such corporate customer"})
+            self.deleted["customers_corporate"][eid] = snap
+            ref_key = "customer"
+        else:
+            return Response.json(400, {"error": "entity is customers, orders or customers_corporate"})
+        self._log(entity, eid, ref_key, snap, "id", eid, None, deleted=True, source="user", user={"id": 1})
         return Response.json(200, {"ok": True})
 
 

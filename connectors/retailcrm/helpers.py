@@ -9,10 +9,10 @@ from typing import Any, Iterator
 import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
-from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from connectors.common.http import (
-    AUTH_STATUSES, SourceError, credentials_refused, describe_http_error, retrying_session, setting_names,
+    AUTH_STATUSES, SourceError, credentials_refused, describe_http_error, json_body, retrying_session,
+    setting_names,
 )
 from connectors.retailcrm.settings import API_PREFIX, CLOCK_PROBE_DATE, IDS_PER_REQUEST, PAGE_LIMIT
 
@@ -32,7 +32,7 @@ def _http_error(exc: requests.HTTPError) -> SourceError:
     response = exc.response
     if response is not None and response.status_code in AUTH_STATUSES:
         try:
-            body = response.json()
+            body = json_body(response)
             said = body.get("errorMsg") if isinstance(body, dict) else None
         except ValueError:
             said = None
@@ -45,23 +45,28 @@ def _http_error(exc: requests.HTTPError) -> SourceError:
 
 
 def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None = None) -> Iterator[tuple[int, list[Any]]]:
-    """Yield (page number, records) until `currentPage` reaches `totalPageCount`."""
-    paginator = PageNumberPaginator(base_page=1, page_param="page", total_path="pagination.totalPageCount")
+    """Yield (page number, records) until `currentPage` reaches `totalPageCount` or a page is
+    empty. Each page is fetched and parsed once (dlt's paginator parsed it again for the total)."""
     page_no = 0
-    try:
-        for page in client.paginate(path, params={"limit": PAGE_LIMIT, **(params or {})}, paginator=paginator,
-                                    data_selector=key):
-            page_no += 1
-            body = page.response.json()
-            if body.get("success") is not True:
-                raise SourceError(f"RetailCRM {path} page {page_no}: success is not true: {body.get('errorMsg', '?')}")
-            yield page_no, list(page)
-    except requests.HTTPError as exc:
-        raise _http_error(exc) from None
+    while True:
+        page_no += 1
+        body = get_json(client, path, {"limit": PAGE_LIMIT, **(params or {}), "page": page_no}, where=f"page {page_no}")
+        records = body.get(key)
+        records = [] if records is None else records if isinstance(records, list) else [records]
+        yield page_no, records
+        if not records:
+            return
+        total = (body.get("pagination") or {}).get("totalPageCount")
+        try:
+            total = int(total)
+        except (TypeError, ValueError):
+            raise SourceError(f"RetailCRM {path} page {page_no}: pagination.totalPageCount is {total!r}, not a number") from None
+        if page_no >= total:
+            return
 
 
 def get_json(client: RESTClient, path: str, params: dict[str, Any] | None = None,
-             missing_ok: bool = False) -> dict[str, Any] | None:
+             missing_ok: bool = False, where: str = "") -> dict[str, Any] | None:
     """One GET answered with RetailCRM's envelope; `None` for a 404 when `missing_ok`."""
     response = client.get(path, params=params or {})
     if missing_ok and response.status_code == 404:
@@ -70,10 +75,10 @@ def get_json(client: RESTClient, path: str, params: dict[str, Any] | None = None
         response.raise_for_status()
     except requests.HTTPError as exc:
         raise _http_error(exc) from None
-    body = response.json()
+    body = json_body(response)
     if not isinstance(body, dict) or body.get("success") is not True:
         detail = body.get("errorMsg", "?") if isinstance(body, dict) else f"a JSON {type(body).__name__}, not an object"
-        raise SourceError(f"RetailCRM {path}: success is not true: {detail}")
+        raise SourceError(f"RetailCRM {path}{' ' + where if where else ''}: success is not true: {detail}")
     return body
 
 

@@ -15,7 +15,8 @@ from typing import Any, Iterator
 import requests
 
 from connectors.common.http import (
-    AUTH_STATUSES, AuthError, SourceError, credentials_refused, describe_http_error, retrying_session, setting_names,
+    AUTH_STATUSES, AuthError, SourceError, credentials_refused, describe_http_error, json_body, retrying_session,
+    setting_names,
 )
 from connectors.sendsay.settings import API_PATH, MAX_REDIRECTS
 
@@ -66,7 +67,7 @@ class SendsayClient:
                                            self.root + self.path, self.login) from None
                 raise describe_http_error("Sendsay", exc, ("errors",)) from None
             try:
-                answer = response.json()
+                answer = json_body(response)
             except ValueError:
                 raise SourceError(f"Sendsay {action}: answer is not JSON (HTTP {response.status_code})") from None
             if not isinstance(answer, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Optional
@@ -17,7 +18,7 @@ from typing import Any, Iterable, Iterator, Optional
 import requests
 
 from connectors.common.http import (
-    AUTH_STATUSES, AuthError, SourceError, credentials_refused, retrying_session, setting_names,
+    AUTH_STATUSES, AuthError, SourceError, credentials_refused, json_body, retrying_session, setting_names,
 )
 from connectors.unisender.settings import CAMPAIGNS_PAGE, EXPORT_FIELDS, IMPORT_BATCH, RETRYABLE_CODES, TIME_FORMAT
 
@@ -26,16 +27,27 @@ def _overloaded(response: Optional[requests.Response], exception: Optional[BaseE
     if response is None or response.status_code != 200:
         return False
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("code") in RETRYABLE_CODES
 
 
+_CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 def parse_utc(text: Any) -> datetime | None:
-    """Unisender's `YYYY-MM-DD hh:mm:ss` (documented as UTC) as an aware datetime; None if it is not one."""
+    """Unisender's `YYYY-MM-DD hh:mm:ss` (documented as UTC) as an aware datetime; None if it is not one.
+    The usual zero-padded text goes through `fromisoformat` (strptime was most of the connector's
+    own time per delivery row); anything else through strptime, which decides as before."""
+    text = str(text)
+    if _CANONICAL_TIME.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        except ValueError:
+            return None  # 2024-02-30 and the like: strptime refuses them too
     try:
-        return datetime.strptime(str(text), TIME_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
         return None
 
@@ -83,7 +95,7 @@ class UnisenderClient:
                 raise UnisenderAuthError(method, f"HTTP {status}", "", f"{self.base}/{method}") from None
             raise SourceError(f"Unisender {method}: HTTP {status} after retries") from None
         try:
-            body = response.json()
+            body = json_body(response)
         except ValueError:
             raise SourceError(f"Unisender {method}: answer is not JSON (HTTP {response.status_code})") from None
         if isinstance(body, dict) and body.get("error"):
