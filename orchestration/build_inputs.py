@@ -4,8 +4,8 @@ A daily job that finds nothing new (every source's incremental cursor already cu
 inbox file) used to rebuild the whole warehouse anyway: minutes at a million people for the
 same tables. The build's output is a function of
 
-- the raw tables: each one's row count and newest `_dlt_load_id` (dlt stamps every row it writes,
-  merged or appended, with its load id, so any write moves one or the other);
+- the raw tables' contents (row counts and an order-free hash of their rows, dlt's own columns
+  left out);
 - the dbt project as parsed (the manifest's per-node checksums) and the Python its models import
   (`cdp/`);
 - the dbt variables (the business settings) and "today" in the business time zone when the
@@ -30,26 +30,51 @@ REBUILD_TAG = "cdp/rebuild"
 _CODE = Path(__file__).resolve().parents[1] / "cdp"
 
 
-def raw_tables_state(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str | None]]:
-    """(schema, table, rows, newest load id) of every data table dlt wrote (`raw_*`), dlt's own
-    bookkeeping tables left out: a run that loads nothing still writes its pipeline state. A table
-    loaded without the `_dlt_load_id` column (dlt's Arrow path can leave it out) counts its schema's
-    newest completed load instead, which moves with any load into that schema."""
-    tables = con.execute(
-        "select table_schema, table_name, bool_or(column_name = '_dlt_load_id') from information_schema.columns "
-        "where table_schema like 'raw\\_%' escape '\\' and table_name not like '\\_dlt\\_%' escape '\\' "
-        "group by 1, 2 order by 1, 2"
-    ).fetchall()
-    loads = {s for (s,) in con.execute("select table_schema from information_schema.tables "
-                                       "where table_schema like 'raw\\_%' escape '\\' and table_name = '_dlt_loads'").fetchall()}
-    parts = []
-    for schema, table, stamped in tables:
-        newest = ("max(_dlt_load_id)" if stamped else
-                  f"(select max(load_id) from \"{schema}\"._dlt_loads where status = 0)" if schema in loads else "null")
-        parts.append(f"select '{schema}', '{table}', count(*), {newest} from \"{schema}\".\"{table}\"")
-    if not parts:
-        return []
-    return [tuple(row) for row in con.execute(f"select * from ({' union all '.join(parts)}) order by 1, 2").fetchall()]
+_RAW_TABLES = """
+    select table_schema, table_name, list(column_name order by ordinal_position)
+    from information_schema.columns
+    where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\'
+      and table_name not like '\\_dlt\\_%' escape '\\'
+    group by 1, 2 order by 1, 2
+"""
+# Not content: dlt's own columns (ids and load ids are new on every merge of the same row) and the
+# time a bad row was last quarantined (a look-back window quarantines the same row again each run).
+_NOT_CONTENT = {"quarantined_at"}
+HASH_CACHE = "ops.raw_table_hashes"
+
+
+def raw_tables_state(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str]]:
+    """(schema, table, rows, content hash) of every data table dlt wrote (`raw_*`; not its merge
+    staging `raw_*_staging`, not its bookkeeping `_dlt_*` tables).
+
+    Content, not load ids: several sources re-read a look-back window or a whole small list on every
+    run (a CRM's recently changed contacts, a platform's members), and dlt merges the same rows
+    again under a new load id. The hash is the sum of a hash of each row's own columns, so it does
+    not depend on row order. Hashing is a full scan (about 2 s for 1.6 M raw rows at 100,000 people),
+    so a table whose row count and newest `_dlt_load_id` are what they were when it was last hashed
+    reuses that hash (`ops.raw_table_hashes`): dlt stamps every row it writes with its load, so a
+    write through dlt moves one of them. A raw table edited by hand is not seen: tag the run
+    `cdp/rebuild=always`."""
+    tables = con.execute(_RAW_TABLES).fetchall()
+    con.execute("create schema if not exists ops")
+    con.execute(f"create table if not exists {HASH_CACHE} (table_schema varchar, table_name varchar, "
+                "row_count bigint, newest_load_id varchar, content_hash varchar, primary key (table_schema, table_name))")
+    cached = {(s, t): (n, newest, h) for s, t, n, newest, h in con.execute(f"select * from {HASH_CACHE}").fetchall()}
+    state = []
+    for schema, table, columns in tables:
+        relation = f'"{schema}"."{table}"'
+        newest_expr = "max(_dlt_load_id)" if "_dlt_load_id" in columns else "null"
+        rows, newest = con.execute(f"select count(*), {newest_expr} from {relation}").fetchone()
+        hit = cached.get((schema, table))
+        if newest is not None and hit and hit[:2] == (rows, newest):
+            content = hit[2]
+        else:
+            own = [c for c in columns if not c.startswith("_dlt_") and c not in _NOT_CONTENT]
+            row_hash = "hash(" + ", ".join(f'"{c}"' for c in own) + ")" if own else "0"
+            content = str(con.execute(f"select coalesce(sum({row_hash}), 0) from {relation}").fetchone()[0])
+            con.execute(f"insert or replace into {HASH_CACHE} values (?, ?, ?, ?, ?)", [schema, table, rows, newest, content])
+        state.append((schema, table, rows, content))
+    return state
 
 
 def _project_state(manifest_path: Path) -> list[tuple[str, str]]:

@@ -35,14 +35,26 @@ def test_same_inputs_same_fingerprint(setup):
     assert _fp(con, manifest) == _fp(con, manifest)
 
 
-def test_a_merged_row_a_new_row_or_a_deleted_row_changes_it(setup):
+def test_a_changed_value_a_new_row_or_a_deleted_row_changes_it(setup):
     con, manifest = setup
     before = _fp(con, manifest)
-    con.execute("update raw_crm.customers set _dlt_load_id = '1700000500.2' where id = 2")  # merged anew
-    merged = _fp(con, manifest)
+    con.execute("update raw_crm.customers set id = 3, _dlt_load_id = '1700000500.2' where id = 2")  # dlt merges a change
+    changed = _fp(con, manifest)
+    con.execute("insert into raw_crm.customers values (4, '1700000600.1', 'd')")
+    added = _fp(con, manifest)
     con.execute("delete from raw_crm.customers where id = 1")
     deleted = _fp(con, manifest)
-    assert len({before, merged, deleted}) == 3
+    assert len({before, changed, added, deleted}) == 4
+
+
+def test_the_same_rows_merged_again_under_a_new_load_do_not_change_it(setup):
+    """A source that re-reads a look-back window merges identical rows with new dlt ids."""
+    con, manifest = setup
+    before = _fp(con, manifest)
+    con.execute("update raw_crm.customers set _dlt_load_id = '1700000500.2', _dlt_id = _dlt_id || 'x'")
+    con.execute("create schema raw_crm_staging")  # dlt's merge staging is not an input
+    con.execute("create table raw_crm_staging.customers as select * from raw_crm.customers")
+    assert _fp(con, manifest) == before
 
 
 def test_dlt_bookkeeping_alone_does_not_change_it(setup):
@@ -78,11 +90,11 @@ def test_last_built_is_the_newest_recorded(setup):
     assert build_inputs.last_built(con) == ("def", "run-2")
 
 
-def test_a_table_loaded_without_load_ids_follows_its_schemas_loads(setup):
+def test_a_table_loaded_without_load_ids_is_hashed_each_time(setup):
     con, manifest = setup
-    con.execute("create table raw_crm.orders (id int)")
-    con.execute("create table raw_crm._dlt_loads (load_id varchar, schema_name varchar, status int)")
-    con.execute("insert into raw_crm._dlt_loads values ('1700000000.1', 'crm', 0)")
+    con.execute("create table raw_crm.orders (id int, total decimal(18,2))")
+    con.execute("insert into raw_crm.orders values (1, 10.00)")
     before = _fp(con, manifest)
-    con.execute("insert into raw_crm._dlt_loads values ('1700000700.5', 'crm', 0)")
+    assert _fp(con, manifest) == before
+    con.execute("update raw_crm.orders set total = 11.00")
     assert _fp(con, manifest) != before
