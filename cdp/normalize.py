@@ -83,7 +83,8 @@ def email_parser_version() -> str:
 
     from cdp.parse_cache import rules_version
 
-    return f"{rules_version(__name__)}; python {sys.version_info[0]}.{sys.version_info[1]}; unicode {unicodedata.unidata_version}"
+    python = f"python {sys.version_info[0]}.{sys.version_info[1]}"
+    return f"{rules_version(__name__)}; {python}; unicode {unicodedata.unidata_version}"
 
 
 PHONE_COLUMNS = ("phone_raw", "phone", "phone_issue", "phone_kind", "phone_region")
@@ -302,7 +303,8 @@ def _domain_forms(domain: str) -> tuple[str, str] | None:
     except (UnicodeError, ValueError):
         return None
     labels = unicode_domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or not _TLD.match(ascii_domain.rsplit(".", 1)[-1]):
+    if (len(labels) < 2 or not all(_LABEL.match(label) for label in labels)
+            or not _TLD.match(ascii_domain.rsplit(".", 1)[-1])):
         return None
     return unicode_domain, ascii_domain
 
