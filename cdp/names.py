@@ -259,3 +259,11 @@ def given_name_keys(given_name: str | None) -> tuple[str, ...]:
         keys |= {latin_skeleton(f) for f in forms.split()}
         keys.discard(None)
     return tuple(sorted(keys))
+
+
+def name_parser_version() -> str:
+    """Changes whenever the name rules can give another answer (this module, pymorphy3 and its
+    dictionary): parse tables stamped with another version are re-parsed (cdp/parse_cache.py)."""
+    from cdp.parse_cache import rules_version
+
+    return rules_version(__name__, "pymorphy3", "pymorphy3-dicts-ru")

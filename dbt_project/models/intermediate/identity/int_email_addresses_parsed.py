@@ -8,15 +8,20 @@ a table (as phones are), so no view calls Python; a value that is not an address
 A value that looks like a slip on a well-known mail domain (`@@`, `mail.r`, `gmial.com`,
 `yandex.ry`, `gmail.co`) also gets `email_repaired` and what was changed (`email_repair`): a
 lower-weight candidate that identity uses only when the name agrees (see DECISIONS.md).
+
+Incremental: the table is a cache keyed by spelling, so a run checks only spellings it has not
+seen, and everything again when the rules change (parser_version; cdp/parse_cache.py).
 """
 
 import pyarrow as pa
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    from cdp.normalize import parse_emails, repair_emails
+    dbt.config(materialized="incremental", on_schema_change="append_new_columns")
+    from cdp.normalize import email_parser_version, parse_emails, repair_emails
+    from cdp.parse_cache import VERSION_COLUMN, unparsed
 
+    version = email_parser_version()
     sources = [
         dbt.ref("int_identifiers_raw").filter("identifier_type = 'email'").select("identifier_raw as email_raw"),
         dbt.ref("int_orders_unioned").filter("customer_email_raw is not null").select("customer_email_raw as email_raw"),
@@ -26,8 +31,8 @@ def model(dbt, session):
     raw = sources[0]
     for other in sources[1:]:
         raw = raw.union(other)
-    table = raw.distinct().filter("email_raw is not null").to_arrow_table()
-    values = table.column("email_raw").to_pylist() if table.num_rows else []
+    seen = raw.distinct().filter("email_raw is not null")
+    values = unparsed(dbt, session, seen, ["email_raw"], version).to_arrow_table().column("email_raw").to_pylist()
     parsed = parse_emails(values)
     repaired = repair_emails(values)
     return pa.table({
@@ -37,4 +42,5 @@ def model(dbt, session):
         "email_issue": pa.array([e.issue for e in parsed], pa.string()),
         "email_repaired": pa.array([r.address for r in repaired], pa.string()),
         "email_repair": pa.array([r.repair for r in repaired], pa.string()),
+        VERSION_COLUMN: pa.array([version] * len(values), pa.string()),
     })

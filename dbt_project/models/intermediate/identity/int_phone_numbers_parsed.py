@@ -2,28 +2,28 @@
 
 Staging passes phones through as written; parsing them here, once per distinct value into a table,
 keeps Python out of the views (a UDF in a view is paid again by every model that reads it, and a
-plain DuckDB connection cannot read such a view) and pays libphonenumber once per spelling, not
-once per record and read. A value that cannot be parsed gets a null number and a reason: one bad
-phone never fails the run.
+plain DuckDB connection cannot read such a view). The common Russian spellings are decided in
+bulk with rules drawn from libphonenumber's own metadata and the rest by libphonenumber itself,
+with the same answers (cdp.normalize.parse_phones_arrow). A value that cannot be parsed gets a null
+number and a reason: one bad phone never fails the run.
+
+Incremental: the table is a cache keyed by spelling, so a run parses only spellings it has not
+seen, and everything again when the rules change (parser_version; cdp/parse_cache.py).
 """
 
 import pyarrow as pa
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    from cdp.normalize import parse_phones
+    dbt.config(materialized="incremental", on_schema_change="append_new_columns")
+    from cdp.normalize import parse_phones_arrow, phone_parser_version
+    from cdp.parse_cache import VERSION_COLUMN, unparsed
 
+    version = phone_parser_version()
     identifiers = dbt.ref("int_identifiers_raw").filter("identifier_type = 'phone'").select("identifier_raw as phone_raw")
     orders = dbt.ref("int_orders_unioned").filter("customer_phone_raw is not null").select("customer_phone_raw as phone_raw")
     consent = dbt.ref("int_consent_events_raw").filter("address_raw is not null and not contains(address_raw, '@')").select("address_raw as phone_raw")
-    raw = identifiers.union(orders).union(consent).distinct().filter("phone_raw is not null").to_arrow_table()
-    values = raw.column("phone_raw").to_pylist() if raw.num_rows else []
-    parsed = parse_phones(values)
-    return pa.table({
-        "phone_raw": pa.array(values, pa.string()),
-        "phone": pa.array([p.e164 for p in parsed], pa.string()),
-        "phone_issue": pa.array([p.issue for p in parsed], pa.string()),
-        "phone_kind": pa.array([p.kind for p in parsed], pa.string()),
-        "phone_region": pa.array([p.region for p in parsed], pa.string()),
-    })
+    seen = identifiers.union(orders).union(consent).distinct().filter("phone_raw is not null")
+    values = unparsed(dbt, session, seen, ["phone_raw"], version).to_arrow_table().column("phone_raw")
+    parsed = parse_phones_arrow(values)
+    return parsed.append_column(VERSION_COLUMN, pa.repeat(version, parsed.num_rows).cast(pa.string()))
