@@ -34,7 +34,8 @@ def keep_dlt_columns() -> None:
 def _arrow_type(pa: Any, values: list[Any]) -> Any:
     """The Arrow type for one column's values; None when the column is all None; raises TypeError
     for a column dlt would not type the same way as dict rows."""
-    kinds = {type(v) for v in values if v is not None}
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
     if not kinds:
         return None
     if len(kinds) > 1:
@@ -49,8 +50,9 @@ def _arrow_type(pa: Any, values: list[Any]) -> Any:
     if kind is bool:
         return pa.bool_()
     if kind is datetime:
-        if any(v.tzinfo is None or v.utcoffset().total_seconds() != 0 for v in values if v is not None):
-            raise TypeError("naive or non-UTC datetime")
+        # Arrow stores aware datetimes as UTC instants, as dlt does; a naive one dlt would keep naive.
+        if None in {v.tzinfo for v in values if v is not None}:
+            raise TypeError("naive datetime")
         return pa.timestamp("us", tz="UTC")
     raise TypeError(f"{kind.__name__} values")
 
