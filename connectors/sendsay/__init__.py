@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 import dlt
 
+from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.contracts import PII_CONTRACT, SchemaDrift
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.sendsay.client import SendsayClient, SendsayError
@@ -80,6 +81,7 @@ def sendsay_source(base_url: str = dlt.config.value, login: str = dlt.config.val
     """`base_url` is the host root (`https://api.sendsay.ru`); `http_attempts`: tries per call before
     a transport failure ends the run (tests use 1)."""
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
+    keep_dlt_columns()  # per-issue statistics arrive as Arrow tables (connectors/common/arrow.py)
     client = SendsayClient(base_url, login, api_key, attempts=http_attempts)
 
     @dlt.resource(name="members", primary_key="member.id", write_disposition="merge", schema_contract=PII_CONTRACT)
@@ -137,7 +139,7 @@ def sendsay_source(base_url: str = dlt.config.value, login: str = dlt.config.val
                     else:
                         good.append(dict(zip(STAT_COLUMNS, row)))
             if good:
-                yield good
+                yield rows_as_arrow(good)
             if isinstance(sent_at, str) and sent_at < settled:
                 final.add(issue_id)
         state["final_issue_ids"] = sorted(final)

@@ -29,6 +29,7 @@ from typing import Any, Iterator
 
 import dlt
 
+from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.contracts import PII_CONTRACT, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.unisender.client import UnisenderClient, parse_utc
@@ -73,13 +74,14 @@ def _table_rows(fields: list[str], data: list[Any], campaign_id: int, where: str
             continue
         good.append({"campaign_id": campaign_id, **row, "email": email, **typed})
     if good:
-        yield good
+        yield rows_as_arrow(good)
 
 
 @dlt.source(name=SOURCE, max_table_nesting=0)
 def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secrets.value, http_attempts: int = 6):
     """`http_attempts`: tries per call before a transport failure ends the run (tests use 1)."""
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
+    keep_dlt_columns()  # deliveries and links arrive as Arrow tables (connectors/common/arrow.py)
     client = UnisenderClient(base_url, api_key, attempts=http_attempts)
     cache: dict[str, list[dict[str, Any]]] = {}
 
