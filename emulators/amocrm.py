@@ -120,8 +120,14 @@ class AmoCRMEmulator(Emulator):
         return Response(429, TOO_MANY, "text/html", {"Retry-After": str(self.faults.retry_after)})
 
     def _base(self, req: Request) -> str:
+        """Where page links point: the address the client used, so it can follow `next`."""
         host = req.headers.get("host", "127.0.0.1")
         return f"http://{host}"
+
+    # Where a record's own links point: the account's address, as amoCRM writes it, not the
+    # loopback port this emulator happens to listen on (that would make the same record look
+    # changed to the warehouse every time the demo restarts).
+    ACCOUNT_URL = f"https://{SUBDOMAIN}.amocrm.ru"
 
     def _account(self, req: Request) -> Response:
         body: dict[str, Any] = {
@@ -130,7 +136,7 @@ class AmoCRMEmulator(Emulator):
             "current_user_id": 8_100_001, "country": "RU", "currency": "RUB", "currency_symbol": "₽",
             "customers_mode": "disabled", "is_unsorted_on": True, "is_loss_reason_enabled": True,
             "is_helpbot_enabled": False, "is_technical_account": False, "contact_name_display_order": 1,
-            "_links": {"self": {"href": f"{self._base(req)}/api/v4/account"}},
+            "_links": {"self": {"href": f"{self.ACCOUNT_URL}/api/v4/account"}},
         }
         with_ = str(req.query.get("with", "")).split(",")
         if "is_api_filter_enabled" in with_:
@@ -210,7 +216,7 @@ class AmoCRMEmulator(Emulator):
         links = {"self": {"href": self._href(base, entity, params, page, limit)}}
         if has_next:
             links["next"] = {"href": self._href(base, entity, params, page + 1, limit)}
-        body = {"_page": page, "_links": links, "_embedded": {entity: [render(r, base, with_) for r in chunk]}}
+        body = {"_page": page, "_links": links, "_embedded": {entity: [render(r, self.ACCOUNT_URL, with_) for r in chunk]}}
         return Response(200, json.dumps(body, ensure_ascii=False).encode("utf-8"), HAL)
 
     @staticmethod
@@ -227,7 +233,7 @@ class AmoCRMEmulator(Emulator):
         if match is None:
             return Response(204, b"", HAL)
         with_ = set(str(req.query.get("with", "")).split(","))
-        return Response(200, json.dumps(render(match, self._base(req), with_), ensure_ascii=False).encode("utf-8"), HAL)
+        return Response(200, json.dumps(render(match, self.ACCOUNT_URL, with_), ensure_ascii=False).encode("utf-8"), HAL)
 
     # --- rendering ----------------------------------------------------------------------------
     def _render_contact(self, row: dict[str, Any], base: str, with_: set[str]) -> dict[str, Any]:
