@@ -1,7 +1,8 @@
 """`--profile`: pyinstrument over the slowest stage of the full run, run again on its own after
 the measured runs (profiling the measured run would slow it). Where it reruns:
 - transform: `dbt build` in this process (dbt's Python entry point, same arguments as Dagster's),
-  on the same warehouse, so DuckDB's and the Python models' time shows by call site;
+  on the same warehouse, with dbt's `--single-threaded` (profilers see only the thread they start
+  in; dbt otherwise runs every model in a pool thread), so each model's time shows by call site;
 - extract:<system>: that system's ingest asset into a scratch warehouse (a fresh load, not the
   incremental no-op a rerun on the real one would be);
 - activation: the sync assets again on the real warehouse (mostly diffs with nothing to send).
@@ -39,7 +40,11 @@ def profile_stage(stage: str, warehouse: Path, scratch: Path, out: Path) -> Path
         from cdp.dbt_cli import dbt_args
 
         os.environ["CDP_STATE_DIR"] = str(warehouse.resolve().parent / "state")
-        profiler = _profiled(lambda: dbtRunner().invoke(dbt_args(["build"])))
+        os.environ["DBT_SINGLE_THREADED"] = "true"
+        try:
+            profiler = _profiled(lambda: dbtRunner().invoke(dbt_args(["build"])))
+        finally:
+            os.environ.pop("DBT_SINGLE_THREADED", None)
     else:
         defs = build_definitions()
         graph = defs.resolve_asset_graph()

@@ -145,8 +145,8 @@ def render_scale(report: dict) -> list[str]:
             lines += [f"- **{k}**: {v}" for k, v in report["explanations"].items()]
     top = full.get("dbt_models", [])[:15]
     if top:
-        lines += ["", "### The 15 slowest dbt models (full run)", "", "| model | s | rows |", "|---|---:|---:|"]
-        lines += [f"| {x['model']} | {_fmt(x['seconds'])} | {_fmt(x.get('rows'))} |" for x in top]
+        lines += ["", "### The 15 slowest dbt models (full run, dbt's run_results.json)", "", "| model | s |", "|---|---:|"]
+        lines += [f"| {x['model']} | {_fmt(x['seconds'])} |" for x in top]
     return lines + [""]
 
 
@@ -247,6 +247,9 @@ def render(folder: Path, out: Path, plots: bool = True) -> str:
     lines += scale_lines
     for r in reports:
         lines += render_scale(r)
+    notes = folder / "notes.md"  # why a target is missed: written by a person, kept across renders
+    if notes.exists():
+        lines += ["## Why targets are missed", "", notes.read_text(encoding="utf-8").strip(), ""]
     text = "\n".join(lines)
     out.write_text(text, encoding="utf-8")
     return text

@@ -60,7 +60,7 @@ def _rows_loaded(result) -> dict[str, int]:
 def raw_rows(warehouse: Path) -> int:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute("""select table_schema, table_name from information_schema.tables
-                                where table_schema like 'raw\\_%' and table_name not like '\\_dlt%'
+                                where starts_with(table_schema, 'raw_') and not starts_with(table_name, '_dlt')
                                 and table_type = 'BASE TABLE'""").fetchall()
         return sum(con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0] for s, t in tables)
 
