@@ -5,9 +5,9 @@ files and restarting, so the change lands where a real change would (RetailCRM's
 amoCRM's `updated_at`, Bitrix24's `DATE_MODIFY`) and the emulators keep their state. RetailCRM
 customers get their surname upper-cased through `/customers/{id}/edit` (one request each, as a
 manager's edits arrive); amoCRM and Bitrix24 contacts are touched (edited now, same values). The
-other systems (1C, the e-mail platforms, the file inboxes) are left as they were: they hold a
-minority of the person records and have no edit endpoint; the share reported is of all records.
-Which records: the first 1 % of each system's ids by a hash, so reruns pick the same ones.
+other systems (1C, the e-mail platforms, the file inboxes) have no edit endpoint and are left as
+they were; the three CRMs take the whole ~1 % of all person records between them, in proportion.
+Which records: each system's first ids by a hash, so reruns pick the same ones.
 """
 
 from __future__ import annotations
@@ -35,10 +35,14 @@ def _pick(con: duckdb.DuckDBPyConnection, table: str, share: float, columns: str
 
 def change_records(env: dict[str, str], warehouse: Path, share: float = 0.01) -> dict:
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        records = con.execute("select count(*) from intermediate.int_source_records_unioned").fetchall()[0][0]
+        editable = con.execute("""select count(*) from intermediate.int_source_records_unioned
+                                  where source_system in ('retailcrm', 'amocrm', 'bitrix24')""").fetchall()[0][0]
+        # `share` of all person records, taken from the systems that can be edited
+        share = min(1.0, share * records / editable) if editable else share
         retail = _pick(con, "raw_retailcrm.customers", share, "id, last_name")
         amo = _pick(con, "raw_amocrm.contacts", share)
         bitrix = _pick(con, "raw_bitrix24.contacts", share)
-        records = con.execute("select count(*) from intermediate.int_source_records_unioned").fetchall()[0][0]
     session = requests.Session()
     changed = {}
     if retail:
