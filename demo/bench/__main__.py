@@ -55,7 +55,7 @@ def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | N
         sampler.sample()
         report["source_rows"] = meta["rows"]
         report["generate"] = figures("generate", sampler.window(started, time.time()), sum(meta["rows"].values()))
-        with running_stack(data, rate_limit=100_000) as env:
+        with running_stack(data, rate_limit=100_000, start_timeout=900) as env:
             env = {**env, "CDP_DUCKDB_PATH": str(warehouse)}
             with environment(env):
                 runs = {"full": run_job(env, sampler, "full run")}
