@@ -45,6 +45,12 @@ def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | N
 
     customers = SCALES[scale]
     shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+
+    def keep(report: dict) -> None:
+        """The figures so far, in case a later run fails or is stopped (a 1 M benchmark is long)."""
+        (out / "partial.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
     data, warehouse = out / "data", (out / "warehouse.duckdb").resolve()
     report: dict = {"scale": scale, "customers": customers, "commit": commit(), "machine": machine(),
                     "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
@@ -58,7 +64,8 @@ def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | N
         with running_stack(data, rate_limit=100_000, start_timeout=900) as env:
             env = {**env, "CDP_DUCKDB_PATH": str(warehouse)}
             with environment(env):
-                runs = {"full": run_job(env, sampler, "full run")}
+                runs = report["runs"] = {"full": run_job(env, sampler, "full run")}
+                keep(report)
                 quality = measure(warehouse, data / "ground_truth" / "identity.csv")
                 report["quality"] = {"precision": quality.precision, "recall": quality.recall, "f1": quality.f1,
                                      "records": quality.records, "customers": quality.customers}
@@ -69,10 +76,11 @@ def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | N
                 if pandas_max_rows:
                     pandas_args += ["--max-rows", str(pandas_max_rows)]
                 report["pandas"] = run_child("demo.bench.pandas_baseline", pandas_args, sampler, timeout=pandas_timeout)
+                keep(report)
                 report["changes"] = change_records(env, warehouse)
                 runs["change"] = run_job(env, sampler, "~1 % changed")
+                keep(report)
                 runs["no_change"] = run_job(env, sampler, "nothing changed")
-                report["runs"] = runs
                 report["targets"] = verdicts(report)
                 if profile and any(v["verdict"] == "MISS" for v in report["targets"]):
                     from demo.bench.profile import profile_stage
