@@ -77,9 +77,11 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int | None = None) -> Iterator[dict[str, str]]:
+def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int | None = None,
+                  start_timeout: float = 60) -> Iterator[dict[str, str]]:
     """`rate_limit` lifts every emulator's requests-per-second limit (the benchmark times our side,
-    not the real services' throttles, which it reports separately)."""
+    not the real services' throttles, which it reports separately). `start_timeout`: seconds each
+    emulator may take to load its data and answer (the benchmark's 1 M people need minutes)."""
     procs: list[subprocess.Popen] = []
     try:
         emulated = [*EMULATED_SYSTEMS, *(n for n in EMULATED_DESTINATIONS if n not in EMULATED_SYSTEMS)]
@@ -94,7 +96,7 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int
         }
         procs.extend(started.values())
         for name in emulated:  # all start at once, then we wait for each
-            _wait(f"http://127.0.0.1:{ports[name]}/_emulator/health", started[name])
+            _wait(f"http://127.0.0.1:{ports[name]}/_emulator/health", started[name], start_timeout)
             if name in EMULATED_SYSTEMS:
                 env |= emulator_env(EMULATED_SYSTEMS[name], f"http://127.0.0.1:{ports[name]}")
             if name in EMULATED_DESTINATIONS:

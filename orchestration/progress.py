@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 from rich.console import Console
@@ -30,8 +31,10 @@ _FORMAT = "%(asctime)s %(levelname)s %(message)s"
 class _RunWatcher(logging.Handler):
     """Writes every record to the log file; moves the bar on the run's events."""
 
-    def __init__(self, log_file: Path, progress: Progress, task, console: Console):
+    def __init__(self, log_file: Path, progress: Progress, task, console: Console,
+                 on_event: Callable[[str, str], None] | None = None):
         super().__init__(level=logging.DEBUG)
+        self.on_event = on_event
         self.file = log_file.open("a", encoding="utf-8")
         self.formatter = logging.Formatter(_FORMAT)
         self.progress, self.task, self.console = progress, task, console
@@ -49,6 +52,8 @@ class _RunWatcher(logging.Handler):
         if event is None:
             return
         kind, step = event.event_type_value, event.step_key or ""
+        if self.on_event is not None:
+            self.on_event(kind, step)
         if kind == "STEP_START":
             self.started[step] = time.perf_counter()
             self.progress.update(self.task, description=f"running {step}")
@@ -76,10 +81,12 @@ def log_file_for(folder: Path, job_name: str) -> Path:
 
 
 def run_with_progress(defs: dg.Definitions, job_name: str, log_file: Path, console: Console | None = None,
-                      run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+                      run_config: dict | None = None, on_event: Callable[[str, str], None] | None = None,
+                      ) -> dg.ExecuteInProcessResult:
     """Execute `job_name` of `defs` in this process (ephemeral instance), showing progress on
     `console` and writing the whole log to `log_file`. `run_config` is the run's own config (ops);
-    the loggers are added to it."""
+    the loggers are added to it. `on_event(event_type, step_key)` is called as each event happens
+    (the benchmark marks step boundaries with it)."""
     # Bound to the terminal now: during the run stdout and stderr go to the log file (dagster-dbt
     # writes every dbt event line to stdout).
     console = console or Console(file=sys.stdout)
@@ -90,7 +97,7 @@ def run_with_progress(defs: dg.Definitions, job_name: str, log_file: Path, conso
                   console=console, transient=True) as progress:
         task = progress.add_task("starting", total=total)
         stack = contextlib.ExitStack()
-        watcher = _RunWatcher(log_file, progress, task, console)
+        watcher = _RunWatcher(log_file, progress, task, console, on_event)
         python_logger = logging.getLogger(f"cdp.run.{job_name}")
         python_logger.setLevel(logging.DEBUG)
         python_logger.propagate = False

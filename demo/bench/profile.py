@@ -1,0 +1,65 @@
+"""`--profile`: pyinstrument over the slowest stage of the full run, run again on its own after
+the measured runs (profiling the measured run would slow it). Where it reruns:
+- transform: `dbt build` in this process (dbt's Python entry point, same arguments as Dagster's),
+  on the same warehouse, with dbt's `--single-threaded` (profilers see only the thread they start
+  in; dbt otherwise runs every model in a pool thread), so each model's time shows by call site;
+- extract:<system>: that system's ingest asset into a scratch warehouse (a fresh load, not the
+  incremental no-op a rerun on the real one would be);
+- activation: the sync assets again on the real warehouse (mostly diffs with nothing to send).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _profiled(run) -> "object":
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.01)
+    profiler.start()
+    try:
+        run()
+    finally:
+        profiler.stop()
+    return profiler
+
+
+def profile_stage(stage: str, warehouse: Path, scratch: Path, out: Path) -> Path:
+    """Profile `stage` and write pyinstrument's text report to `out`."""
+    import dagster as dg
+
+    from cdp.settings import load_settings
+    from orchestration.definitions import build_definitions, build_resources
+    from orchestration.resources import Warehouse
+
+    if stage == "transform":
+        from dbt.cli.main import dbtRunner
+
+        from cdp.dbt_cli import dbt_args
+
+        os.environ["CDP_STATE_DIR"] = str(warehouse.resolve().parent / "state")
+        os.environ["DBT_SINGLE_THREADED"] = "true"
+        try:
+            profiler = _profiled(lambda: dbtRunner().invoke(dbt_args(["build"])))
+        finally:
+            os.environ.pop("DBT_SINGLE_THREADED", None)
+    else:
+        defs = build_definitions()
+        graph = defs.resolve_asset_graph()
+        settings = load_settings()
+        if stage.startswith("extract:"):
+            op = f"{stage.split(':', 1)[1]}_ingest"
+            scratch.mkdir(parents=True, exist_ok=True)
+            target = Warehouse(path=str(scratch / "warehouse.duckdb"))
+        else:
+            op, target = None, Warehouse(path=str(warehouse))
+        assets = [a for a in graph.assets_defs
+                  if (op and a.op.name == op) or (not op and a.is_executable and a.key.path[0] == "activation")]
+        required = {k for a in assets for k in a.required_resource_keys}
+        resources = {**build_resources(settings, required), "duckdb": target}
+        profiler = _profiled(lambda: dg.materialize(assets, resources=resources, raise_on_error=False))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
+    return out

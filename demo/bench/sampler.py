@@ -1,0 +1,128 @@
+"""Memory and CPU of this process and every descendant, sampled by a thread.
+
+Why a sampler and not `getrusage`: ru_maxrss is one process's peak over its whole life, so it
+cannot say which stage used the memory, and dbt runs in a child. The emulators (and moto) are
+children too but stand for outside services: they are counted apart so the pipeline's own figures
+are not inflated by them. CPU per process is the last value seen while it lived, so a child that
+exits keeps its share (minus at most one sampling interval).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+
+OUTSIDE = ("emulators.", "moto.server")  # command-line marks of the stand-ins for outside services
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float  # time.time()
+    rss_main: int  # bytes: this process
+    rss_children: int  # bytes: descendants that are not emulators (dbt, the floor, pandas)
+    rss_outside: int  # bytes: the emulators
+    cpu_main: float  # seconds, cumulative since the sampler started
+    cpu_children: float
+    cpu_outside: float
+
+    @property
+    def rss_pipeline(self) -> int:
+        return self.rss_main + self.rss_children
+
+
+@dataclass(frozen=True)
+class Window:
+    wall: float
+    cpu_pipeline: float  # this process and its non-emulator descendants
+    cpu_children: float
+    cpu_outside: float
+    peak_rss_pipeline: int
+    peak_rss_children: int
+    peak_rss_outside: int
+
+
+class TreeSampler:
+    def __init__(self, interval: float = 0.2):
+        self.interval = interval
+        self.me = psutil.Process(os.getpid())
+        self.samples: list[Sample] = []
+        self._cpu: dict[int, tuple[int, float]] = {}  # pid -> (0 main, 1 child, 2 outside; last cpu seconds)
+        self._kind: dict[int, bool] = {}
+        self._base: tuple[float, float, float] | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def _outside(self, proc: psutil.Process) -> bool:
+        if proc.pid not in self._kind:
+            try:
+                line = " ".join(proc.cmdline())
+            except (psutil.Error, OSError):
+                line = ""
+            self._kind[proc.pid] = any(mark in line for mark in OUTSIDE)
+        return self._kind[proc.pid]
+
+    def sample(self) -> Sample:
+        """One sample now (also called at stage boundaries, so windows start and end exactly)."""
+        with self._lock:
+            try:
+                procs = [self.me, *self.me.children(recursive=True)]
+            except psutil.Error:
+                procs = [self.me]
+            rss = [0, 0, 0]
+            for proc in procs:
+                try:
+                    with proc.oneshot():
+                        mem = proc.memory_info().rss
+                        cpu = proc.cpu_times()
+                except (psutil.Error, OSError):
+                    continue
+                kind = 0 if proc is self.me else 2 if self._outside(proc) else 1
+                rss[kind] += mem
+                self._cpu[proc.pid] = (kind, cpu.user + cpu.system)
+            cpu = [sum(c for k, c in self._cpu.values() if k == kind) for kind in range(3)]
+            if self._base is None:
+                self._base = tuple(cpu)
+            cpu = [c - b for c, b in zip(cpu, self._base)]
+            s = Sample(time.time(), rss[0], rss[1], rss[2], cpu[0], cpu[1], cpu[2])
+            self.samples.append(s)
+            return s
+
+    def window(self, start: float, end: float) -> Window:
+        """Figures between two times (time.time()): CPU from the samples nearest the ends, peak RSS
+        over the samples inside (and the ones at the ends)."""
+        with self._lock:
+            samples = list(self.samples)
+        times = [s.t for s in samples]
+        i = max(bisect.bisect_left(times, start) - 1, 0)
+        j = min(bisect.bisect_right(times, end), len(samples) - 1)
+        inside = samples[i:j + 1] or samples[-1:]
+        first, last = inside[0], inside[-1]
+        return Window(
+            wall=end - start,
+            cpu_pipeline=(last.cpu_main + last.cpu_children) - (first.cpu_main + first.cpu_children),
+            cpu_children=last.cpu_children - first.cpu_children,
+            cpu_outside=last.cpu_outside - first.cpu_outside,
+            peak_rss_pipeline=max(s.rss_pipeline for s in inside),
+            peak_rss_children=max(s.rss_children for s in inside),
+            peak_rss_outside=max(s.rss_outside for s in inside),
+        )

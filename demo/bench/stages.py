@@ -1,0 +1,157 @@
+"""The measured runs: the daily job as it runs in production (one in-process run, steps one after
+another), cut into stages at its own step boundaries. A step start or end takes a sample of the
+process tree at once (orchestration/progress.py's `on_event`), so a stage's CPU and peak memory are
+those between its boundaries: extract per source system (its ingest step), transform (the dbt
+step), activation (everything after: the consent-gate checks and the syncs).
+
+Memory is the process tree's: after extract the Dagster process keeps what Python allocated, so a
+later stage's peak includes it; the dbt step's own process is reported apart (`peak_rss_children`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from demo.bench.sampler import TreeSampler, Window
+
+GIB = 1024**3
+ROOT = Path(__file__).resolve().parents[2]
+DBT_TARGET = ROOT / "dbt_project" / "target"
+IDENTITY_MODELS_DIR = ROOT / "dbt_project" / "models" / "intermediate" / "identity"
+NOT_IDENTITY = {"int_orders_unioned"}  # lives beside the identity models, feeds the marts
+
+
+def figures(name: str, w: Window, rows: int | None = None) -> dict:
+    return {
+        "stage": name, "wall_s": round(w.wall, 2), "cpu_s": round(w.cpu_pipeline, 2),
+        "cpu_children_s": round(w.cpu_children, 2), "cpu_emulators_s": round(w.cpu_outside, 2),
+        "peak_rss_gib": round(w.peak_rss_pipeline / GIB, 3), "peak_rss_children_gib": round(w.peak_rss_children / GIB, 3),
+        "peak_rss_emulators_gib": round(w.peak_rss_outside / GIB, 3),
+        "rows": rows, "rows_per_s": round(rows / w.wall) if rows and w.wall > 0 else None,
+    }
+
+
+def stage_of(step: str) -> str:
+    if step.endswith("_ingest"):
+        return f"extract:{step.removesuffix('_ingest')}"
+    return "transform" if step == "dbt_models" else "activation"
+
+
+def _rows_loaded(result) -> dict[str, int]:
+    """Rows dlt loaded per step (its `rows_loaded` metadata); the audience sizes for syncs."""
+    rows: dict[str, int] = {}
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        meta = event.event_specific_data.materialization.metadata
+        value = meta.get("rows_loaded") or meta.get("audience")
+        if value is not None and isinstance(getattr(value, "value", None), int):
+            rows[event.step_key] = rows.get(event.step_key, 0) + value.value
+    return rows
+
+
+def raw_rows(warehouse: Path) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute("""select table_schema, table_name from information_schema.tables
+                                where starts_with(table_schema, 'raw_') and not starts_with(table_name, '_dlt')
+                                and table_type = 'BASE TABLE'""").fetchall()
+        return sum(con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0] for s, t in tables)
+
+
+def run_job(env: dict[str, str], sampler: TreeSampler, name: str) -> dict:
+    """The daily job once, its stages measured; raises if a step fails."""
+    from demo.pipeline import materialize_all
+
+    marks: list[tuple[float, str, str]] = []
+
+    def on_event(kind: str, step: str) -> None:
+        if kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
+            sampler.sample()
+            marks.append((time.time(), kind, step))
+
+    warehouse = Path(env["CDP_DUCKDB_PATH"])
+    started = time.time()
+    sampler.sample()
+    result = materialize_all(env, on_event=on_event)
+    sampler.sample()
+    ended = time.time()
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        raise RuntimeError(f"{name}: the daily job failed in {failed}")
+    starts = {step: t for t, kind, step in marks if kind == "STEP_START"}
+    ends = {step: t for t, kind, step in marks if kind != "STEP_START"}
+    spans: dict[str, list[float]] = {}
+    for step, t0 in starts.items():
+        span = spans.setdefault(stage_of(step), [t0, ends.get(step, ended)])
+        span[0], span[1] = min(span[0], t0), max(span[1], ends.get(step, ended))
+    loaded = _rows_loaded(result)
+    rows = {stage: sum(n for step, n in loaded.items() if stage_of(step) == stage) for stage in spans}
+    rows["transform"] = raw_rows(warehouse)
+    order = sorted(spans, key=lambda s: spans[s][0])
+    stages = [figures(s, sampler.window(*spans[s]), rows.get(s)) for s in order]
+    total = figures(name, sampler.window(started, ended), sum(r for s, r in rows.items() if s.startswith("extract:")))
+    models = dbt_models(started)
+    return {"total": total, "stages": stages, "dbt_models": models,
+            "identity": identity_figures(models, sampler)}
+
+
+def dbt_models(since: float) -> list[dict]:
+    """Per-model times of the dbt step that ran after `since` (its run_results.json; dagster-dbt
+    gives each invocation its own target folder)."""
+    found = [p for p in DBT_TARGET.rglob("run_results.json") if p.stat().st_mtime >= since]
+    if not found:
+        return []
+    results = json.loads(max(found, key=lambda p: p.stat().st_mtime).read_text())["results"]
+    models = []
+    for r in results:
+        if not r["unique_id"].startswith("model."):
+            continue
+        execute = next((t for t in r.get("timing", []) if t["name"] == "execute"), None)
+        span = [datetime.fromisoformat(execute[k].replace("Z", "+00:00")).timestamp()
+                for k in ("started_at", "completed_at")] if execute and execute.get("started_at") else None
+        models.append({"model": r["unique_id"].split(".")[-1], "seconds": round(r["execution_time"], 2),
+                       "status": r["status"], "rows": (r.get("adapter_response") or {}).get("rows_affected"),
+                       "span": span})
+    return sorted(models, key=lambda m: -m["seconds"])
+
+
+def identity_models() -> set[str]:
+    return {p.stem for p in IDENTITY_MODELS_DIR.iterdir() if p.suffix in (".sql", ".py")} - NOT_IDENTITY | {
+        "customer_identity_map"}
+
+
+def identity_figures(models: list[dict], sampler: TreeSampler) -> dict:
+    """The identity models' summed time (more than their wall time when dbt runs two at once: the
+    harder figure) and the dbt process's peak memory while any of them ran."""
+    mine = [m for m in models if m["model"] in identity_models()]
+    peak = max((sampler.window(*m["span"]).peak_rss_children for m in mine if m["span"]), default=0)
+    return {"seconds": round(sum(m["seconds"] for m in mine), 2), "models": len(mine),
+            "peak_rss_gib": round(peak / GIB, 3)}
+
+
+def run_child(module: str, args: list[str], sampler: TreeSampler, timeout: float | None = None) -> dict:
+    """`python -m module args --json F` measured as a child; its JSON plus wall, CPU and peak RSS.
+    A child past `timeout` seconds is killed and reported as capped."""
+    out = Path(args[args.index("--json") + 1])
+    started = time.time()
+    sampler.sample()
+    try:
+        done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        sampler.sample()
+        return {"capped": True, "reason": f"stopped after {timeout:.0f} s (--pandas-timeout)",
+                **figures(module, sampler.window(started, time.time()))}
+    sampler.sample()
+    w = sampler.window(started, time.time())
+    if done.returncode:
+        raise RuntimeError(f"{module} failed: {done.stderr[-2000:]}")
+    result = json.loads(out.read_text())
+    return {**result, "wall_s": round(w.wall, 2), "cpu_s": round(w.cpu_children, 2),
+            "peak_rss_gib": round(w.peak_rss_children / GIB, 3)}

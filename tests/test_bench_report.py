@@ -1,0 +1,151 @@
+"""The benchmark's parts that need no pipeline: the floor's identity rule on hand-written records,
+the pandas version agreeing with it, and the report's verdicts and markdown. No timing here."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from demo.bench import floor, pandas_baseline, report
+
+RECORDS = [("crm", "1"), ("crm", "2"), ("shop", "a"), ("shop", "b"), ("mail", "x"), ("mail", "y"),
+           ("crm", "3"), ("crm", "4"), ("crm", "5"), ("crm", "6"), ("crm", "7")]
+IDENTIFIERS = [
+    ("crm", "1", "phone", "8 (912) 345-67-89"),      # same number as shop:a, typed two ways
+    ("shop", "a", "phone", "+79123456789"),
+    ("shop", "a", "email", " Anna@Mail.RU "),        # chains shop:a to mail:x by e-mail
+    ("mail", "x", "email", "anna@mail.ru"),
+    ("crm", "2", "phone", "912 345 67 80"),          # 10 digits -> +7; alone
+    ("shop", "b", "email", "not-an-email"),          # not an address: links nothing
+    ("mail", "y", "email", "bob@example.com"),
+    # a switchboard on five records: more than 4 holders, so it links nobody
+    *[("crm", str(i), "phone", "+7 (495) 000-00-00") for i in range(3, 8)],
+]
+
+
+@pytest.fixture()
+def con():
+    c = duckdb.connect()
+    c.execute("create table recs (source_system varchar, source_record_id varchar)")
+    c.executemany("insert into recs values (?, ?)", RECORDS)
+    c.execute("create table ids (source_system varchar, source_record_id varchar, identifier_type varchar, identifier_raw varchar)")
+    c.executemany("insert into ids values (?, ?, ?, ?)", IDENTIFIERS)
+    yield c
+    c.close()
+
+
+def components(pairs) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for record, component in pairs:
+        groups.setdefault(component, set()).add(record)
+    return {frozenset(g) for g in groups.values()}
+
+
+EXPECTED = {frozenset({"crm:1", "shop:a", "mail:x"}), frozenset({"crm:2"}), frozenset({"shop:b"}),
+            frozenset({"mail:y"}), *({frozenset({f"crm:{i}"}) for i in range(3, 8)})}
+
+
+def test_floor_links_phone_formats_and_emails_but_not_an_overshared_number(con):
+    counts = floor.identity(con, "select * from recs", "select * from ids", max_records=4)
+    got = components(con.execute("select record_key, component from floor_identity_map").fetchall())
+    assert got == EXPECTED
+    assert counts["records"] == len(RECORDS) and counts["components"] == len(EXPECTED)
+
+
+def test_floor_lets_a_shared_number_link_under_the_limit(con):
+    floor.identity(con, "select * from recs", "select * from ids", max_records=5)
+    got = components(con.execute("select record_key, component from floor_identity_map").fetchall())
+    assert frozenset({f"crm:{i}" for i in range(3, 8)}) in got
+
+
+def test_pandas_gives_the_floors_components(con):
+    records = pd.DataFrame(RECORDS, columns=["source_system", "source_record_id"])
+    identifiers = pd.DataFrame(IDENTIFIERS, columns=["source_system", "source_record_id", "identifier_type", "identifier_raw"])
+    mapping, _ = pandas_baseline.identity(records, identifiers, max_records=4)
+    floor.identity(con, "select * from recs", "select * from ids", max_records=4)
+    ours = components(con.execute("select record_key, component from floor_identity_map").fetchall())
+    assert components(mapping[["record_key", "component"]].itertuples(index=False)) == ours == EXPECTED
+
+
+def test_rfm_floor_and_pandas_agree(con):
+    orders = pd.DataFrame({
+        "source_system": ["crm", "shop", "shop", "crm", "shop"],
+        "customer_source_system": [None, None, None, None, None],
+        "customer_record_id": ["1", "a", None, "2", "b"],
+        "customer_phone_raw": [None, None, "8 912 345-67-89", None, None],  # attached by phone to crm:1's person
+        "customer_email_raw": [None, None, None, None, None],
+        "ordered_date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-03-01", "2026-03-01"]).date,
+        "status_group": ["completed", "completed", "completed", "completed", "cancelled"],
+        "net_amount": [100.0, 50.0, 25.0, 10.0, 999.0],
+    })
+    floor.identity(con, "select * from recs", "select * from ids")
+    con.register("orders_df", orders)
+    floor.rfm(con, "select * from orders_df")
+    sql = {r[0]: r[1:] for r in con.execute(
+        "select customer, recency_days, frequency, monetary, r_score, f_score, m_score from floor_rfm").fetchall()}
+    assert sql["crm:1"][:2] == (0, 3) and float(sql["crm:1"][2]) == 175.0
+    mapping, _ = pandas_baseline.identity(pd.DataFrame(RECORDS, columns=["source_system", "source_record_id"]),
+                                          pd.DataFrame(IDENTIFIERS, columns=["source_system", "source_record_id",
+                                                                             "identifier_type", "identifier_raw"]))
+    pd_rfm = pandas_baseline.rfm(orders, mapping, pd.DataFrame(IDENTIFIERS, columns=[
+        "source_system", "source_record_id", "identifier_type", "identifier_raw"]))
+    got = {r.customer: (r.recency_days, r.frequency, r.monetary, r.r_score, r.f_score, r.m_score)
+           for r in pd_rfm.itertuples()}
+    assert {k: (v[0], v[1], float(v[2]), *v[3:]) for k, v in sql.items()} == got
+
+
+def hand_made_report(**over) -> dict:
+    stage = {"stage": "transform", "wall_s": 100.0, "cpu_s": 150.0, "peak_rss_gib": 1.5, "rows": 1000, "rows_per_s": 10}
+    r = {
+        "scale": "100k", "customers": 100_000, "source_records": 190_000,
+        "generate": {**stage, "stage": "generate", "wall_s": 5.0},
+        "quality": {"precision": 0.999, "recall": 0.97, "f1": 0.984, "records": 190_000, "customers": 100_500},
+        "floor": {"identity": {"seconds": 10.0, "records": 190_000, "components": 99_000}, "rfm": {"seconds": 5.0}},
+        "pandas": {"capped": False, "read_seconds": 3.0, "identity": {"seconds": 80.0, "records": 1, "components": 1},
+                   "rfm": {"seconds": 20.0}},
+        "runs": {
+            "full": {"total": {**stage, "stage": "full run", "wall_s": 300.0, "peak_rss_gib": 3.0},
+                     "stages": [{**stage, "stage": "extract:crm", "wall_s": 150.0}, stage],
+                     "identity": {"seconds": 30.0, "peak_rss_gib": 1.0, "models": 12},
+                     "dbt_models": [{"model": "rfm", "seconds": 2.0}, {"model": "fct_orders", "seconds": 3.0}]},
+            "change": {"total": {**stage, "wall_s": 50.0}},
+            "no_change": {"total": {**stage, "wall_s": 40.0}},
+        },
+    }
+    r.update(over)
+    return r
+
+
+def test_verdicts_from_a_hand_made_report():
+    by = {v["target"]: v for v in report.verdicts(hand_made_report())}
+    assert by["identity_vs_floor"]["value"] == 3.0 and by["identity_vs_floor"]["verdict"] == "MISS"
+    assert by["transform_vs_floor"]["value"] == pytest.approx(6.67) and by["transform_vs_floor"]["verdict"] == "MISS"
+    assert by["full_run_s"]["verdict"] == "PASS" and by["change_run_s"]["verdict"] == "PASS"
+    assert by["no_change_run_s"]["verdict"] == "MISS"
+    assert by["pandas_vs_ours"]["value"] == pytest.approx(100 / 35, abs=0.01) and by["pandas_vs_ours"]["verdict"] == "MISS"
+    assert by["identity_recall"]["verdict"] == "MISS" and by["identity_precision"]["verdict"] == "PASS"
+    capped = hand_made_report(pandas={"capped": True, "reason": "too big"})
+    assert {v["target"]: v for v in report.verdicts(capped)}["pandas_vs_ours"]["verdict"] == "n/a"
+
+
+def test_markdown_has_each_scale_targets_and_growth(tmp_path):
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    small = hand_made_report()
+    big = copy.deepcopy(hand_made_report(scale="1M", customers=1_000_000))
+    big["runs"]["full"]["total"]["wall_s"] = 3600.0  # 12 × the 100k run
+    for r in (small, big):
+        r["targets"] = report.verdicts(r)
+        (folder / f"{r['scale']}.json").write_text(json.dumps(r), encoding="utf-8")
+    text = report.render(folder, tmp_path / "benchmarks.md", plots=False)
+    assert text == (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
+    assert "## 100k: 100,000 people" in text and "## 1M: 1,000,000 people" in text
+    assert text.index("## 100k") < text.index("## 1M")
+    assert "| identity step / plain-DuckDB floor identity | <= 2 × | 3.00 | **MISS** |" in text
+    assert "| full run: extract over HTTP, transform, activation | <= 600 s | 300.00 | **PASS** |" in text
+    assert "Growth: 1 M took 12.0 × the 100k run (target ≤ 11 ×): **MISS**." in text
+    assert "| extract:crm | 150.0 |" in text
