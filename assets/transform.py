@@ -38,11 +38,16 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
         inputs = None
         if whole:
             with duckdb.connect() as con:
-                inputs = build_inputs.fingerprint(con, manifest, dbt_vars)
+                inputs = build_inputs.collect_inputs(con, manifest, dbt_vars)
                 last = build_inputs.last_built(con)
-            if last and last[0] == inputs and context.run.tags.get(build_inputs.REBUILD_TAG) != "always":
+            forced = context.run.tags.get(build_inputs.REBUILD_TAG) == "always"
+            if last and last[0] == build_inputs.digest(inputs) and not forced:
                 yield from unchanged(context, last[1])
                 return
+            if last and not forced:
+                what = build_inputs.changed(last[2], inputs)
+                context.log.info(f"dbt build: {len(what)} input(s) changed since run {last[1]}: "
+                                 + ", ".join(what[:12]) + (" …" if len(what) > 12 else ""))
         invocation = dbt.cli(["build", "--vars", dbt_vars], context=context)
         try:
             yield from invocation.stream()

@@ -96,30 +96,54 @@ def today_if_calendar(dbt_vars: dict, now: dt.datetime | None = None) -> str | N
     return (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date().isoformat()
 
 
+def collect_inputs(con: duckdb.DuckDBPyConnection, manifest_path: Path, dbt_vars_json: str,
+                   now: dt.datetime | None = None) -> dict[str, str]:
+    """Every input by name (`raw_crm.customers`, `model.cdp_lite.customer_360`, `cdp/names.py`,
+    `vars`, `today`) with a short digest of its state, so a build can say what changed."""
+    def short(value) -> str:
+        return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:16]
+
+    inputs = {f"{schema}.{table}": f"{rows}:{content}" for schema, table, rows, content in raw_tables_state(con)}
+    inputs |= {uid: checksum for uid, checksum in _project_state(manifest_path)}
+    inputs |= {f"cdp/{name}": digest[:16] for name, digest in _code_state()}
+    inputs["vars"] = short(dbt_vars_json)
+    inputs["today"] = str(today_if_calendar(json.loads(dbt_vars_json), now))
+    return inputs
+
+
+def digest(inputs: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
 def fingerprint(con: duckdb.DuckDBPyConnection, manifest_path: Path, dbt_vars_json: str,
                 now: dt.datetime | None = None) -> str:
-    state = {
-        "raw": raw_tables_state(con),
-        "project": _project_state(manifest_path),
-        "code": _code_state(),
-        "vars": dbt_vars_json,
-        "today": today_if_calendar(json.loads(dbt_vars_json), now),
-    }
-    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+    return digest(collect_inputs(con, manifest_path, dbt_vars_json, now))
 
 
-def last_built(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
-    """(fingerprint, run id) of the last successful full build, if any."""
+def changed(before: dict[str, str], now: dict[str, str]) -> list[str]:
+    """Names of the inputs added, removed or different."""
+    return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+
+
+def last_built(con: duckdb.DuckDBPyConnection) -> tuple[str, str, dict[str, str]] | None:
+    """(fingerprint, run id, inputs) of the last successful full build, if any."""
     schema, table = STATE_TABLE.split(".")
     exists = con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
                          [schema, table]).fetchone()[0]
     if not exists:
         return None
-    row = con.execute(f"select fingerprint, run_id from {STATE_TABLE} order by built_at desc limit 1").fetchone()
-    return (row[0], row[1]) if row else None
+    _ensure_state_table(con)
+    row = con.execute(f"select fingerprint, run_id, inputs from {STATE_TABLE} order by built_at desc limit 1").fetchone()
+    return (row[0], row[1], json.loads(row[2] or "{}")) if row else None
 
 
-def record_built(con: duckdb.DuckDBPyConnection, value: str, run_id: str) -> None:
+def _ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists ops")
     con.execute(f"create table if not exists {STATE_TABLE} (fingerprint varchar, run_id varchar, built_at timestamptz)")
-    con.execute(f"insert into {STATE_TABLE} values (?, ?, now())", [value, run_id])
+    con.execute(f"alter table {STATE_TABLE} add column if not exists inputs varchar")
+
+
+def record_built(con: duckdb.DuckDBPyConnection, inputs: dict[str, str], run_id: str) -> None:
+    _ensure_state_table(con)
+    con.execute(f"insert into {STATE_TABLE} (fingerprint, run_id, built_at, inputs) values (?, ?, now(), ?)",
+                [digest(inputs), run_id, json.dumps(inputs, sort_keys=True)])

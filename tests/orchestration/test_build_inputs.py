@@ -82,12 +82,17 @@ def test_a_fixed_as_of_date_takes_the_clock_out(setup):
     assert _fp(con, manifest, fixed) == _fp(con, manifest, fixed, now=NOON_UTC + dt.timedelta(days=3))
 
 
-def test_last_built_is_the_newest_recorded(setup):
-    con, _ = setup
+def test_last_built_is_the_newest_recorded_and_says_what_changed(setup):
+    con, manifest = setup
     assert build_inputs.last_built(con) is None
-    build_inputs.record_built(con, "abc", "run-1")
-    build_inputs.record_built(con, "def", "run-2")
-    assert build_inputs.last_built(con) == ("def", "run-2")
+    first = build_inputs.collect_inputs(con, manifest, VARS, NOON_UTC)
+    build_inputs.record_built(con, first, "run-1")
+    con.execute("insert into raw_crm.customers values (5, '1700000800.1', 'e')")
+    second = build_inputs.collect_inputs(con, manifest, VARS, NOON_UTC.replace(hour=19))
+    build_inputs.record_built(con, second, "run-2")
+    fingerprint, run_id, inputs = build_inputs.last_built(con)
+    assert (fingerprint, run_id, inputs) == (build_inputs.digest(second), "run-2", second)
+    assert build_inputs.changed(first, second) == ["raw_crm.customers", "today"]
 
 
 def test_a_table_loaded_without_load_ids_is_hashed_each_time(setup):
