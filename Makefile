@@ -8,7 +8,10 @@ BIN    := $(VENV)/bin
 $(BIN)/dagster: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv>=0.5"
-	$(BIN)/uv sync --frozen --all-extras --python $(BIN)/python
+	# Compiled now: where PYTHONDONTWRITEBYTECODE is set (this machine, CI) every process would
+	# otherwise compile dagster, dlt and pyarrow from source again (~10 s of CPU each).
+	$(BIN)/uv sync --frozen --all-extras --compile-bytecode --python $(BIN)/python
+	$(BIN)/python -m compileall -q -j 0 assets cdp connectors demo emulators orchestration
 	touch $@
 
 setup: $(BIN)/dagster

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import dagster as dg
 from rich.console import Console
@@ -74,6 +75,22 @@ class _RunWatcher(logging.Handler):
         super().close()
 
 
+@contextlib.contextmanager
+def _stderr_descriptor_to(file) -> Iterator[None]:
+    """Point file descriptor 2 at `file` for a while. `redirect_stderr` only swaps `sys.stderr`; a
+    logging handler made earlier keeps the stream it was given (dlt's prints its schema warnings,
+    dozens of lines per source, through such a handler), and that stream writes to descriptor 2."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(file.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def log_file_for(folder: Path, job_name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -111,6 +128,7 @@ def run_with_progress(defs: dg.Definitions, job_name: str, log_file: Path, conso
             captured = stack.enter_context(log_file.open("a", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(captured))
             stack.enter_context(contextlib.redirect_stderr(captured))
+            stack.enter_context(_stderr_descriptor_to(captured))
             with_logger = dg.Definitions.merge(defs, dg.Definitions(loggers={"cdp_progress": _to_file_and_bar}))
             with dg.DagsterInstance.ephemeral() as instance:
                 # A job's loggers start only when the run config names them; naming ours also keeps
