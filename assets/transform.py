@@ -34,7 +34,8 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
         # dlt, dbt and activation can never disagree on which file they use.
         os.environ["CDP_DUCKDB_PATH"] = duckdb.path
         os.environ["CDP_STATE_DIR"] = duckdb.identity_state_dir
-        whole = set(context.selected_asset_keys) == set(context.assets_def.keys)
+        # `context.assets_def` is the subset being run, so compare with every model's key.
+        whole = set(context.selected_asset_keys) == every_model
         inputs = None
         if whole:
             with duckdb.connect() as con:
@@ -57,6 +58,7 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
             with duckdb.connect() as con:
                 build_inputs.record_built(con, inputs, context.run_id)
 
+    every_model = set(dbt_models.keys)
     return dbt_models
 
 

@@ -78,9 +78,21 @@ def raw_tables_state(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
 
 
 def _project_state(manifest_path: Path) -> list[tuple[str, str]]:
+    """Each model, seed and snapshot by its file's checksum and its config (a materialisation or
+    contract set in YAML), and each of the project's own macros by its text (a macro edit changes
+    the SQL of every model calling it, not the models' files). Tests build nothing."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
-    return sorted((uid, (node.get("checksum") or {}).get("checksum", "")) for uid, node in nodes.items())
+    project = manifest.get("metadata", {}).get("project_name")
+
+    def short(value) -> str:
+        return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    state = [(uid, short([(node.get("checksum") or {}).get("checksum"), node.get("config")]))
+             for uid, node in manifest.get("nodes", {}).items()
+             if node.get("resource_type") in ("model", "seed", "snapshot")]
+    state += [(uid, short(macro.get("macro_sql"))) for uid, macro in manifest.get("macros", {}).items()
+              if macro.get("package_name") == project]
+    return sorted(state)
 
 
 def _code_state() -> list[tuple[str, str]]:

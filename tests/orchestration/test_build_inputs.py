@@ -13,10 +13,21 @@ VARS = json.dumps({"business_timezone": "Asia/Yekaterinburg", "rfm_as_of": None}
 NOON_UTC = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone.utc)
 
 
+def _manifest(checksum="1", macro="select 1", materialized="table", test_checksum="t"):
+    return {
+        "metadata": {"project_name": "cdp"},
+        "nodes": {"model.cdp.a": {"resource_type": "model", "checksum": {"checksum": checksum},
+                                  "config": {"materialized": materialized}},
+                  "test.cdp.t": {"resource_type": "test", "checksum": {"checksum": test_checksum}}},
+        "macros": {"macro.cdp.m": {"package_name": "cdp", "macro_sql": macro},
+                   "macro.dbt.x": {"package_name": "dbt", "macro_sql": "whatever"}},
+    }
+
+
 @pytest.fixture
 def setup(tmp_path):
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"nodes": {"model.cdp.a": {"checksum": {"checksum": "1"}}}, "sources": {}}))
+    manifest.write_text(json.dumps(_manifest()))
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("create schema raw_crm")
     con.execute("create table raw_crm.customers (id int, _dlt_load_id varchar, _dlt_id varchar)")
@@ -72,8 +83,14 @@ def test_a_model_change_a_setting_or_a_new_day_changes_it(setup, tmp_path):
     assert _fp(con, manifest, now=NOON_UTC.replace(hour=19)) != before
     assert _fp(con, manifest, vars_json=json.dumps({"business_timezone": "Asia/Yekaterinburg", "rfm_as_of": None,
                                                     "currency": "KZT"})) != before
-    manifest.write_text(json.dumps({"nodes": {"model.cdp.a": {"checksum": {"checksum": "2"}}}, "sources": {}}))
+    manifest.write_text(json.dumps(_manifest(checksum="2")))
     assert _fp(con, manifest) != before
+    manifest.write_text(json.dumps(_manifest(macro="select 2")))
+    assert _fp(con, manifest) != before
+    manifest.write_text(json.dumps(_manifest(materialized="view")))
+    assert _fp(con, manifest) != before
+    manifest.write_text(json.dumps(_manifest(test_checksum="changed")))  # tests build nothing
+    assert _fp(con, manifest) == before
 
 
 def test_a_fixed_as_of_date_takes_the_clock_out(setup):
