@@ -1,7 +1,3 @@
-{#- A table, not a view: the biggest staging relations (millions of rows at 1 M people) are read by
-    their union and checked by several dbt tests, and a view would be evaluated again for each
-    (dbt_project/DECISIONS.md, "Staging tables where a view is read many times"). Plain SQL still. -#}
-{{ config(materialized='table') }}
 -- The order_items shape: one row per line of an order in stg_retailcrm__orders (deleted orders'
 -- lines are left out with them). unit_discount is RetailCRM's discountTotal: the whole discount on
 -- one unit. Quantities and prices are cast from the JSON text straight to decimal.

@@ -1,7 +1,3 @@
-{#- A table, not a view: the biggest staging relations (millions of rows at 1 M people) are read by
-    their union and checked by several dbt tests, and a view would be evaluated again for each
-    (dbt_project/DECISIONS.md, "Staging tables where a view is read many times"). Plain SQL still. -#}
-{{ config(materialized='table') }}
 -- The orders shape: one row per order RetailCRM has (deleted orders are left out). Net amount is
 -- the items after discounts, without delivery: the order lines' sum, or the order's own items
 -- amount (`summ`) when it lists no lines. The mart counts it as revenue for completed orders only,

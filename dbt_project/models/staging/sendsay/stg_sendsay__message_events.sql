@@ -1,7 +1,3 @@
-{#- A table, not a view: the biggest staging relations (millions of rows at 1 M people) are read by
-    their union and checked by several dbt tests, and a view would be evaluated again for each
-    (dbt_project/DECISIONS.md, "Staging tables where a view is read many times"). Plain SQL still. -#}
-{{ config(materialized='table') }}
 -- Grain: one row per issue (campaign), address and event type, the same contract as
 -- stg_unisender__message_events. Every statistics row is a send (dated by the delivery); a read or
 -- a click implies the letter was delivered and opened (a click without a recorded read still

@@ -1,7 +1,3 @@
-{#- A table, not a view: the biggest staging relations (millions of rows at 1 M people) are read by
-    their union and checked by several dbt tests, and a view would be evaluated again for each
-    (dbt_project/DECISIONS.md, "Staging tables where a view is read many times"). Plain SQL still. -#}
-{{ config(materialized='table') }}
 -- Grain: one row per campaign, address and event type (sent, delivered, opened, clicked,
 -- unsubscribed, bounced). Unisender reports one final status per address (send_result), and a
 -- status implies the steps before it: `ok_link_visited` means the letter was delivered and opened
