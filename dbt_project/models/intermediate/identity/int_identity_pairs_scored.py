@@ -24,7 +24,7 @@ COMPARISONS = """
 with pairs as (select * from _fs_pairs),
 a as (select * from _fs_records), b as (select * from _fs_records)
 select
-    pairs.record_key_a, pairs.record_key_b,
+    a.record_key as record_key_a, b.record_key as record_key_b,
     case
         when a.surname_key is null or b.surname_key is null or a.given_key is null or b.given_key is null then null
         when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys)
@@ -83,8 +83,8 @@ select
         else 'different'
     end as city
 from pairs
-join a on a.record_key = pairs.record_key_a
-join b on b.record_key = pairs.record_key_b
+join a on a.rid = pairs.rid_a
+join b on b.rid = pairs.rid_b
 """
 
 
@@ -149,14 +149,24 @@ def model(dbt, session):
     # e-mail local parts cut into Latin tokens spelled like the name skeletons.
     session.execute(f"""
         create or replace temp table _fs_records as
-        with contacts as (
-            select i.record_key,
-                   list(distinct i.identifier_value) filter (where i.identifier_type = 'phone') as phones,
-                   list(distinct right(i.identifier_value, 7)) filter (where i.identifier_type = 'phone') as phone_tails,
-                   list(distinct i.identifier_value) filter (where i.identifier_type = 'email') as emails,
-                   list(distinct split_part(i.identifier_value, '@', 1)) filter (where i.identifier_type = 'email') as email_locals
+        with contact_values as (
+            -- Distinct values first, then plain lists: four `list(distinct ...) filter` in one
+            -- aggregate cost four hash tables over every identifier.
+            select distinct i.record_key, kind.kind,
+                   case kind.kind when 'phone_tail' then right(i.identifier_value, 7)
+                                  when 'email_local' then split_part(i.identifier_value, '@', 1)
+                                  else i.identifier_value end as value
             from _fs_identifiers i anti join _fs_overshared o using (identifier_type, identifier_value)
-            where i.identifier_type in ('phone', 'email')
+            join (values ('phone', 'phone'), ('phone', 'phone_tail'), ('email', 'email'), ('email', 'email_local'))
+                as kind(identifier_type, kind) on kind.identifier_type = i.identifier_type
+        ),
+        contacts as (
+            select record_key,
+                   list(value) filter (where kind = 'phone') as phones,
+                   list(value) filter (where kind = 'phone_tail') as phone_tails,
+                   list(value) filter (where kind = 'email') as emails,
+                   list(value) filter (where kind = 'email_local') as email_locals
+            from contact_values
             group by 1
         ),
         repaired as (
@@ -166,17 +176,24 @@ def model(dbt, session):
             where raw.identifier_type = 'email' and parsed.email_repaired is not null
             group by 1
         ),
-        tokens as (
-            select record_key, list(distinct token) filter (where length(token) >= 3) as email_tokens,
-                   list(distinct token) filter (where length(token) = 1) as email_initials
-            from (
-                select record_key,
-                       regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+        local_tokens as (
+            -- Tokens depend on the local part alone: cut each distinct local part once.
+            select distinct local,
+                   regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
                            unnest(regexp_split_to_array(local, '[^a-z]+')),
                            'shch', 'sch', 'g'), 'kh', 'h', 'g'), 'x', 'ks', 'g'), 'w', 'v', 'g'),
                            '(yu|ju)', 'iu', 'g'), '(ya|ja)', 'ia', 'g'), '[yj]', 'i', 'g') as token
-                from (select record_key, unnest(email_locals) as local from contacts)
-            )
+            from (select distinct unnest(email_locals) as local from contacts)
+        ),
+        record_tokens as (
+            select distinct c.record_key, t.token
+            from (select record_key, unnest(email_locals) as local from contacts) c
+            join local_tokens t using (local)
+        ),
+        tokens as (
+            select record_key, list(token) filter (where length(token) >= 3) as email_tokens,
+                   list(token) filter (where length(token) = 1) as email_initials
+            from record_tokens
             group by 1
         ),
         tokens_stemmed as (
@@ -189,15 +206,20 @@ def model(dbt, session):
             -- frequency being what makes agreement on it telling).
             select surname_key, given_key, count(*) as name_count
             from _fs_people where surname_key is not null and given_key is not null group by 1, 2
+        ),
+        surnames as (
+            select surname_key, count(*) as surname_count from _fs_people group by 1
         )
-        select p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials, n.name_count,
+        select row_number() over (order by p.record_key) as rid,
+               p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials, n.name_count,
                p.surname_key || '|' || p.given_key as name_key,
-               count(*) over (partition by p.surname_key) as surname_count
+               s.surname_count
         from _fs_people p
         left join contacts c using (record_key)
         left join tokens_stemmed t using (record_key)
         left join repaired r using (record_key)
         left join named n using (surname_key, given_key)
+        join surnames s on s.surname_key is not distinct from p.surname_key
     """)
 
     # Blocking: each rule a join on a key, blocks above max_block skipped. The e-mail rule pairs an
@@ -206,28 +228,31 @@ def model(dbt, session):
     session.execute(f"""
         create or replace temp table _fs_keys as
         with keyed as (
-            select record_key, 'sg:' || surname_key || '|' || unnest(given_keys) as block, 0 as side from _fs_records where surname_key is not null
-            union all select record_key, 'sw:' || least(surname_key, given_key) || '|' || greatest(surname_key, given_key), 0
+            select rid, 'sg:' || surname_key || '|' || unnest(given_keys) as block, 0 as side from _fs_records where surname_key is not null
+            union all select rid, 'sw:' || least(surname_key, given_key) || '|' || greatest(surname_key, given_key), 0
                 from _fs_records where has_full_name
-            union all select record_key, 'gd:' || unnest(given_keys) || '|' || birth_date, 0 from _fs_records where birth_date is not null
-            union all select record_key, 'sd:' || surname_key || '|' || birth_date, 0 from _fs_records where surname_key is not null and birth_date is not null
-            union all select record_key, 'pt:' || unnest(phone_tails), 0 from _fs_records
-            union all select record_key, 'el:' || unnest(email_locals), 0 from _fs_records
-            union all select record_key, 'es:' || unnest(email_tokens), 1 from _fs_records where surname_key is null
-            union all select record_key, 'es:' || surname_key, 2 from _fs_records where surname_key is not null
+            union all select rid, 'gd:' || unnest(given_keys) || '|' || birth_date, 0 from _fs_records where birth_date is not null
+            union all select rid, 'sd:' || surname_key || '|' || birth_date, 0 from _fs_records where surname_key is not null and birth_date is not null
+            union all select rid, 'pt:' || unnest(phone_tails), 0 from _fs_records
+            union all select rid, 'el:' || unnest(email_locals), 0 from _fs_records
+            union all select rid, 'es:' || unnest(email_tokens), 1 from _fs_records where surname_key is null
+            union all select rid, 'es:' || surname_key, 2 from _fs_records where surname_key is not null
         )
-        select distinct record_key, block, side from keyed
+        select distinct rid, block, side from keyed
         qualify count(*) filter (where side < 2) over (partition by block) between 1 and {max_block}
             and count(*) filter (where side <> 1) over (partition by block) between 1 and {max_block}
     """)
     session.execute("""
         create or replace temp table _fs_pairs as
-        select distinct least(a.record_key, b.record_key) as record_key_a, greatest(a.record_key, b.record_key) as record_key_b
+        select distinct least(a.rid, b.rid) as rid_a, greatest(a.rid, b.rid) as rid_b
         from _fs_keys a join _fs_keys b
-          on a.block = b.block and a.record_key <> b.record_key
+          on a.block = b.block and a.rid <> b.rid
          and ((a.side = 0 and b.side = 0) or (a.side = 1 and b.side = 2))
         union
-        select record_key_a, record_key_b from _fs_shared
+        select a.rid, b.rid
+        from _fs_shared s
+        join _fs_records a on a.record_key = s.record_key_a
+        join _fs_records b on b.record_key = s.record_key_b
     """)
     session.execute(f"create or replace temp table _fs_compared as {COMPARISONS}")
     # An address spelling a name (its local part holds the surname and given name) is telling
@@ -262,20 +287,24 @@ def model(dbt, session):
                case when s.is_linked then s.rule end as rule, count(*)
         from _fs_compared c left join _fs_shared s using (record_key_a, record_key_b)
         group by all
+        order by all
     """).fetchall()
     patterns = [(tuple(row[:-3]), None if row[-3] is None else float(row[-3]), row[-2], int(row[-1])) for row in patterns]
     if not patterns:
         return session.sql("select * from _fs_compared, (select 0.0::double as match_weight, 0.0::double as match_probability) where false")
 
     # u: how often each level occurs between records that are almost surely different people,
-    # from random pairs (each sampled record against the next few in a random order).
+    # from random pairs (each sampled record against the next few in a random order). The sample is
+    # the records first in a hash order of their keys: the same records on every run (a reservoir
+    # sample depends on the order the rows happen to be stored in, which parallel joins change).
     session.execute(f"""
         create or replace temp table _fs_pairs as
         with sample as (
-            select record_key, row_number() over (order by hash(record_key || 'u')) as i
-            from _fs_records using sample reservoir({random_records} rows) repeatable (7)
+            select rid, row_number() over (order by hash(record_key || 'u'), record_key) as i
+            from _fs_records
+            qualify i <= {random_records}
         )
-        select least(a.record_key, b.record_key) as record_key_a, greatest(a.record_key, b.record_key) as record_key_b
+        select least(a.rid, b.rid) as rid_a, greatest(a.rid, b.rid) as rid_b
         from sample a cross join range(1, 6) as step(k) join sample b on b.i = a.i + step.k
     """)
     session.execute(f"create or replace temp table _fs_random as {COMPARISONS}")

@@ -18,15 +18,45 @@ treated as (
     group by 1, 2
 ),
 
-audiences as (
-    select 'all' as audience, events.* from events
-    union all
-    select treated.segment, events.*
+segment_events as (
+    select treated.segment as audience, events.*
     from events
     join treated
         on treated.customer_id = events.customer_id
         and events.campaign_sent_at >= treated.assigned_at
         and events.campaign_sent_at < treated.assigned_at + to_days({{ window }})
+),
+
+audiences as (
+    select 'all' as audience, events.* from events
+    union all
+    select * from segment_events
+),
+
+-- Distinct addresses per audience, campaign and event type (macros/email_metrics.sql); the 'all'
+-- audience straight from the events, the segments from their (few) attributed events.
+per_event_type as (
+    select
+        'all' as audience,
+        campaign_key,
+        event_type,
+        any_value(platform) as platform,
+        any_value(campaign_name) as campaign_name,
+        any_value(campaign_sent_at) as sent_at,
+        {{ email_funnel_addresses('email') }}
+    from events
+    group by 2, 3
+    union all
+    select
+        audience,
+        campaign_key,
+        event_type,
+        any_value(platform) as platform,
+        any_value(campaign_name) as campaign_name,
+        any_value(campaign_sent_at) as sent_at,
+        {{ email_funnel_addresses('email') }}
+    from segment_events
+    group by 1, 2, 3
 ),
 
 funnel as (
@@ -35,9 +65,9 @@ funnel as (
         campaign_key,
         any_value(platform) as platform,
         any_value(campaign_name) as campaign_name,
-        any_value(campaign_sent_at) as sent_at,
-        {{ email_funnel_counts('email') }}
-    from audiences
+        any_value(sent_at) as sent_at,
+        {{ email_funnel_counts() }}
+    from per_event_type
     group by 1, 2
 ),
 

@@ -6,15 +6,28 @@ with events as (
     select * from {{ ref('fct_email_events') }}
 ),
 
+per_event_type as (
+    select
+        campaign_key,
+        event_type,
+        any_value(platform) as platform,
+        any_value(campaign_id) as campaign_id,
+        any_value(campaign_name) as campaign_name,
+        any_value(campaign_sent_at) as sent_at,
+        {{ email_funnel_addresses('email') }}
+    from events
+    group by 1, 2
+),
+
 counts as (
     select
         campaign_key,
         any_value(platform) as platform,
         any_value(campaign_id) as campaign_id,
         any_value(campaign_name) as campaign_name,
-        any_value(campaign_sent_at) as sent_at,
-        {{ email_funnel_counts('email') }}
-    from events
+        any_value(sent_at) as sent_at,
+        {{ email_funnel_counts() }}
+    from per_event_type
     group by 1
 ),
 

@@ -5,18 +5,30 @@ with events as (
     select * from {{ ref('fct_email_events') }} where customer_id is not null
 ),
 
+-- Distinct campaigns per customer and event type in one aggregate, then the event types as
+-- columns (six filtered distinct counts over every event cost six hash tables).
+per_event_type as (
+    select
+        customer_id,
+        event_type,
+        count(distinct campaign_key) as campaigns,
+        max(event_at) as last_event_at
+    from events
+    group by 1, 2
+),
+
 per_customer as (
     select
         customer_id,
-        count(distinct campaign_key) filter (where event_type = 'sent') as campaigns_sent,
-        count(distinct campaign_key) filter (where event_type = 'delivered') as campaigns_delivered,
-        count(distinct campaign_key) filter (where event_type = 'opened') as campaigns_opened,
-        count(distinct campaign_key) filter (where event_type = 'clicked') as campaigns_clicked,
-        count(distinct campaign_key) filter (where event_type = 'unsubscribed') as unsubscribes,
-        count(distinct campaign_key) filter (where event_type = 'bounced') as bounces,
-        max(event_at) filter (where event_type = 'opened') as last_opened_at,
-        max(event_at) filter (where event_type = 'clicked') as last_clicked_at
-    from events
+        coalesce(max(campaigns) filter (where event_type = 'sent'), 0) as campaigns_sent,
+        coalesce(max(campaigns) filter (where event_type = 'delivered'), 0) as campaigns_delivered,
+        coalesce(max(campaigns) filter (where event_type = 'opened'), 0) as campaigns_opened,
+        coalesce(max(campaigns) filter (where event_type = 'clicked'), 0) as campaigns_clicked,
+        coalesce(max(campaigns) filter (where event_type = 'unsubscribed'), 0) as unsubscribes,
+        coalesce(max(campaigns) filter (where event_type = 'bounced'), 0) as bounces,
+        max(last_event_at) filter (where event_type = 'opened') as last_opened_at,
+        max(last_event_at) filter (where event_type = 'clicked') as last_clicked_at
+    from per_event_type
     group by 1
 ),
 

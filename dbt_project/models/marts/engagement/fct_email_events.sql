@@ -2,21 +2,35 @@
 -- opened, clicked, unsubscribed, bounced), with the customer the address belongs to. Addresses
 -- shared by many records (role mailboxes) and addresses no customer record carries stay
 -- unattributed (customer_id null) rather than credited to an arbitrary person.
-with events as (
-    select events.source_system as platform, events.campaign_id, coalesce(emails.email, lower(trim(events.email_raw))) as email,
-           events.event_type, events.event_at
-    from {{ ref('int_message_events_unioned') }} as events
-    left join {{ ref('int_email_addresses_parsed') }} as emails on emails.email_raw = events.email_raw
-),
-
-campaigns as (
-    select source_system as platform, campaign_id, campaign_name, sent_at from {{ ref('int_campaigns_unioned') }}
+-- Each address spelling is resolved once (normalised e-mail, then its owner), not per event: the
+-- events then need one join instead of two over millions of rows.
+with addresses as (
+    select spellings.email_raw, coalesce(emails.email, lower(trim(spellings.email_raw))) as email
+    from (select distinct email_raw from {{ ref('int_message_events_unioned') }}) as spellings
+    left join {{ ref('int_email_addresses_parsed') }} as emails on emails.email_raw = spellings.email_raw
 ),
 
 email_owner as (
     select identifier_value as email, customer_id
     from {{ ref('int_identifier_owners') }}
     where identifier_type = 'email'
+),
+
+attributed as (
+    select addresses.email_raw, addresses.email, email_owner.customer_id
+    from addresses
+    left join email_owner using (email)
+),
+
+events as (
+    select events.source_system as platform, events.campaign_id, attributed.email, attributed.customer_id,
+           events.event_type, events.event_at
+    from {{ ref('int_message_events_unioned') }} as events
+    left join attributed on attributed.email_raw = events.email_raw
+),
+
+campaigns as (
+    select source_system as platform, campaign_id, campaign_name, sent_at from {{ ref('int_campaigns_unioned') }}
 ),
 
 final as (
@@ -28,12 +42,11 @@ final as (
         campaigns.campaign_name,
         campaigns.sent_at as campaign_sent_at,
         events.email,
-        email_owner.customer_id,
+        events.customer_id,
         events.event_type,
         events.event_at
     from events
     left join campaigns using (platform, campaign_id)
-    left join email_owner using (email)
 )
 
 select * from final
