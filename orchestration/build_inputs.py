@@ -77,6 +77,10 @@ def raw_tables_state(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
     return state
 
 
+def _short(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def _project_state(manifest_path: Path) -> list[tuple[str, str]]:
     """Each model, seed and snapshot by its file's checksum and its config (a materialisation or
     contract set in YAML), and each of the project's own macros by its text (a macro edit changes
@@ -84,13 +88,10 @@ def _project_state(manifest_path: Path) -> list[tuple[str, str]]:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     project = manifest.get("metadata", {}).get("project_name")
 
-    def short(value) -> str:
-        return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-    state = [(uid, short([(node.get("checksum") or {}).get("checksum"), node.get("config")]))
+    state = [(uid, _short([(node.get("checksum") or {}).get("checksum"), node.get("config")]))
              for uid, node in manifest.get("nodes", {}).items()
              if node.get("resource_type") in ("model", "seed", "snapshot")]
-    state += [(uid, short(macro.get("macro_sql"))) for uid, macro in manifest.get("macros", {}).items()
+    state += [(uid, _short(macro.get("macro_sql"))) for uid, macro in manifest.get("macros", {}).items()
               if macro.get("package_name") == project]
     return sorted(state)
 
@@ -112,13 +113,10 @@ def collect_inputs(con: duckdb.DuckDBPyConnection, manifest_path: Path, dbt_vars
                    now: dt.datetime | None = None) -> dict[str, str]:
     """Every input by name (`raw_crm.customers`, `model.cdp_lite.customer_360`, `cdp/names.py`,
     `vars`, `today`) with a short digest of its state, so a build can say what changed."""
-    def short(value) -> str:
-        return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:16]
-
     inputs = {f"{schema}.{table}": f"{rows}:{content}" for schema, table, rows, content in raw_tables_state(con)}
     inputs |= {uid: checksum for uid, checksum in _project_state(manifest_path)}
     inputs |= {f"cdp/{name}": digest[:16] for name, digest in _code_state()}
-    inputs["vars"] = short(dbt_vars_json)
+    inputs["vars"] = _short(dbt_vars_json)
     inputs["today"] = str(today_if_calendar(json.loads(dbt_vars_json), now))
     return inputs
 
