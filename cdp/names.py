@@ -1,7 +1,8 @@
 """Which word of a one-field Russian full name is the surname, the given name and the patronymic.
 
 Only names that arrive in one field are parsed (1C's Наименование, a CRM manager typing the whole
-name into one box, a spreadsheet's ФИО); separate columns are taken as the source gave them.
+name into one box, a spreadsheet's ФИО); separate columns are taken as the source gave them, unless
+the surname and given-name boxes were plainly filled the other way round (name_columns_swapped).
 The order varies ("Иванов Иван Иванович", "Иван Иванович Иванов", "Иван Иванов"), so each
 word's role is scored with OpenCorpora's dictionary through pymorphy3 (tags Surn, Name, Patr) and
 the most likely assignment wins, weighted by how often each order occurs in Russian records.
@@ -140,7 +141,27 @@ def split_full_names(values: list[str | None]) -> list[PersonName]:
     return [split_full_name(v) for v in values]
 
 
-__all__ = ["PersonName", "given_name_keys", "latin_skeleton", "split_full_name", "split_full_names", "surname_key"]
+_SURNAME_ENDING = re.compile(r"(ов|ев|ёв|ин|ын|ова|ева|ёва|ина|ына|ский|ская|цкий|цкая|ко|ук|юк|их|ых)$")
+
+
+def name_columns_swapped(surname: str | None, given_name: str | None) -> bool:
+    """A form's surname and given-name boxes filled the other way round ("Анатолий" | "Михеев").
+
+    Separate columns are trusted unless the dictionary is clear on both: the surname column holds
+    a word it knows as a given name (and not better as a surname), and the given-name column a word
+    it does not know as a given name that it knows as a surname or that ends like one. "Роман" |
+    "Сергей" or an unknown pair stays as typed."""
+    if not surname or not given_name or " " in surname.strip() or " " in given_name.strip():
+        return False
+    in_surname, in_given = _role_likelihoods(surname.strip()), _role_likelihoods(given_name.strip())
+    surname_is_given = in_surname["dictionary_given"] >= 0.5 and in_surname["dictionary_given"] > in_surname["dictionary_surname"]
+    given_is_surname = in_given["dictionary_given"] < 0.1 and (
+        in_given["dictionary_surname"] >= 0.3 or bool(_SURNAME_ENDING.search(given_name.strip().lower())))
+    return surname_is_given and given_is_surname
+
+
+__all__ = ["PersonName", "given_name_keys", "latin_skeleton", "name_columns_swapped", "split_full_name", "split_full_names",
+           "surname_key"]
 
 
 # --- Matching keys (identity resolution) -------------------------------------------------------

@@ -8,8 +8,9 @@ same tables. The build's output is a function of
   left out);
 - the dbt project as parsed (the manifest's per-node checksums) and the Python its models import
   (`cdp/`);
-- the dbt variables (the business settings) and "today" in the business time zone when the
-  settings leave the as-of date to the calendar (`as_of_date()` is the one clock the models read).
+- the dbt variables (the business settings, and the defaults in `dbt_project.yml`) and "today" in
+  the business time zone when the settings leave the as-of date to the calendar (`as_of_date()`
+  is the one clock the models read).
 
 When all of these equal the last successful full build's, the step is skipped; the fingerprint is
 written only after a build succeeded. A run tagged `cdp/rebuild=always` builds regardless.
@@ -28,6 +29,8 @@ import duckdb
 STATE_TABLE = "ops.dbt_build_inputs"
 REBUILD_TAG = "cdp/rebuild"
 _CODE = Path(__file__).resolve().parents[1] / "cdp"
+# Its `vars:` reach the SQL through var() without changing any model's checksum.
+_PROJECT_FILE = Path(__file__).resolve().parents[1] / "dbt_project" / "dbt_project.yml"
 
 
 _RAW_TABLES = """
@@ -116,6 +119,7 @@ def collect_inputs(con: duckdb.DuckDBPyConnection, manifest_path: Path, dbt_vars
     inputs = {f"{schema}.{table}": f"{rows}:{content}" for schema, table, rows, content in raw_tables_state(con)}
     inputs |= {uid: checksum for uid, checksum in _project_state(manifest_path)}
     inputs |= {f"cdp/{name}": digest[:16] for name, digest in _code_state()}
+    inputs["dbt_project.yml"] = hashlib.sha256(_PROJECT_FILE.read_bytes()).hexdigest()[:16]
     inputs["vars"] = _short(dbt_vars_json)
     inputs["today"] = str(today_if_calendar(json.loads(dbt_vars_json), now))
     return inputs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cdp.names import given_name_keys, latin_skeleton, surname_key
+from cdp.names import given_name_keys, latin_skeleton, name_columns_swapped, surname_key
 from cdp.normalize import repair_email
 
 
@@ -51,3 +51,22 @@ def test_typos_on_known_mail_domains_get_a_repair_candidate(typed, meant):
 @pytest.mark.parametrize("value", ["ivan@mail.ru", "ivan@mail.ru.", "ivan@corp-shop.ru", "a@gmx.com", "not an address", ""])
 def test_right_or_unknown_domains_are_left_alone(value):
     assert repair_email(value).address is None
+
+
+@pytest.mark.parametrize("surname, given", [("Анатолий", "Михеев"), ("Тамара", "Павлова"), ("Анна", "Шевчук"),
+                                            ("Мария", "Иванова")])
+def test_name_boxes_filled_the_other_way_round_are_recognised(surname, given):
+    assert name_columns_swapped(surname, given)
+
+
+@pytest.mark.parametrize("surname, given", [
+    ("Иванов", "Иван"),        # as typed
+    ("Роман", "Сергей"),       # both given names: nothing says which box is wrong
+    ("Петров", "Роман"),       # Роман is also a surname, but here the surname box holds a surname
+    ("Ким", "Надежда"),        # a short surname the dictionary knows
+    ("Надежда", "Ким"),        # the given-name box holds no known surname ending
+    ("Анатолий Михеев", "Х"),  # not one word each
+    (None, "Михеев"),
+])
+def test_names_typed_in_their_boxes_or_undecidable_stay_as_typed(surname, given):
+    assert not name_columns_swapped(surname, given)

@@ -22,18 +22,19 @@ from cdp.identity_quality import main, measure, measure_naive, planted_breakdown
 EVAL_SET = Path(__file__).parent / "fixtures" / "identity_eval"
 
 # Floors a little under the figures measured with the identity model of issue 13 (pairwise guards
-# on shared contacts, repaired e-mails, the Fellegi-Sunter pass; dbt_project/DECISIONS.md,
-# "Identity resolution"). The deterministic rules alone measured 0.92581 / 0.92842.
+# on shared contacts, repaired e-mails, swapped name columns, the Fellegi-Sunter pass with name
+# weights by how common each part is; dbt_project/DECISIONS.md, "Identity resolution"). The
+# deterministic rules alone measured 0.92581 / 0.92842.
 # A change that lowers either fails here; raise them as the model improves.
 EVAL_PRECISION_FLOOR = 0.995  # measured 1.0000 (naive rule 0.9216)
-EVAL_RECALL_FLOOR = 0.94  # measured 0.9446 (naive rule 0.8741)
+EVAL_RECALL_FLOOR = 0.968  # measured 0.9707 (naive rule 0.8741)
 # Per planted class, today's count of planted pairs put in one customer: false-merge classes may
 # not merge more of them, missed-link classes may not link fewer.
 FALSE_MERGE_CEILINGS = {"household_phone": 0, "namesakes": 0, "reassigned_number": 0, "relative_phone": 0,
                         "shared_email": 0, "twins": 0}
-MISSED_LINK_FLOORS = {"changed_phone": 40, "diminutive": 20, "email_typo": 23, "name_columns_swapped": 5,
-                      "name_order_swapped": 25, "phone_digit_typo": 10, "phone_only_vs_email_only": 30,
-                      "switchboard": 24, "transliteration": 0, "yo_ye": 25}
+MISSED_LINK_FLOORS = {"changed_phone": 40, "diminutive": 24, "email_typo": 31, "name_columns_swapped": 14,
+                      "name_order_swapped": 25, "phone_digit_typo": 20, "phone_only_vs_email_only": 50,
+                      "switchboard": 47, "transliteration": 0, "yo_ye": 25}
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,10 @@ def _manifest(checksum="1", macro="select 1", materialized="table", test_checksu
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, monkeypatch):
+    project_file = tmp_path / "dbt_project.yml"
+    project_file.write_text("vars:\n  identity_match_threshold: 0.9\n")
+    monkeypatch.setattr(build_inputs, "_PROJECT_FILE", project_file)
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps(_manifest()))
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
@@ -119,4 +122,12 @@ def test_a_table_loaded_without_load_ids_is_hashed_each_time(setup):
     before = _fp(con, manifest)
     assert _fp(con, manifest) == before
     con.execute("update raw_crm.orders set total = 11.00")
+    assert _fp(con, manifest) != before
+
+
+def test_a_var_set_in_dbt_project_yml_changes_it(setup, tmp_path):
+    """Its vars reach the SQL through var(): no model's checksum moves when one changes."""
+    con, manifest = setup
+    before = _fp(con, manifest)
+    (tmp_path / "dbt_project.yml").write_text("vars:\n  identity_match_threshold: 0.95\n")
     assert _fp(con, manifest) != before

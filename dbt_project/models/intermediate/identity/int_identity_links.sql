@@ -4,7 +4,8 @@
 -- joined when its Fellegi-Sunter match probability (int_identity_pairs_scored) reaches
 -- identity_match_threshold. A pair whose shared contact conflicts on the names or birth dates is
 -- never joined by a score, nor is any pair whose names or birth dates conflict (the same guard as
--- for shared contacts): a conflict is the stronger evidence. A score also needs two fields that agree.
+-- for shared contacts): a conflict is the stronger evidence. A score also needs two fields that agree
+-- (or a whole three-part name).
 with shared as (
     select * from {{ ref('int_identity_pairs_shared') }}
 ),
@@ -32,15 +33,15 @@ probabilistic as (
     anti join (select * from shared where is_shared_contact) as conflicts using (record_key_a, record_key_b)
     where scored.match_probability >= {{ var('identity_match_threshold') }}
       and not {{ identity_records_conflict('ra', 'rb') }}
-      -- Two independent fields must agree: one field alone (a full name, an address that spells a
-      -- name) is what namesakes and other people's addresses also have, however rare it looks in
-      -- one data set, and its score swings with the size of the data.
-      and (case when scored.name in ('full unique', 'full rare', 'full common', 'surname+given unique', 'surname+given rare',
-                                     'surname+given common', 'fuzzy or swapped') then 1 else 0 end
-           + case when scored.dob in ('same', 'near') then 1 else 0 end
-           + case when scored.email_name like 'surname%' or scored.email_name = 'rare surname' then 1 else 0 end
-           + case when scored.email in ('same', 'same after repair') then 1 else 0 end
-           + case when scored.phone = 'same' then 1 else 0 end) >= 2
+      -- Two independent fields must agree, or a whole three-part name (surname, given name and
+      -- patronymic) whose parts are rare enough for the score to pass on its own: a two-part name
+      -- or an address that spells a name is what namesakes and other people's addresses also have.
+      and (scored.name = 'full'
+           or (case when scored.name in ('full', 'surname+given', 'fuzzy or swapped') then 1 else 0 end
+               + case when scored.dob in ('same', 'near') then 1 else 0 end
+               + case when scored.email_name like 'surname%' or scored.email_name = 'rare surname' then 1 else 0 end
+               + case when scored.email in ('same', 'same after repair') then 1 else 0 end
+               + case when scored.phone in ('same', 'one digit apart') then 1 else 0 end) >= 2)
 ),
 
 unioned as (

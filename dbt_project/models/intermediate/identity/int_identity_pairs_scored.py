@@ -18,22 +18,21 @@ All of it is DuckDB SQL; Python only runs the EM loop over the pattern counts.
 import math
 
 FIELDS = ("name", "dob", "email_name", "email", "phone", "city")
+# Fields whose agreement is weighed by how common the agreeing value is (`<field>_tf_bits`).
+TF_FIELDS = ("name",)
 
 # What the levels mean, for identity_links' evidence.
 COMPARISONS = """
 with pairs as (select * from _fs_pairs),
-a as (select * from _fs_records), b as (select * from _fs_records)
+a as (select * from _fs_records), b as (select * from _fs_records),
+compared as (
 select
     a.record_key as record_key_a, b.record_key as record_key_b,
     case
         when a.surname_key is null or b.surname_key is null or a.given_key is null or b.given_key is null then null
         when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys)
-             and a.patronymic_key = b.patronymic_key
-             then case when a.name_key = b.name_key and a.name_count = 2 then 'full unique'
-                       when least(a.name_count, b.name_count) <= 4 then 'full rare' else 'full common' end
-        when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys)
-             then case when a.name_key = b.name_key and a.name_count = 2 then 'surname+given unique'
-                       when least(a.name_count, b.name_count) <= 4 then 'surname+given rare' else 'surname+given common' end
+             and a.patronymic_key = b.patronymic_key then 'full'
+        when a.surname_key = b.surname_key and list_has_any(a.given_keys, b.given_keys) then 'surname+given'
         when (jaro_winkler_similarity(a.surname_key, b.surname_key) >= 0.9 and list_has_any(a.given_keys, b.given_keys))
              or (jaro_winkler_similarity(a.surname_key, b.given_key) >= 0.9
                  and jaro_winkler_similarity(b.surname_key, a.given_key) >= 0.9) then 'fuzzy or swapped'
@@ -41,6 +40,12 @@ select
         when list_has_any(a.given_keys, b.given_keys) then 'given only'
         else 'different'
     end as name,
+    -- How often two different people would agree on this name by chance, from how common its
+    -- parts are (term frequencies, as Splink's tf adjustment, but per part: a surname seen only
+    -- in this pair still has a well-estimated given name and patronymic).
+    greatest(a.surname_share, b.surname_share) as surname_share,
+    greatest(a.given_share, b.given_share) as given_share,
+    greatest(a.given_patronymic_share, b.given_patronymic_share) as given_patronymic_share,
     case
         when a.birth_date is null or b.birth_date is null then null
         when a.birth_date = b.birth_date then 'same'
@@ -74,6 +79,9 @@ select
     case
         when a.phones is null or b.phones is null then null
         when list_has_any(a.phones, b.phones) then 'same'
+        -- Two neighbouring digits swapped or one digit mistyped (both numbers valid).
+        when len(list_filter(a.phones, lambda x: list_bool_or(list_transform(b.phones, lambda y: damerau_levenshtein(x, y) = 1)))) > 0
+             then 'one digit apart'
         when list_has_any(a.phone_tails, b.phone_tails) then 'last 7 digits'
         else 'different'
     end as phone,
@@ -85,6 +93,12 @@ select
 from pairs
 join a on a.rid = pairs.rid_a
 join b on b.rid = pairs.rid_b
+)
+select * exclude (surname_share, given_share, given_patronymic_share),
+       -- -log2 of the chance agreement on this name (the u of this pair's name, in bits).
+       case name when 'full' then -log2(surname_share * given_patronymic_share)
+                 when 'surname+given' then -log2(surname_share * given_share) end as name_tf_bits
+from compared
 """
 
 
@@ -93,39 +107,37 @@ _LINKED_ON = {"phone": ("phone",), "email": ("email", "repaired_email"), "name":
 
 
 def _em(patterns, u_random, lam, iterations=40):
-    """m per field level by EM over (pattern, known, count) rows, u fixed from random pairs (as
+    """m per field level by EM over (pattern, known, rule, count) rows, u fixed from random pairs (as
     Splink trains: u from random sampling, m by EM) and the share of matches among the candidates
     fixed from the deterministic links. Semi-supervised: pairs the identifiers already decided
     (linked: 1, a shared contact in conflict: 0) keep that posterior; left free, EM settles on the
-    blocking's own structure (every same-surname pair a "match"). Null levels carry no information."""
+    blocking's own structure (every same-surname pair a "match"). Null levels carry no information.
+    A pattern's last elements are the chance agreement in whole bits of the fields in TF_FIELDS
+    (exact name levels): their u is that, not the level's share among random pairs."""
     levels = {f: sorted({p[i] for p, _, _, _ in patterns if p[i] is not None} | set(u_random.get(f, {}))) for i, f in enumerate(FIELDS)}
-    strong = {"full unique", "surname+given unique", "surname and given, one to one", "surname and initial, one to one", "same after repair", "full rare", "full common", "surname+given rare", "surname+given common", "same", "surname and given",
-              "surname and initial", "near"}
+    strong = {"full", "surname+given", "surname and given, one to one", "surname and initial, one to one", "same after repair",
+              "same", "surname and given", "surname and initial", "near", "one digit apart"}
     m = {f: {lv: (0.6 if lv in strong else 0.1) for lv in levels[f]} for f in FIELDS}
     # A level never seen among random pairs is rarer than one in the sample.
     u = {f: {lv: max(u_random.get(f, {}).get(lv, 0.0), 1e-5) for lv in levels[f]} for f in FIELDS}
+    tf_at = {FIELDS.index(f): len(FIELDS) + k for k, f in enumerate(TF_FIELDS)}
     for _ in range(iterations):
         mc = {f: {lv: 1e-6 for lv in levels[f]} for f in FIELDS}
-        uc = {f: {lv: 1e-6 for lv in levels[f]} for f in FIELDS}
-        total_p = total = 0.0
         for pattern, known, rule, n in patterns:
             lm, lu = math.log(lam), math.log(1 - lam)
             for i, f in enumerate(FIELDS):
                 lv = pattern[i]
                 if lv is not None:
                     lm += math.log(m[f][lv])
-                    lu += math.log(u[f][lv])
+                    tf_bits = pattern[tf_at[i]] if i in tf_at else None
+                    lu += -tf_bits * math.log(2) if tf_bits is not None else math.log(u[f][lv])
             p = known if known is not None else 1.0 / (1.0 + math.exp(min(lu - lm, 700)))
-            if known is None:
-                total_p += p * n
-                total += n
             for i, f in enumerate(FIELDS):
                 lv = pattern[i]
                 # A field a pair was linked on says nothing about that field's m (phone m from pairs
                 # linked by phone would be ~1).
                 if lv is not None and rule not in _LINKED_ON.get(f, ()):
                     mc[f][lv] += p * n
-                    uc[f][lv] += (1 - p) * n
         for f in FIELDS:
             sm = sum(mc[f].values())
             m[f] = {lv: (c + 1.0) / (sm + len(mc[f])) for lv, c in mc[f].items()}  # one pseudo-count per level
@@ -201,24 +213,29 @@ def model(dbt, session):
                    list_transform(email_tokens, lambda t: regexp_replace(regexp_replace(t, '(ov|ev|in)a$', '\\1'), 'ff$', 'v')))) as email_tokens
             from tokens
         ),
-        named as (
-            -- How many records carry this surname + given name (2: only this pair, a name's
-            -- frequency being what makes agreement on it telling).
-            select surname_key, given_key, count(*) as name_count
-            from _fs_people where surname_key is not null and given_key is not null group by 1, 2
-        ),
         surnames as (
             select surname_key, count(*) as surname_count from _fs_people group by 1
+        ),
+        -- Each name part's share among the records that have that part: the chance two different
+        -- people agree on a name is the product of its parts' shares (given name and patronymic
+        -- together, as they go with sex).
+        shares as (
+            select p.record_key,
+                   count(*) over (partition by p.surname_key) / count(p.surname_key) over () as surname_share,
+                   count(*) over (partition by p.given_key) / count(p.given_key) over () as given_share,
+                   count(*) over (partition by p.given_key, p.patronymic_key)
+                       / count(p.patronymic_key) over () as given_patronymic_share
+            from _fs_people p
+            where p.surname_key is not null and p.given_key is not null
         )
         select row_number() over (order by p.record_key) as rid,
-               p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials, n.name_count,
-               p.surname_key || '|' || p.given_key as name_key,
-               s.surname_count
+               p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials,
+               s.surname_count, f.surname_share, f.given_share, f.given_patronymic_share
         from _fs_people p
         left join contacts c using (record_key)
         left join tokens_stemmed t using (record_key)
         left join repaired r using (record_key)
-        left join named n using (surname_key, given_key)
+        left join shares f using (record_key)
         join surnames s on s.surname_key is not distinct from p.surname_key
     """)
 
@@ -282,7 +299,7 @@ def model(dbt, session):
     """)
     session.execute("update _fs_compared set email_name = 'surname' where email_name = 'surname and initial'")
     patterns = session.execute(f"""
-        select {', '.join('c.' + f for f in FIELDS)},
+        select {', '.join('c.' + f for f in FIELDS)}, {', '.join(f'round(c.{f}_tf_bits)' for f in TF_FIELDS)},
                case when s.is_linked then 1.0 when s.is_shared_contact then 0.0 end as known,
                case when s.is_linked then s.rule end as rule, count(*)
         from _fs_compared c left join _fs_shared s using (record_key_a, record_key_b)
@@ -328,12 +345,16 @@ def model(dbt, session):
     joins = "\n".join(
         f"left join _fs_weights w_{f} on w_{f}.field = '{f}' and w_{f}.level = c.{f}" for f in FIELDS
     )
-    weight_cols = ", ".join(f"coalesce(w_{f}.weight, 0) as {f}_weight" for f in FIELDS)
-    total = " + ".join(f"coalesce(w_{f}.weight, 0)" for f in FIELDS)
+    # An exact name's weight is its level's m against the chance agreement on that very name.
+    field_weight = {f: f"coalesce(w_{f}.weight, 0)" for f in FIELDS}
+    for f in TF_FIELDS:
+        field_weight[f] = f"coalesce(log2(w_{f}.m) + c.{f}_tf_bits, w_{f}.weight, 0)"
+    weight_cols = ", ".join(f"{field_weight[f]} as {f}_weight" for f in FIELDS)
+    total = " + ".join(field_weight.values())
     # Each pair keeps its levels and each field's weight (log2 m/u), so a link can be explained.
     return session.sql(f"""
         with scored as (
-            select c.*, {weight_cols}, {prior} + {total} as match_weight
+            select c.* exclude ({', '.join(f + '_tf_bits' for f in TF_FIELDS)}), {weight_cols}, {prior} + {total} as match_weight
             from _fs_compared c
             {joins}
         )

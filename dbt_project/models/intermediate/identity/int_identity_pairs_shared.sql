@@ -13,7 +13,7 @@
 --   - once an identifier is a shared contact, a record without a name cannot be placed through it
 --     (it could be either person) and is left to the other evidence;
 --   - a repaired e-mail (int_email_addresses_parsed: `gmial.com`, `@@`) links only when the names
---     agree as well.
+--     agree as well, or when one record has no name to agree with (a mailing-list row).
 with linkable as (
     select record_key, identifier_type, identifier_value, false as is_repaired
     from {{ ref('int_identifiers_linkable') }}
@@ -76,8 +76,10 @@ judged as (
         case
             when compared.identifier_type not in ('phone', 'email') then 'linked'
             when compared.is_conflict then 'shared contact'
-            when compared.is_repaired and not compared.names_agree then 'repaired, names unconfirmed'
             when shared.identifier_value is not null and compared.has_nameless then 'ambiguous shared contact'
+            -- A nameless record (a mailing-list row) has nothing to conflict with: the repaired
+            -- address is its own; two named records must also agree on the name.
+            when compared.is_repaired and not compared.has_nameless and not compared.names_agree then 'repaired, names unconfirmed'
             else 'linked'
         end as verdict
     from compared

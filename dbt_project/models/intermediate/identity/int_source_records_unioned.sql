@@ -10,16 +10,25 @@ names as (
     select * from {{ ref('int_person_names_parsed') }}
 ),
 
+-- Separate surname and given-name columns filled the other way round (int_name_columns_checked).
+swapped as (
+    select surname, given_name from {{ ref('int_name_columns_checked') }} where is_swapped
+),
+
 exported as (
     select
         person_records.record_key,
         person_records.source_system,
         person_records.source_record_id,
-        -- Separate name columns are taken as given; only a one-field name is split.
+        -- Separate name columns are taken as given unless plainly swapped; a one-field name is split.
         case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
-             then names.surname else {{ display_name('person_records.surname') }} end as surname,
+             then names.surname
+             when swapped.surname is not null then {{ display_name('person_records.given_name') }}
+             else {{ display_name('person_records.surname') }} end as surname,
         case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
-             then names.given_name else {{ display_name('person_records.given_name') }} end as given_name,
+             then names.given_name
+             when swapped.surname is not null then {{ display_name('person_records.surname') }}
+             else {{ display_name('person_records.given_name') }} end as given_name,
         case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
              then coalesce(names.patronymic, {{ display_name('person_records.patronymic') }})
              else {{ display_name('person_records.patronymic') }} end as patronymic,
@@ -30,6 +39,7 @@ exported as (
         false as is_order_only
     from person_records
     left join names using (full_name)
+    left join swapped on swapped.surname = person_records.surname and swapped.given_name = person_records.given_name
     -- A one-field name that is an organisation's ("ООО «Ромашка»", "ИП Иванов И.И.") is a
     -- company card in a person export, not a person: its contacts are an office's.
     where not (
