@@ -144,24 +144,32 @@ def split_full_names(values: list[str | None]) -> list[PersonName]:
 _SURNAME_ENDING = re.compile(r"(ов|ев|ёв|ин|ын|ова|ева|ёва|ина|ына|ский|ская|цкий|цкая|ко|ук|юк|их|ых)$")
 
 
+def word_roles(word: str | None) -> tuple[bool, bool]:
+    """(is a given name, is a surname and not a given name) as the dictionary says, for one word of
+    a surname or given-name column: a known given name that it does not know better as a surname;
+    a word it does not know as a given name that it knows as a surname or that ends like one."""
+    word = (word or "").strip()
+    if not word or " " in word:
+        return False, False
+    seen = _role_likelihoods(word)
+    is_given = seen["dictionary_given"] >= 0.5 and seen["dictionary_given"] > seen["dictionary_surname"]
+    is_only_surname = seen["dictionary_given"] < 0.1 and (
+        seen["dictionary_surname"] >= 0.3 or bool(_SURNAME_ENDING.search(word.lower())))
+    return is_given, is_only_surname
+
+
 def name_columns_swapped(surname: str | None, given_name: str | None) -> bool:
     """A form's surname and given-name boxes filled the other way round ("Анатолий" | "Михеев").
 
-    Separate columns are trusted unless the dictionary is clear on both: the surname column holds
-    a word it knows as a given name (and not better as a surname), and the given-name column a word
-    it does not know as a given name that it knows as a surname or that ends like one. "Роман" |
-    "Сергей" or an unknown pair stays as typed."""
-    if not surname or not given_name or " " in surname.strip() or " " in given_name.strip():
-        return False
-    in_surname, in_given = _role_likelihoods(surname.strip()), _role_likelihoods(given_name.strip())
-    surname_is_given = in_surname["dictionary_given"] >= 0.5 and in_surname["dictionary_given"] > in_surname["dictionary_surname"]
-    given_is_surname = in_given["dictionary_given"] < 0.1 and (
-        in_given["dictionary_surname"] >= 0.3 or bool(_SURNAME_ENDING.search(given_name.strip().lower())))
-    return surname_is_given and given_is_surname
+    Separate columns are trusted unless the dictionary is clear on both: the surname box holds a
+    given name and the given-name box a word that is only a surname. "Роман" | "Сергей" or an
+    unknown pair stays as typed. (In the warehouse the same rule is applied per word:
+    int_name_word_roles, int_source_records_unioned.)"""
+    return word_roles(surname)[0] and word_roles(given_name)[1]
 
 
 __all__ = ["PersonName", "given_name_keys", "latin_skeleton", "name_columns_swapped", "split_full_name", "split_full_names",
-           "surname_key"]
+           "surname_key", "word_roles"]
 
 
 # --- Matching keys (identity resolution) -------------------------------------------------------

@@ -10,9 +10,9 @@ names as (
     select * from {{ ref('int_person_names_parsed') }}
 ),
 
--- Separate surname and given-name columns filled the other way round (int_name_columns_checked).
-swapped as (
-    select surname, given_name from {{ ref('int_name_columns_checked') }} where is_swapped
+-- What the dictionary says each word of a surname or given-name column is (int_name_word_roles).
+word_roles as (
+    select * from {{ ref('int_name_word_roles') }}
 ),
 
 exported as (
@@ -23,11 +23,11 @@ exported as (
         -- Separate name columns are taken as given unless plainly swapped; a one-field name is split.
         case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
              then names.surname
-             when swapped.surname is not null then {{ display_name('person_records.given_name') }}
+             when surname_word.is_given_name and given_word.is_only_surname then {{ display_name('person_records.given_name') }}
              else {{ display_name('person_records.surname') }} end as surname,
         case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
              then names.given_name
-             when swapped.surname is not null then {{ display_name('person_records.surname') }}
+             when surname_word.is_given_name and given_word.is_only_surname then {{ display_name('person_records.surname') }}
              else {{ display_name('person_records.given_name') }} end as given_name,
         case when person_records.full_name is not null and coalesce(person_records.surname, person_records.given_name) is null
              then coalesce(names.patronymic, {{ display_name('person_records.patronymic') }})
@@ -39,7 +39,9 @@ exported as (
         false as is_order_only
     from person_records
     left join names using (full_name)
-    left join swapped on swapped.surname = person_records.surname and swapped.given_name = person_records.given_name
+    -- Swapped boxes: a given name in the surname column and only a surname in the given name's.
+    left join word_roles as surname_word on surname_word.word = person_records.surname
+    left join word_roles as given_word on given_word.word = person_records.given_name
     -- A one-field name that is an organisation's ("ООО «Ромашка»", "ИП Иванов И.И.") is a
     -- company card in a person export, not a person: its contacts are an office's.
     where not (
