@@ -101,7 +101,9 @@ def render_scale(report: dict) -> list[str]:
              f"load average at the start {m.get('load_at_start', '?')} (another run on the machine inflates the times).",
              "", "### Full run, per stage", "", *_stage_table([report["generate"], *full["stages"], full["total"]]), ""]
     lines += ["### Runs", "", "| run | wall s | CPU s | peak RSS GiB | note |", "|---|---:|---:|---:|---|"]
-    for key, label in (("full", "full"), ("change", "~1 % changed"), ("no_change", "nothing changed")):
+    for key, label in (("full", "full"), ("change", "~1 % changed"),
+                       ("after_own_syncs", "echo of our own syncs (lists the change run wrote, read back)"),
+                       ("no_change", "nothing changed")):
         run = runs.get(key)
         if run:
             note = ""

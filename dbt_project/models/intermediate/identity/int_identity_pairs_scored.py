@@ -79,9 +79,8 @@ select
     case
         when a.phones is null or b.phones is null then null
         when list_has_any(a.phones, b.phones) then 'same'
-        -- Two neighbouring digits swapped or one digit mistyped (both numbers valid).
-        when len(list_filter(a.phones, lambda x: list_bool_or(list_transform(b.phones, lambda y: damerau_levenshtein(x, y) = 1)))) > 0
-             then 'one digit apart'
+        -- Two neighbouring digits swapped or one digit mistyped (both numbers valid): _fs_phone_near.
+        when near.rid_a is not null then 'one digit apart'
         when list_has_any(a.phone_tails, b.phone_tails) then 'last 7 digits'
         else 'different'
     end as phone,
@@ -93,12 +92,29 @@ select
 from pairs
 join a on a.rid = pairs.rid_a
 join b on b.rid = pairs.rid_b
+left join _fs_phone_near as near on near.rid_a = pairs.rid_a and near.rid_b = pairs.rid_b
 )
 select * exclude (surname_share, given_share, given_patronymic_share),
        -- -log2 of the chance agreement on this name (the u of this pair's name, in bits).
        case name when 'full' then -log2(surname_share * given_patronymic_share)
                  when 'surname+given' then -log2(surname_share * given_share) end as name_tf_bits
 from compared
+"""
+
+
+# The pairs of _fs_pairs with two numbers one digit apart (an edit distance of one: a mistyped or
+# two swapped neighbouring digits), phone by phone and set-based: as a nested list lambda per pair
+# it doubled the cost of the comparisons (9.9 s against 4.7 s for 1.9 M pairs at 100,000 people).
+# Numbers of one length that share the operator code; a slip there is left to the other fields.
+PHONE_NEAR = """
+create or replace temp table _fs_phone_near as
+with phones as (select rid, unnest(phones) as phone from _fs_records)
+select distinct pairs.rid_a, pairs.rid_b
+from _fs_pairs as pairs
+join phones as pa on pa.rid = pairs.rid_a
+join phones as pb on pb.rid = pairs.rid_b
+where pa.phone <> pb.phone and length(pa.phone) = length(pb.phone) and left(pa.phone, 5) = left(pb.phone, 5)
+  and damerau_levenshtein(pa.phone, pb.phone) = 1
 """
 
 
@@ -271,6 +287,7 @@ def model(dbt, session):
         join _fs_records a on a.record_key = s.record_key_a
         join _fs_records b on b.record_key = s.record_key_b
     """)
+    session.execute(PHONE_NEAR)
     session.execute(f"create or replace temp table _fs_compared as {COMPARISONS}")
     # An address spelling a name (its local part holds the surname and given name) is telling
     # only when it is one-to-one: the nameless record fits one named person, and that person is
@@ -324,6 +341,7 @@ def model(dbt, session):
         select least(a.rid, b.rid) as rid_a, greatest(a.rid, b.rid) as rid_b
         from sample a cross join range(1, 6) as step(k) join sample b on b.i = a.i + step.k
     """)
+    session.execute(PHONE_NEAR)
     session.execute(f"create or replace temp table _fs_random as {COMPARISONS}")
     u_random = {}
     for f in FIELDS:
