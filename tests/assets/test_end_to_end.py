@@ -137,12 +137,14 @@ def test_customer_ids_survive_a_rebuilt_warehouse_and_new_records(run, tmp_path)
             for (table,) in con.execute(f"select table_name from duckdb_tables() where database_name = 'old' and schema_name = '{schema}'").fetchall():
                 con.execute(f"create table {schema}.{table} as select * from old.{schema}.{table}")
         # New records arrive: a second CRM record for an existing person (same e-mail, new id),
-        # and one brand-new person.
+        # and one brand-new person (a name of their own: the same full name with nothing to
+        # contradict it is evidence of the same person).
         known = con.execute("select id, email from raw_retailcrm.customers where email like '%@%' order by id limit 1").fetchone()
         con.execute("create temp table _new as select * from raw_retailcrm.customers where id = ?", [known[0]])
         con.execute("update _new set id = 99999991, phones = '[]', external_id = null, custom_fields = null")
         con.execute("insert into raw_retailcrm.customers by name select * from _new")
-        con.execute("update _new set id = 99999992, email = 'brand.new.person@example.org'")
+        con.execute("update _new set id = 99999992, email = 'brand.new.person@example.org', "
+                    "last_name = 'Небывалова', first_name = 'Евпраксия', patronymic = 'Тихоновна'")
         con.execute("insert into raw_retailcrm.customers by name select * from _new")
         con.execute("detach old")
     env = {**run["env"], "CDP_DUCKDB_PATH": str(rebuilt), "CDP_STATE_DIR": str(state_dir)}

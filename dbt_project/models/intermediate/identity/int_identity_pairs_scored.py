@@ -5,8 +5,10 @@ an e-mail-only mailing-list row of the same person, a changed phone, a nameless 
 address is `ivanova.a@...`). Each candidate pair is compared field by field into a few levels
 (name, birth date, e-mail against the name, e-mail, phone, city); the m and u probabilities of
 each level are estimated from the data by expectation-maximisation over the counts of distinct
-comparison patterns (a few hundred rows, however many pairs), so no weight is hand-set. The match
-weight is the sum of log2(m/u); `identity_match_threshold` (chosen on labelled data, see
+comparison patterns (a few thousand rows, however many pairs), so no weight is hand-set. An exact
+name's u is the chance two different people share that very name, from how common its parts are
+(term frequencies), so a rare full name weighs more than a common one and less as the data grows.
+The match weight is the sum of log2(m/u); `identity_match_threshold` (chosen on labelled data, see
 DECISIONS.md) decides a link, a band below it goes to identity_review.
 
 Blocking keeps it near-linear: a pair is compared only if the records share a surname stem and a
