@@ -75,6 +75,12 @@ def die_with_parent() -> None:
         return
     import ctypes
 
+    # A blocked or ignored SIGTERM is inherited across fork and exec (a library in the process that
+    # started us may have blocked it around its own spawn): the parent's death would then never
+    # reach us. This process wants the default: to die.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     pr_set_pdeathsig = 1
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:

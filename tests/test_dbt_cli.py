@@ -49,13 +49,20 @@ def test_a_wrong_settings_file_is_a_message_not_a_traceback(tmp_path):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_started_by_dagster_it_dies_with_the_process_that_started_it(tmp_path):
+@pytest.mark.parametrize("run_prelude", [
+    "",
+    # A run whose SIGTERM is blocked or ignored when it starts dbt: both are inherited across exec.
+    "import signal; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}); ",
+    "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); ",
+], ids=["plain", "sigterm-blocked", "sigterm-ignored"])
+def test_started_by_dagster_it_dies_with_the_process_that_started_it(tmp_path, run_prelude):
     """The wrapper's request survives its exec into dbt; here the 'dbt' is a sleeping Python, and the
     'run' that started it is killed outright (SIGKILL: no chance to forward anything)."""
     pid_file = tmp_path / "child.pid"
     child = ("import os, time, pathlib; from cdp.dbt_cli import die_with_parent; die_with_parent(); "
              f"pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(120)")
-    run = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {child!r}]).wait()"],
+    run = subprocess.Popen([sys.executable, "-c", f"{run_prelude}import subprocess, sys; "
+                                                  f"subprocess.Popen([sys.executable, '-c', {child!r}]).wait()"],
                            cwd=ROOT, env={**os.environ, "DAGSTER_DBT_CLI": "true"})
     deadline = time.monotonic() + 60
     while not pid_file.exists() or not pid_file.read_text():
