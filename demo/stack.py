@@ -69,10 +69,12 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"{' '.join(proc.args)} exited with {proc.returncode}")
         try:
-            requests.get(url, timeout=1)
-            return
+            # Only our server's own answer: another process on a reused port answers too (a 404).
+            if requests.get(url, timeout=1).ok:
+                return
         except requests.RequestException:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
@@ -85,7 +87,12 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int
     procs: list[subprocess.Popen] = []
     try:
         emulated = [*EMULATED_SYSTEMS, *(n for n in EMULATED_DESTINATIONS if n not in EMULATED_SYSTEMS)]
-        ports = {name: free_port() for name in (*emulated, "s3")}
+        ports: dict[str, int] = {}
+        for name in (*emulated, "s3"):  # a port just released can be handed out again: keep them distinct
+            port = free_port()
+            while port in ports.values():
+                port = free_port()
+            ports[name] = port
         env: dict[str, str] = {}
         started = {
             name: subprocess.Popen([sys.executable, "-m", f"emulators.{name}", "--data", str(data_dir),
