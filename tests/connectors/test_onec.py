@@ -192,8 +192,7 @@ def test_records_without_a_usable_reference_are_quarantined(onec, generated, tmp
 
 def test_a_renamed_personal_data_field_stops_the_run(onec, tmp_path):
     emulator, url = onec
-    for record in emulator.sets[COUNTERPARTIES]:
-        record["КонтактыКонтрагента"] = record.pop("КонтактнаяИнформация")
+    emulator.rename_field(COUNTERPARTIES, "КонтактнаяИнформация", "КонтактыКонтрагента")
     with pytest.raises(Exception) as info:
         _pipeline(tmp_path).run(_source(url).with_resources("counterparties"))
     assert isinstance(info.value.exception.__cause__, SchemaDrift)

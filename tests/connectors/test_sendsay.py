@@ -150,7 +150,7 @@ def test_run_killed_mid_way_then_rerun_loses_and_duplicates_nothing(ss, tmp_path
 def test_members_without_an_id_are_quarantined_and_the_rest_load(ss, tmp_path, files):
     emulator, url = ss
     broken = {k: v for k, v in emulator.members[3].items() if k != "member.id"}
-    emulator.members.append(broken)
+    emulator.add_member(broken)
     _pipeline(tmp_path).run(_source(url))
     pagesize = 500
     position = f"member.list page {len(emulator.members) // pagesize + 1} item {(len(emulator.members) - 1) % pagesize}"
@@ -162,8 +162,7 @@ def test_members_without_an_id_are_quarantined_and_the_rest_load(ss, tmp_path, f
 
 def test_a_member_without_its_consent_datakey_stops_the_run(ss, tmp_path):
     emulator, url = ss
-    for member in emulator.members:
-        member.pop("member.haslock")
+    emulator.forget_datakey("member.haslock")
     with pytest.raises(PipelineStepFailed) as info:
         _pipeline(tmp_path).run(_source(url))
     assert "no longer returns member.haslock" in str(info.value)
@@ -196,7 +195,7 @@ def test_protocol_details(ss):
     assert "errors" in mixed, "one stat.uni query reads one area"
     page = s.post(cluster, json={"action": "stat.uni", "select": ["issue.id"], "order": ["issue.id"], "skip": 2, "first": 3},
                   headers=header).json()["list"]
-    assert [r[0] for r in page] == sorted(i["id"] for i in emulator.areas["issue"])[2:5]
+    assert [r[0] for r in page] == sorted(i["id"] for i in emulator.issues)[2:5]
     emulator.limiter.limit = 1
     codes = [s.post(cluster, json={"action": "ping"}, headers=header).status_code for _ in range(3)]
     assert 429 in codes

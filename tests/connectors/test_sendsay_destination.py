@@ -236,8 +236,7 @@ def test_a_member_sendsay_knew_under_another_spelling_reads_back_in_ours(ss):
     client = _client(url)
     known = {"member.id": 1, "member.email": "Ivan.Petrov@Mail.RU", "member.addr_type": "email", "member.haslock": 0,
              "-group": {}, "base.firstName": "Иван"}
-    emulator.members.append(known)
-    emulator._by_address["ivan.petrov@mail.ru"] = known  # Sendsay matches addresses case-insensitively
+    emulator.add_member(known)  # Sendsay matches addresses case-insensitively
     ref = client.ensure_list("Приветственная серия", "email", None)
     client.add(ref, [Contact("ivan.petrov@mail.ru", "email", {})])
     assert client.holding(ref) == {"ivan.petrov@mail.ru"}
