@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dlt
 
+from connectors.common.arrow import keep_dlt_columns
 from connectors.common.quarantine import quarantine_resource
 from connectors.retailcrm.carts import carts_resource
 from connectors.retailcrm.helpers import make_client
@@ -33,6 +34,12 @@ def _money() -> dict:
 
 def _json() -> dict:
     return {"data_type": "json"}
+
+
+def _nested(*names: str) -> dict:
+    """The parts of a record that are objects or lists: declared, so a page goes to dlt as one
+    Arrow table with them as JSON text (connectors/common/arrow.py) instead of row by row."""
+    return {name: _json() for name in names}
 
 
 def _text() -> dict:
@@ -53,12 +60,18 @@ def retailcrm_source(
     # RetailCRM datetimes are account-local with no offset; dlt would read them as UTC. Keep the
     # text as received and let staging attach the account's time zone.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
+    keep_dlt_columns()
     client = make_client(base_url, api_key, attempts=http_attempts)
-    customers = entity_resource(client, CUSTOMERS, {"total_summ": _money(), "average_summ": _money(), "phones": _json(),
-                                                    "customer_subscriptions": _json(), "email_marketing_unsubscribed_at": _text()})
+    customers = entity_resource(client, CUSTOMERS, {"total_summ": _money(), "average_summ": _money(),
+                                                    "email_marketing_unsubscribed_at": _text(),
+                                                    **_nested("phones", "customer_subscriptions", "contragent", "address",
+                                                              "tags", "custom_fields")})
     orders = entity_resource(client, ORDERS, {**{k: _money() for k in ("summ", "total_summ", "prepay_sum", "purchase_summ")},
-                                              "items": _json(), "payments": _json()})
-    corporate = entity_resource(client, CORPORATE, {"customer_contacts": _json(), "external_id": _text()},
+                                              **_nested("items", "payments", "customer", "contact", "delivery",
+                                                        "custom_fields")})
+    corporate = entity_resource(client, CORPORATE, {"external_id": _text(),
+                                                    **_nested("customer_contacts", "tags", "custom_fields", "main_company",
+                                                              "main_customer_contact", "main_address")},
                                 enrich=corporate_contacts)
     return (
         customers, history_resource(client, CUSTOMERS, history_start_date),

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 
+from connectors.common.arrow import ArrowBatches, rows_as_arrow
 from connectors.common.quarantine import quarantined
 from connectors.retailcrm.helpers import by_ids, get_json, history_pages, last_history_id, pages
 from connectors.retailcrm.history import Touched, history_row, invalid_item, live, tombstone
@@ -46,8 +47,11 @@ def _invalid_record(record: Any) -> str | None:
     return None
 
 
-def _records(client: RESTClient, batches: Iterator[tuple[Any, list[Any]]], enrich: Enrich | None) -> Iterator[Any]:
-    """Good records flagged live (and enriched), bad ones quarantined with where they came from."""
+def _records(client: RESTClient, batches: Iterator[tuple[Any, list[Any]]], enrich: Enrich | None,
+             hints: dict[str, Any]) -> Iterator[Any]:
+    """Good records flagged live (and enriched), pages gathered into Arrow tables where their values
+    fit the declared columns; bad ones quarantined with where they came from."""
+    tables = ArrowBatches()
     for position, records in batches:
         good = []
         for i, record in enumerate(records):
@@ -57,18 +61,21 @@ def _records(client: RESTClient, batches: Iterator[tuple[Any, list[Any]]], enric
             else:
                 good.append(live(enrich(client, record) if enrich else record))
         if good:
-            yield good
+            yield from tables.add(rows_as_arrow(good, hints))
+    yield from tables.flush()
 
 
 def entity_resource(client: RESTClient, entity: Entity, columns: dict[str, Any], enrich: Enrich | None = None):
-    @dlt.resource(name=entity.table, primary_key="id", write_disposition="merge", columns={**columns, **FLAGS})
+    hints = {**columns, **FLAGS}
+
+    @dlt.resource(name=entity.table, primary_key="id", write_disposition="merge", columns=hints)
     def records() -> Iterator[Any]:
         state = dlt.current.resource_state()
         since = state.get("history_since_id")
         if since is None:
             boundary = last_history_id(client, entity.history_path)
             full = ((f"{entity.list_path} page {n}", batch) for n, batch in pages(client, entity.list_path, entity.list_key))
-            yield from _records(client, full, enrich)
+            yield from _records(client, full, enrich, hints)
             state["history_since_id"] = boundary
             return
         touched, last = Touched(), since
@@ -80,7 +87,7 @@ def entity_resource(client: RESTClient, entity: Entity, columns: dict[str, Any],
                 else:
                     touched.add(item, entity.ref_key)
             last = items[-1]["id"]
-        yield from _records(client, by_ids(client, entity.list_path, entity.list_key, touched.to_reread), enrich)
+        yield from _records(client, by_ids(client, entity.list_path, entity.list_key, touched.to_reread), enrich, hints)
         gone = [tombstone(snapshot, at) for snapshot, at in touched.deleted.values()]
         if gone:
             yield gone

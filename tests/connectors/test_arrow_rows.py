@@ -21,3 +21,36 @@ def test_pages_dlt_would_type_differently_stay_dict_rows():
                  [{"a": datetime(2024, 1, 1)}]):
         assert rows_as_arrow(rows) is rows
     assert rows_as_arrow([]) == []
+
+
+def test_declared_json_and_money_columns_let_a_nested_page_become_one_table():
+    hints = {"phones": {"data_type": "json"}, "total_summ": {"data_type": "double"}, "first_name": {"data_type": "text"}}
+    rows = [{"id": 1, "totalSumm": 5, "phones": [{"number": "+79123456789"}], "firstName": "Анна"},
+            {"id": 2, "totalSumm": 5.5, "phones": None, "firstName": None}]
+    table = rows_as_arrow(rows, hints)
+    assert table.column("phones").to_pylist() == ['[{"number":"+79123456789"}]', None]
+    assert table.column("totalSumm").to_pylist() == [5.0, 5.5]
+    assert str(table.schema.field("totalSumm").type) == "double"
+    assert table.column("firstName").to_pylist() == ["Анна", None]
+
+
+def test_a_page_the_declared_types_do_not_fit_stays_dict_rows():
+    hints = {"phones": {"data_type": "json"}, "external_id": {"data_type": "text"}}
+    for rows in ([{"phones": "+79123456789"}],  # a scalar where an object or list is declared
+                 [{"address": {"city": "Пермь"}}],  # a nested value nobody declared
+                 [{"externalId": 17}]):  # a number where text is declared (dlt would coerce it)
+        assert rows_as_arrow(rows, hints) is rows
+
+
+def test_pages_are_gathered_into_tables_of_the_batch_size_and_dict_pages_pass_through():
+    from connectors.common.arrow import ArrowBatches
+
+    batches = ArrowBatches(rows=3)
+    assert batches.add(rows_as_arrow([{"id": 1, "note": "a"}, {"id": 2, "note": "b"}])) == []
+    out = batches.add(rows_as_arrow([{"id": 3, "note": None}]))  # `note` left out of this page
+    assert len(out) == 1 and out[0].num_rows == 3
+    assert out[0].column("note").to_pylist() == ["a", "b", None]
+    odd = [{"id": 4, "x": {"nested": 1}}]
+    assert batches.add(rows_as_arrow(odd)) == [odd]
+    assert batches.add(rows_as_arrow([{"id": 5}])) == [] and [t.num_rows for t in batches.flush()] == [1]
+    assert batches.flush() == []

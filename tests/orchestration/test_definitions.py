@@ -21,7 +21,7 @@ LAYERS = {"raw": "ingest", "staging": "staging", "intermediate": "intermediate",
 DESTINATION_SETTINGS = [s for d in DESTINATIONS.values() for s in d.settings.values()]
 # Read outside the resources: the environment's name (orchestration/env.py, profiles.yml) and the
 # settings file itself (cdp/settings.py).
-NOT_RESOURCE_VARIABLES = {"CDP_ENV", "CDP_BUSINESS_CONFIG"}
+NOT_RESOURCE_VARIABLES = {"CDP_ENV", "CDP_BUSINESS_CONFIG", "CDP_DUCKDB_MEMORY_LIMIT"}  # dbt's profile reads these
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_env_example_lists_every_declared_setting_and_nothing_else():
     listed = set(_env_example())
     declared = {setting.env for system in SYSTEMS.values() for setting in system.settings.values()}
     declared |= {setting.env for setting in DESTINATION_SETTINGS}
-    platform = {"CDP_BUSINESS_CONFIG", "CDP_DUCKDB_PATH", "CDP_ENV"}
+    platform = {"CDP_BUSINESS_CONFIG", "CDP_DUCKDB_PATH", "CDP_DUCKDB_MEMORY_LIMIT", "CDP_ENV"}
     s3 = {name for name in listed if name.startswith("S3_")}
     assert s3 >= {"S3_ENDPOINT_URL", "S3_AUDIENCE_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"}
     assert declared - listed == set(), "declared in cdp/systems.py but missing from .env.example"
