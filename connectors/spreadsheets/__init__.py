@@ -40,6 +40,7 @@ from typing import Any, Iterator, Optional
 
 import dlt
 
+from connectors.common.batching import in_lists
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.spreadsheets.inbox import Inbox, open_inbox
 from connectors.spreadsheets.mapping import MEMBER_FIELDS, ORDER_FIELDS, Mapping, MappingError, load_mapping
@@ -155,7 +156,8 @@ def _table_items(inbox: Inbox, mapping: Mapping, table: str, report_unmatched: b
                             "records load with their ids only, so only orders naming those ids can reach them",
                             entry.name, f.name)
             exported = (f.modified_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-            yield from _guarded(f.name, file_records(f.name, data, file_hash, entry, exported.isoformat(timespec="seconds")))
+            yield from in_lists(_guarded(f.name, file_records(f.name, data, file_hash, entry,
+                                                          exported.isoformat(timespec="seconds"))))
             hashes[f.name] = key
             withdrawn.pop(f.name, None)
         stamps[f.name] = f.stamp
