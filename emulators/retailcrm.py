@@ -20,11 +20,16 @@ Served:
 Control (not RetailCRM): POST /_emulator/delete {"entity": "customers", "id": 1001} deletes a
 record as a manager would in the UI (a `deleted` history item with the last snapshot).
 
+Seeded records stay in columns sorted by id (Arrow text, categoricals, NumPy; see `_Records`) and a
+page's records are built only when the page is asked for; writes through the API sit in small
+overlays over the columns. At a million people that holds ~0.8 GB where rows as Python objects held 4.
+
 Run it alone:  python -m emulators.retailcrm --data data/demo --port 8301
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -32,13 +37,17 @@ import threading
 import zlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from emulators.base import Emulator, RateLimiter, Request, Response, cli, dumps
-from emulators.retailcrm_history import ChangeLog, Clock
+from emulators.retailcrm_history import ChangeLog, Clock, SeedItem, SeedPart
 
 ALLOWED_LIMITS = (20, 50, 100)
 SITE = "linzy-shop"
@@ -55,19 +64,10 @@ ONE = re.compile(r"^/api/v5/(customers|orders|customers-corporate)/([^/]+)$")
 EDIT = re.compile(r"^/api/v5/(customers|orders|customers-corporate)/([^/]+)/edit$")
 CONTACTS = re.compile(r"^/api/v5/customers-corporate/([^/]+)/contacts$")
 CART = re.compile(r"^/api/v5/customer-interaction/([^/]+)/cart/([^/]+)$")
+INTEGER = re.compile(r"-?[0-9]+")
+FEW_VALUES = 8  # a text column with at most 1/8 as many distinct values as rows is held as a categorical
+SAMPLE = 50_000  # rows looked at first to tell
 _NO_CHANGE: Any = object()
-
-
-def _clean(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def _error(status: int, message: str, errors: Any = None) -> Response:
@@ -77,34 +77,225 @@ def _error(status: int, message: str, errors: Any = None) -> Response:
     return Response.json(status, body)
 
 
-def _optional(path: Path) -> pd.DataFrame | None:
-    return pd.read_parquet(path) if path.exists() else None
+def _integer(text: str) -> int | None:
+    """The id a text names when compared with an integer column as text ("7", not "07" or "7.0")."""
+    if not INTEGER.fullmatch(text) or str(int(text)) != text:
+        return None
+    number = int(text)
+    return number if np.iinfo(np.int64).min <= number <= np.iinfo(np.int64).max else None
 
 
-class _Index:
-    """Plain-Python views of the customer and order frames for the read paths: each column as a
-    list, position by id, a customer's external id. Rendering a page from these costs a few
-    microseconds a record; going through pandas per row (`to_dict`, `.loc`, `to_numpy` of a column
-    for every lookup) cost milliseconds and made a full read quadratic in the number of customers.
-    Built on the first read after a write and dropped by every write (`_invalidate`)."""
+def _span(sorted_ids: np.ndarray, ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `ids` starts and ends in `sorted_ids` (an empty run for one not there). The
+    ids are cast to the column's type first: searching a narrower column with wider values would
+    copy the whole column per search."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if sorted_ids.dtype != ids.dtype:
+        bounds = np.iinfo(sorted_ids.dtype)
+        narrow = np.clip(ids, bounds.min, bounds.max).astype(sorted_ids.dtype)
+        lo, hi = np.searchsorted(sorted_ids, narrow, "left"), np.searchsorted(sorted_ids, narrow, "right")
+        return lo, np.where(narrow == ids, hi, lo)
+    return np.searchsorted(sorted_ids, ids, "left"), np.searchsorted(sorted_ids, ids, "right")
 
-    def __init__(self, customers: pd.DataFrame, orders: pd.DataFrame):
-        self.customer_cols = {c: customers[c].tolist() for c in customers.columns}
-        self.order_cols = {c: orders[c].tolist() for c in orders.columns}
-        ids = self.customer_cols["id"]
-        self.customer_pos = {cid: pos for pos, cid in enumerate(ids)}
-        self.order_pos = {oid: pos for pos, oid in enumerate(self.order_cols["id"])}
-        self.customer_ext = {cid: ext if isinstance(ext, str) else None
-                             for cid, ext in zip(ids, self.customer_cols["externalId"])}
-        # what `_customer_pos` matches: the column as text, first hit wins
-        self.customer_by: dict[str, dict[str, int]] = {"id": {}, "externalId": {}}
-        for pos, (cid, ext) in enumerate(zip(ids, self.customer_cols["externalId"])):
-            self.customer_by["id"].setdefault(str(cid), pos)
-            if isinstance(ext, str):
-                self.customer_by["externalId"].setdefault(ext, pos)
 
-    def row(self, cols: dict[str, list], pos: int) -> dict[str, Any]:
-        return {c: values[pos] for c, values in cols.items()}
+def _locate(sorted_ids: np.ndarray, ids: Any) -> np.ndarray:
+    """Positions of `ids` in `sorted_ids` (the first of equal ones), -1 for those missing."""
+    lo, hi = _span(sorted_ids, ids)
+    return np.where(hi > lo, lo, -1)
+
+
+def _json_text(value: Any) -> bytes:
+    """Compact JSON text to keep. Not orjson: its bytes objects hold ~8 KiB of spare room each."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _mask(values: pd.Series) -> np.ndarray:
+    """A comparison's result as a NumPy mask; a missing value compares false."""
+    return values.to_numpy(dtype=bool, na_value=False)
+
+
+def _column(col: pa.ChunkedArray, narrow: bool = False) -> pd.Series:
+    """A parquet column in the form a page is cheapest to cut from: text in one Arrow chunk (few
+    distinct values, such as a status or a first name, as a categorical: a small code a row),
+    booleans with gaps in Arrow, the rest in NumPy (whole numbers in the narrowest type that holds
+    them when `narrow`: for tables no row is ever added to)."""
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        arr = col.combine_chunks().cast(pa.string())
+        sample = arr.slice(0, SAMPLE)
+        if pc.count_distinct(sample).as_py() * FEW_VALUES <= len(sample):  # skips hashing a column of unique values
+            encoded = arr.dictionary_encode()
+            if len(encoded.dictionary) * FEW_VALUES <= len(arr):
+                codes = encoded.indices.fill_null(-1).to_numpy()
+                return pd.Series(pd.Categorical.from_codes(codes, pd.Index(encoded.dictionary.to_pylist(), dtype=object)))
+        return pd.Series(pd.arrays.ArrowExtensionArray(arr))
+    if pa.types.is_boolean(col.type) and col.null_count:
+        return pd.Series(pd.arrays.ArrowExtensionArray(col.combine_chunks()))
+    if narrow and pa.types.is_integer(col.type) and not col.null_count and len(col):
+        low, high = pc.min_max(col).values()
+        kind = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                    if np.iinfo(t).min <= low.as_py() and high.as_py() <= np.iinfo(t).max)
+        return pd.Series(col.to_numpy().astype(kind, copy=False))
+    return col.to_pandas()
+
+
+def _in_order(keys: list[np.ndarray]) -> bool:
+    """Whether the rows already follow `keys` (most significant first): the generator writes them
+    so, and sorting would copy every column once more."""
+    tied = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)
+    for key in keys:
+        if (key[1:][tied] < key[:-1][tied]).any():
+            return False
+        tied &= key[1:] == key[:-1]
+    return True
+
+
+def _read(paths: list[Path], order: list[str], narrow: bool = False) -> pd.DataFrame | None:
+    """The files' rows, one frame sorted by `order`. Converted a column at a time, each dropped
+    from the Arrow table once converted, so the load holds little beyond the result."""
+    tables = [pq.read_table(p) for p in paths if p.exists()]
+    if not tables:
+        return None
+    tables = [t.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in t.schema]))
+              for t in tables]
+    table = pa.concat_tables(tables, promote_options="permissive")
+    del tables
+    positions = None if _in_order([table[c].to_numpy() for c in order]) else pc.sort_indices(table, [(c, "ascending") for c in order])
+    columns = {}
+    for name in table.column_names:
+        col = table[name] if positions is None else table[name].take(positions)
+        table = table.drop_columns([name])
+        columns[name] = _column(col, narrow)
+    return pd.DataFrame(columns)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A text column that compares by order (a categorical does not)."""
+    return values.astype(pd.ArrowDtype(pa.string())) if isinstance(values.dtype, pd.CategoricalDtype) else values
+
+
+def _cutter(values: pd.Series) -> Callable[[slice | np.ndarray], list]:
+    """How to read some positions of a column as Python values, None where missing."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes)
+        names = [*values.cat.categories.tolist(), None]  # code -1 reads the last
+        return lambda sel: [names[c] for c in codes[sel].tolist()]
+    if isinstance(values.array, pd.arrays.ArrowExtensionArray):
+        arr = pa.array(values.array)  # one chunk (see `_Records._set`): the column's own buffers
+        return lambda sel: (arr.slice(sel.start, sel.stop - sel.start) if isinstance(sel, slice) else arr.take(sel)).to_pylist()
+    array = values.to_numpy()
+    if array.dtype.kind == "f":
+        return lambda sel: [None if v != v else v for v in array[sel].tolist()]
+    if array.dtype.kind == "O":
+        return lambda sel: [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in array[sel].tolist()]
+    return lambda sel: array[sel].tolist()
+
+
+class _Records:
+    """One kind of seeded record held as columns sorted by `key`, with the API's edits beside them.
+
+    A page's rows are cut from the columns when it is asked for, so nothing per record lives in
+    Python objects: lists of every column and dicts of every id (what the read paths used before)
+    cost as much memory again as the data. Edits (record id -> changed fields) are a small overlay
+    read over the columns because Arrow columns cannot change in place: rewriting one per edit would
+    make the benchmark's thousands of edits a column copy each. Rows created or deleted through the
+    API rebuild the columns (rare: tests and control calls).
+    """
+
+    def __init__(self, frame: pd.DataFrame, key: str = "id"):
+        self.key = key
+        self.edits: dict[int, dict[str, Any]] = {}
+        self._set(frame)
+
+    def _set(self, frame: pd.DataFrame) -> None:
+        frame = frame.reset_index(drop=True)
+        for col in frame.columns:
+            if isinstance(frame[col].array, pd.arrays.ArrowExtensionArray):
+                arr = pa.array(frame[col].array)
+                if isinstance(arr, pa.ChunkedArray):  # rows added: one chunk again, shared with the cutter
+                    frame[col] = pd.arrays.ArrowExtensionArray(arr.combine_chunks())
+        self.frame = frame
+        self.ids = self.frame[self.key].to_numpy()
+        self._cut = {c: _cutter(self.frame[c]) for c in self.frame.columns}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def locate(self, ids: Any) -> np.ndarray:
+        return _locate(self.ids, ids)
+
+    def pos(self, rid: int) -> int | None:
+        pos = int(self.locate([rid])[0])
+        return None if pos < 0 else pos
+
+    def find(self, col: str, text: str) -> int | None:
+        """The first position whose `col` reads as `text`: how `by=id|externalId` picks a record."""
+        if col == self.key:
+            rid = _integer(text)
+            return None if rid is None else self.pos(rid)
+        hits = np.flatnonzero(_mask(self.column(col) == text))
+        return int(hits[0]) if len(hits) else None
+
+    def rows(self, positions: Any) -> list[dict[str, Any]]:
+        sel = self._selector(positions)
+        cols = {c: cut(sel) for c, cut in self._cut.items()}
+        rows = [dict(zip(cols, values)) for values in zip(*cols.values())]
+        if self.edits:
+            for row in rows:
+                if changed := self.edits.get(row[self.key]):
+                    row.update(changed)
+        return rows
+
+    def values(self, col: str, positions: Any) -> list[Any]:
+        sel = self._selector(positions)
+        values = self._cut[col](sel)
+        if self.edits:
+            for i, rid in enumerate(self.ids[sel].tolist()):
+                changed = self.edits.get(rid)
+                if changed and col in changed:
+                    values[i] = changed[col]
+        return values
+
+    def value(self, pos: int, col: str) -> Any:
+        return self.values(col, [pos])[0]
+
+    def set(self, pos: int, col: str, value: Any) -> None:
+        self.edits.setdefault(int(self.ids[pos]), {})[col] = value
+
+    def column(self, col: str) -> pd.Series:
+        """The column as it reads now: the seeded values with the edits over them."""
+        values = self.frame[col]
+        edited = [(rid, changed[col]) for rid, changed in self.edits.items() if col in changed]
+        if not edited:
+            return values
+        current = pd.Series(self._cut[col](slice(0, len(self))), dtype=object)
+        current.iloc[self.locate([rid for rid, _ in edited])] = pd.Series([v for _, v in edited], dtype=object).to_numpy()
+        return current
+
+    def current(self) -> pd.DataFrame:
+        edited = {col for changed in self.edits.values() for col in changed}
+        return self.frame.assign(**{col: self.column(col) for col in edited}) if edited else self.frame
+
+    def append(self, row: dict[str, Any]) -> None:
+        frame = self.frame
+        for col in frame.columns:
+            value = row.get(col)
+            if isinstance(frame[col].dtype, pd.CategoricalDtype) and value is not None and value not in frame[col].cat.categories:
+                frame = frame.assign(**{col: frame[col].cat.add_categories([value])})
+        added = pd.DataFrame([row]).astype(frame.dtypes.to_dict(), errors="ignore")
+        self._set(pd.concat([frame, added], ignore_index=True))
+
+    def drop(self, rid: int) -> None:
+        self.edits.pop(rid, None)
+        self._set(self.frame[self.ids != rid])
+
+    def _selector(self, positions: Any) -> slice | np.ndarray:
+        """A slice for a run of positions (a page of an unfiltered list), else the positions."""
+        if isinstance(positions, slice):
+            return positions
+        pos = np.asarray(positions, dtype=np.int64)
+        if len(pos) and pos[-1] - pos[0] == len(pos) - 1 and (len(pos) == 1 or (np.diff(pos) == 1).all()):
+            return slice(int(pos[0]), int(pos[-1]) + 1)
+        return pos
 
 
 class RetailCRMEmulator(Emulator):
@@ -118,31 +309,45 @@ class RetailCRMEmulator(Emulator):
         self.limiter = RateLimiter(rate_per_second, 1.0)
         self.clock = Clock(self._as_of(root))
         self._data_lock = threading.RLock()
-        self.customers = pd.read_parquet(data_dir / "customers.parquet").sort_values("id", ignore_index=True)
-        orders = [pd.read_parquet(data_dir / "orders.parquet"), _optional(data_dir / "cart_orders.parquet")]
-        self.orders = pd.concat([o for o in orders if o is not None], ignore_index=True).sort_values("id", ignore_index=True)
-        items = [pd.read_parquet(data_dir / "order_items.parquet"), _optional(data_dir / "cart_order_items.parquet")]
-        self.items = pd.concat([i for i in items if i is not None], ignore_index=True).sort_values(["order_id", "item_id"], ignore_index=True)
-        self._item_order_ids = self.items["order_id"].to_numpy()
-        self._item_cols = {c: self.items[c].tolist() for c in
-                           ("item_id", "article", "productName", "quantity", "initialPrice", "discountTotal")}
-        self._index: _Index | None = None
-        self._write_pos: tuple[pd.DataFrame, dict[str, dict[str, int]]] | None = None  # _customer_pos
-        self._filtered: dict[tuple, pd.DataFrame] = {}  # a filtered list's frame, for its next pages
-        corporate = data_dir / "customers_corporate.json"
-        self.corporate: dict[int, dict[str, Any]] = (
-            {c["id"]: c for c in json.loads(corporate.read_text(encoding="utf-8"))} if corporate.exists() else {})
-        carts = _optional(data_dir / "carts.parquet")
-        self.carts: dict[int, dict[str, Any]] = (
-            {} if carts is None else {int(r["customer_id"]): {k: _clean(v) for k, v in r.items()} for r in carts.to_dict("records")})
-        visits = _optional(data_dir / "web_visits.parquet")
-        self.web_visits: dict[int, str] = {} if visits is None else dict(zip(visits["customer_id"].astype(int), visits["last_visit_at"]))
+        self._customers = _Records(_read([data_dir / "customers.parquet"], ["id"]))
+        self._orders = _Records(_read([data_dir / "orders.parquet", data_dir / "cart_orders.parquet"], ["id"], narrow=True))
+        self._items = _Records(_read([data_dir / "order_items.parquet", data_dir / "cart_order_items.parquet"],
+                                     ["order_id", "item_id"], narrow=True), key="order_id")
+        self._filtered: dict[tuple, np.ndarray] = {}  # a filtered list's positions, for its next pages
+        corporate_file = data_dir / "customers_corporate.json"
+        corporate = json.loads(corporate_file.read_text(encoding="utf-8")) if corporate_file.exists() else []
+        # id -> the record as JSON text, parsed when asked for (a few thousand nested records)
+        self._corporate: dict[int, bytes] = {c["id"]: _json_text(c) for c in corporate}
+        carts = _read([data_dir / "carts.parquet"], ["customer_id"])
+        if carts is None:
+            carts = pd.DataFrame({"customer_id": pd.Series([], dtype=np.int64)})
+        self._carts = _Records(carts.drop_duplicates("customer_id", keep="last"), key="customer_id")
+        self._cart_writes: dict[int, dict[str, Any]] = {}  # customer id -> the cart the site last sent
+        self._cart_count = len(self._carts)
+        visits = _read([data_dir / "web_visits.parquet"], ["customer_id"])
+        self.web_visits: dict[int, str] = {} if visits is None else dict(zip(visits["customer_id"].astype(int).tolist(),
+                                                                              _cutter(visits["last_visit_at"])(slice(0, len(visits)))))
         self.deleted: dict[str, dict[int, dict[str, Any]]] = {"customers": {}, "orders": {}, "customers_corporate": {}}
         self._refresh_stats()
-        seeds = {"customers": self._seed_customers(), "orders": self._seed_orders(), "customers_corporate": self._seed_corporate()}
-        renderers = {"customers": self._render_seed_customer, "orders": self._render_seed_order,
-                     "customers_corporate": self._render_seed_corporate}
-        self.history = {name: ChangeLog(seed, renderers[name]) for name, seed in seeds.items()}
+        self.history = {
+            "customers": ChangeLog(self._seed_customers(), self._render_seed_customers),
+            "orders": ChangeLog(self._seed_orders(), self._render_seed_orders),
+            "customers_corporate": ChangeLog(self._seed_corporate(corporate), self._render_seed_corporate),
+        }
+        pa.default_memory_pool().release_unused()  # the load's Arrow buffers, which the pool would keep
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """The customers as they are now (seeded, created and edited through the API)."""
+        return self._customers.current()
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        return self._orders.current()
+
+    @property
+    def items(self) -> pd.DataFrame:
+        return self._items.frame
 
     @staticmethod
     def _as_of(root: Path) -> datetime:
@@ -152,20 +357,19 @@ class RetailCRMEmulator(Emulator):
         return datetime.now().replace(microsecond=0)
 
     def _refresh_stats(self) -> None:
-        live = self.orders[self.orders["status"] != "cancel-other"]
-        self.customer_stats = live.groupby("customer_id")["totalSumm"].agg(["count", "sum"])
-        self._stats = {int(cid): (int(n), float(total)) for cid, n, total in
-                       zip(self.customer_stats.index, self.customer_stats["count"], self.customer_stats["sum"])}
+        """Orders count and total per customer (orders not cancelled), by customer id."""
+        orders = self._orders
+        live = ~_mask(orders.column("status") == "cancel-other")
+        frame = pd.DataFrame({"customer_id": orders.frame["customer_id"].to_numpy()[live],
+                              "totalSumm": orders.frame["totalSumm"].to_numpy()[live]})
+        stats = frame.groupby("customer_id")["totalSumm"].agg(["count", "sum"])
+        self._stat_ids = stats.index.to_numpy()
+        self._stat_count = stats["count"].to_numpy()
+        self._stat_sum = stats["sum"].to_numpy()
 
     def _invalidate(self) -> None:
-        """Drop what the read paths derived from the frames; every write calls it before and after."""
-        self._index = None
+        """Drop the filtered lists kept for their next pages; every write calls it before and after."""
         self._filtered = {}
-
-    def _idx(self) -> _Index:
-        if self._index is None:
-            self._index = _Index(self.customers, self.orders)
-        return self._index
 
     # --- API ----------------------------------------------------------------------------------
     def route(self, req: Request) -> Response:
@@ -194,13 +398,12 @@ class RetailCRMEmulator(Emulator):
 
     def _get(self, req: Request) -> Response:
         path = req.path
-        lists = {"/api/v5/customers": (lambda: self.customers, "customers", self._customer_at, self._filter_customers),
-                 "/api/v5/orders": (lambda: self.orders, "orders", self._order_at, self._filter_orders),
-                 "/api/v5/customers-corporate": (self._corporate_frame, "customersCorporate", self._corporate_at,
-                                                 self._filter_ids)}
+        lists = {"/api/v5/customers": ("customers", lambda: len(self._customers), self._filter_customers, self._customer_page),
+                 "/api/v5/orders": ("orders", lambda: len(self._orders), self._filter_orders, self._order_page),
+                 "/api/v5/customers-corporate": ("customersCorporate", lambda: len(self._corporate),
+                                                 lambda r: self._filter_ids(r, self._corporate_ids()), self._corporate_page)}
         if path in lists:
-            frame, key, render, filt = lists[path]
-            return self._list(req, frame(), key, render, filt)
+            return self._list(req, *lists[path])
         history = {"/api/v5/customers/history": ("customers", "customerId"), "/api/v5/orders/history": ("orders", "orderId"),
                    "/api/v5/customers-corporate/history": ("customers_corporate", "customerId")}
         if path in history:
@@ -210,12 +413,7 @@ class RetailCRMEmulator(Emulator):
         if m := CART.match(path):
             return self._cart_get(req, m.group(1), m.group(2))
         if m := ONE.match(path):
-            entity, uid = m.groups()
-            if entity == "customers":
-                return self._get_one(req, self.customers, "customer", self._render_customer, uid)
-            if entity == "orders":
-                return self._get_one(req, self.orders, "order", self._render_order, uid)
-            return self._get_one(req, self._corporate_frame(), "customerCorporate", self._render_corporate, uid)
+            return self._get_one(req, *m.groups())
         return _error(404, "API method not found")
 
     def _post(self, req: Request) -> Response:
@@ -253,36 +451,41 @@ class RetailCRMEmulator(Emulator):
         return {"limit": limit, "totalCount": total, "currentPage": page,
                 "totalPageCount": max(1, math.ceil(total / limit)) if total else 0}
 
-    def _list(self, req, frame: pd.DataFrame, key: str, render, filt) -> Response:
-        """A page of a list: the filter's result is kept for the next pages of the same filter
-        (visitors since a date, say), and the page's records are rendered by id, then the page is
-        written as one piece of JSON."""
+    def _list(self, req: Request, key: str, count: Callable[[], int], select: Callable[[Request], np.ndarray],
+              render: Callable[[np.ndarray], list[dict[str, Any]]]) -> Response:
+        """A page of a list: a filter's positions are kept for the next pages of the same filter
+        (visitors since a date, say), the page's records are cut from the columns and rendered
+        together, then the page is written as one piece of JSON."""
         paging = self._paging(req)
         if isinstance(paging, Response):
             return paging
         page, limit = paging
+        first, last = (page - 1) * limit, page * limit
         asked = tuple(sorted((k, str(v)) for k, v in req.query.items() if k.startswith("filter[")))
         if asked:
             memo = (req.path, asked)
             if memo not in self._filtered:
                 if len(self._filtered) >= 16:
                     self._filtered.pop(next(iter(self._filtered)))
-                self._filtered[memo] = filt(req, frame)
-            frame = self._filtered[memo]
-        ids = frame["id"].iloc[(page - 1) * limit: page * limit].tolist()
-        head = dumps({"success": True, "pagination": self._envelope(page, limit, len(frame))})
-        return Response(200, head[:-1] + b',"' + key.encode() + b'":[' + b",".join(dumps(render(i)) for i in ids) + b"]}")
+                self._filtered[memo] = select(req)
+            chosen = self._filtered[memo]
+            total, positions = len(chosen), chosen[first:last]
+        else:
+            total = count()
+            positions = np.arange(min(first, total), min(last, total))
+        records = render(positions) if len(positions) else []
+        head = dumps({"success": True, "pagination": self._envelope(page, limit, total)})
+        return Response(200, head[:-1] + b',"' + key.encode() + b'":[' + b",".join(dumps(r) for r in records) + b"]}")
 
-    def _customer_at(self, cid: Any) -> dict[str, Any]:
-        idx = self._idx()
-        return self._render_customer(idx.row(idx.customer_cols, idx.customer_pos[cid]))
+    def _customer_page(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        return self._render_customers(self._customers.rows(positions))
 
-    def _order_at(self, oid: Any) -> dict[str, Any]:
-        idx = self._idx()
-        return self._render_order(idx.row(idx.order_cols, idx.order_pos[oid]))
+    def _order_page(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        return self._render_orders(self._orders.rows(positions))
 
-    def _corporate_at(self, cid: Any) -> dict[str, Any]:
-        return self._render_corporate({"id": cid})
+    def _corporate_page(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        ids = self._corporate_ids()
+        return [self._render_corporate(int(ids[p])) for p in positions]
 
     def _history(self, req: Request, entity: str, id_filter: str) -> Response:
         paging = self._paging(req)
@@ -305,56 +508,82 @@ class RetailCRMEmulator(Emulator):
         return Response.json(200, {"success": True, "generatedAt": self.clock.text(), "history": items,
                                    "pagination": self._envelope(page, limit, total)})
 
-    def _get_one(self, req, frame, key, render, uid) -> Response:
-        col = "id" if req.param("by", "externalId") == "id" else "externalId"
-        match = frame[frame[col].astype(str) == uid]
-        if match.empty:
+    def _get_one(self, req: Request, entity: str, uid: str) -> Response:
+        by_id = req.param("by", "externalId") == "id"
+        if entity == "customers":
+            pos = self._customers.find("id" if by_id else "externalId", uid)
+            record = None if pos is None else self._customer_page([pos])[0]
+            key = "customer"
+        elif entity == "orders":
+            pos = self._orders.find("id" if by_id else "externalId", uid)
+            record = None if pos is None else self._order_page([pos])[0]
+            key = "order"
+        else:
+            cid = _integer(uid) if by_id else min(self._corporate_by_external_id(uid), default=None)
+            record = self._render_corporate(cid) if cid in self._corporate else None
+            key = "customerCorporate"
+        if record is None:
             return _error(404, "Not found")
-        return Response.json(200, {"success": True, key: render(match.iloc[0].to_dict())})
+        return Response.json(200, {"success": True, key: record})
 
     @staticmethod
     def _ids(req: Request, name: str) -> list[str] | None:
         return req.query.get(f"filter[{name}][]")
 
-    def _filter_ids(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
-        if ids := self._ids(req, "ids"):
+    def _filter_ids(self, req: Request, ids: np.ndarray) -> np.ndarray:
+        """Positions in the sorted `ids` the filter keeps (all without `filter[ids][]`)."""
+        if wanted := self._ids(req, "ids"):
             # the ids as integers where the text is one (what comparing the id column as text matched)
-            wanted = [int(i) for i in ids if re.fullmatch(r"-?[0-9]+", i) and str(int(i)) == i]
-            frame = frame[frame["id"].astype("int64").isin(wanted)] if len(frame) else frame
-        return frame
+            numbers = [n for n in map(_integer, wanted) if n is not None]
+            found = _locate(ids, numbers)
+            return np.unique(found[found >= 0])
+        return np.arange(len(ids))
 
-    def _filter_customers(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
-        frame = self._filter_ids(req, frame)
+    def _filter_customers(self, req: Request) -> np.ndarray:
+        records = self._customers
+        pos = self._filter_ids(req, records.ids)
+
+        def keep(mask: np.ndarray) -> np.ndarray:
+            return pos[mask[pos]]
+
         if ext := self._ids(req, "externalIds"):
-            frame = frame[frame["externalId"].isin(ext)]
+            pos = keep(_mask(records.column("externalId").isin(ext)))
         if sites := self._ids(req, "sites"):
-            frame = frame[frame["site"].isin(sites)]
+            pos = keep(_mask(records.column("site").isin(sites)))
         if email := req.query.get("filter[email]"):
-            frame = frame[frame["email"].str.strip().str.lower() == email.strip().lower()]
+            pos = keep(_mask(records.column("email").str.strip().str.lower() == email.strip().lower()))
         if date_from := req.query.get("filter[dateFrom]"):
-            frame = frame[frame["createdAt"] >= date_from]
+            pos = keep(_mask(_as_text(records.column("createdAt")) >= date_from))
         visit_from, visit_to = req.query.get("filter[lastWebVisitFrom]"), req.query.get("filter[lastWebVisitTo]")
         if visit_from or visit_to:
-            visits = frame["id"].map(self.web_visits)
-            keep = visits.notna()
-            if visit_from:
-                keep &= visits.fillna("") >= visit_from
-            if visit_to:
-                keep &= visits.fillna("").str[:len(visit_to)] <= visit_to
-            frame = frame[keep]
-        return frame
+            visitors = [cid for cid, at in self.web_visits.items() if isinstance(at, str)
+                        and (not visit_from or at >= visit_from) and (not visit_to or at[:len(visit_to)] <= visit_to)]
+            pos = pos[np.isin(records.ids[pos], visitors)]
+        return pos
 
-    def _filter_orders(self, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
-        frame = self._filter_ids(req, frame)
+    def _filter_orders(self, req: Request) -> np.ndarray:
+        records = self._orders
+        pos = self._filter_ids(req, records.ids)
         if cid := req.query.get("filter[customerId]"):
-            frame = frame[frame["customer_id"].astype(str) == cid]
+            number = _integer(cid)
+            pos = pos[records.frame["customer_id"].to_numpy()[pos] == number] if number is not None else pos[:0]
         if since := req.query.get("filter[createdAtFrom]"):
-            frame = frame[frame["createdAt"] >= since]
-        return frame
+            pos = pos[_mask(_as_text(records.column("createdAt")) >= since)[pos]]
+        return pos
 
-    def _corporate_frame(self) -> pd.DataFrame:
-        ids = sorted(self.corporate)
-        return pd.DataFrame({"id": ids, "externalId": [self.corporate[i].get("externalId") for i in ids]}, dtype=object)
+    def _corporate_ids(self) -> np.ndarray:
+        return np.array(sorted(self._corporate), dtype=np.int64)
+
+    def _corporate_record(self, cid: int) -> dict[str, Any] | None:
+        raw = self._corporate.get(cid)
+        return None if raw is None else orjson.loads(raw)
+
+    def _corporate_by_external_id(self, uid: str) -> list[int]:
+        """Ids of the corporate customers with this external id, in the file's order (the JSON
+        text is searched first, so only a likely match is parsed)."""
+        needle = _json_text(uid)
+        return [cid for cid, raw in self._corporate.items()
+                if needle in raw and orjson.loads(raw).get("externalId") == uid]
 
     def _contacts(self, req: Request, uid: str) -> Response:
         paging = self._paging(req)
@@ -371,13 +600,19 @@ class RetailCRMEmulator(Emulator):
 
     def _find_corporate(self, uid: str, by: str) -> dict[str, Any] | None:
         if by == "id":
-            return self.corporate.get(int(uid)) if uid.isdigit() else None
-        return next((c for c in self.corporate.values() if c.get("externalId") == uid), None)
+            return self._corporate_record(int(uid)) if uid.isdigit() else None
+        return next((self._corporate_record(cid) for cid in self._corporate_by_external_id(uid)), None)
 
     # --- rendering in the API's shape -----------------------------------------------------------
-    def _render_customer(self, row: dict[str, Any]) -> dict[str, Any]:
-        r = {k: _clean(v) for k, v in row.items()}
-        count, total = self._stats.get(r["id"], (0, 0.0))
+    def _render_customers(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        at = _locate(self._stat_ids, [r["id"] for r in rows])
+        held = at >= 0
+        counts, totals = np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows))
+        counts[held], totals[held] = self._stat_count[at[held]], self._stat_sum[at[held]]
+        return [self._render_customer(r, n, total) for r, n, total in zip(rows, counts.tolist(), totals.tolist())]
+
+    @staticmethod
+    def _render_customer(r: dict[str, Any], count: int, total: float) -> dict[str, Any]:
         phones = [{"number": p} for p in (r["phone1"], r["phone2"]) if p]
         out: dict[str, Any] = {
             "type": "customer", "id": r["id"], "externalId": r["externalId"], "isContact": False,
@@ -402,28 +637,33 @@ class RetailCRMEmulator(Emulator):
             out["emailMarketingUnsubscribedAt"] = r["emailMarketingUnsubscribedAt"]
         return out
 
-    def _render_order(self, row: dict[str, Any]) -> dict[str, Any]:
-        r = {k: _clean(v) for k, v in row.items()}
-        lo = np.searchsorted(self._item_order_ids, r["id"], "left")
-        hi = np.searchsorted(self._item_order_ids, r["id"], "right")
-        items = []
-        cols = self._item_cols
-        for j in range(lo, hi):
-            it = {k: _clean(v[j]) for k, v in cols.items()}
-            items.append({
-                "id": it["item_id"], "quantity": it["quantity"], "initialPrice": it["initialPrice"],
-                "discountTotal": it["discountTotal"], "prices": [{"price": it["initialPrice"] - it["discountTotal"], "quantity": it["quantity"]}],
-                "purchasePrice": round(it["initialPrice"] * 0.6, 2), "vatRate": "none",
-                "status": "return" if r["status"] == "return" else "new",
-                "offer": self._offer(it["article"], it["productName"]),
-                "productName": it["productName"],
-            })
+    def _render_orders(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Orders with their items, which sit in one run per order in the item columns."""
+        items = self._items
+        lo, hi = _span(items.ids, [r["id"] for r in rows])
+        counts = hi - lo
+        lines = items.rows(np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum()))
+        external = self._external_ids([r["customer_id"] for r in rows])
+        out, start = [], 0
+        for r, n, ext in zip(rows, counts.tolist(), external):
+            out.append(self._render_order(r, lines[start:start + n], ext))
+            start += n
+        return out
+
+    def _render_order(self, r: dict[str, Any], lines: list[dict[str, Any]], ext: str | None) -> dict[str, Any]:
+        items = [{
+            "id": it["item_id"], "quantity": it["quantity"], "initialPrice": it["initialPrice"],
+            "discountTotal": it["discountTotal"], "prices": [{"price": it["initialPrice"] - it["discountTotal"], "quantity": it["quantity"]}],
+            "purchasePrice": round(it["initialPrice"] * 0.6, 2), "vatRate": "none",
+            "status": "return" if r["status"] == "return" else "new",
+            "offer": self._offer(it["article"], it["productName"]),
+            "productName": it["productName"],
+        } for it in lines]
         payments: dict[str, Any] = {}
         if r["status"] in PAID_STATUSES:
             payment = self._payment(r)
             payments = {str(payment["id"]): payment}
         cust_ref = {"type": "customer", "id": r["customer_id"], "site": SITE}
-        ext = self._customer_external_id(r["customer_id"])
         if ext:
             cust_ref["externalId"] = ext
         return {
@@ -437,7 +677,9 @@ class RetailCRMEmulator(Emulator):
         }
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def _offer(article: str, name: str) -> dict[str, Any]:
+        """Shared between the items of a product (a catalogue is small); callers must not change it."""
         return {"id": zlib.crc32(article.encode()) % 10**6, "externalId": article, "name": name, "article": article}
 
     @staticmethod
@@ -445,17 +687,24 @@ class RetailCRMEmulator(Emulator):
         return {"id": int(r["id"]) * 10 + 1, "type": "bank-card", "status": "paid", "amount": r["totalSumm"],
                 "paidAt": r["statusUpdatedAt"] or r["createdAt"]}
 
-    def _customer_external_id(self, customer_id: int) -> str | None:
-        idx = self._idx()
-        if customer_id in idx.customer_pos:
-            return idx.customer_ext[customer_id]
-        snap = self.deleted["customers"].get(customer_id)
-        return snap.get("externalId") if snap else None
+    def _external_ids(self, customer_ids: list[int]) -> list[str | None]:
+        """Each customer's external id now (a deleted one's from its last snapshot)."""
+        pos = self._customers.locate(customer_ids)
+        held = iter(self._customers.values("externalId", pos[pos >= 0]))
+        out = []
+        for cid, p in zip(customer_ids, pos.tolist()):
+            if p >= 0:
+                ext = next(held)
+            else:
+                snap = self.deleted["customers"].get(cid)
+                ext = snap.get("externalId") if snap else None
+            out.append(ext if isinstance(ext, str) and ext else None)
+        return out
 
-    def _render_corporate(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _render_corporate(self, cid: int) -> dict[str, Any]:
         """The list/get shape of the fixtures: main contact, company and address, not the full lists
         (those come from `/customers-corporate/{id}/contacts` and friends)."""
-        c = self.corporate[int(row["id"])]
+        c = self._corporate_record(cid)
         out = {k: v for k, v in c.items() if k not in ("customerContacts", "companies", "addresses") and v is not None}
         main = dict(c.get("mainCustomerContact") or {})
         if main:
@@ -483,84 +732,111 @@ class RetailCRMEmulator(Emulator):
         return {k: v for k, v in out.items() if v is not None}
 
     # --- history seeds and rendering ----------------------------------------------------------
-    def _seed_customers(self) -> pd.DataFrame:
-        c = self.customers
-        created = pd.DataFrame({"created_at": c["createdAt"], "entity_id": c["id"], "kind": "created", "old": None, "new": c["id"]})
-        unsub = c[c["emailMarketingUnsubscribedAt"].notna()]
-        unsubs = pd.DataFrame({"created_at": unsub["emailMarketingUnsubscribedAt"], "entity_id": unsub["id"],
-                               "kind": "email_marketing_unsubscribed_at", "old": None, "new": unsub["emailMarketingUnsubscribedAt"]})
-        return pd.concat([created, unsubs], ignore_index=True)
+    def _seed_customers(self) -> list[SeedPart]:
+        c = self._customers.frame
+        unsub = c["emailMarketingUnsubscribedAt"].notna().to_numpy()
+        # an unsubscribe item's new value is its own time, `emailMarketingUnsubscribedAt`
+        return [SeedPart("created", c["createdAt"], c["id"]),
+                SeedPart("email_marketing_unsubscribed_at", c["emailMarketingUnsubscribedAt"][unsub], c["id"][unsub])]
 
-    def _seed_orders(self) -> pd.DataFrame:
-        o = self.orders
-        created = pd.DataFrame({"created_at": o["createdAt"], "entity_id": o["id"], "kind": "created", "old": None,
-                                "new": [{"code": "new"}] * len(o)})
-        moved = o[o["status"] != "new"]
+    def _seed_orders(self) -> list[SeedPart]:
+        o = self._orders.frame
+        moved = ~_mask(o["status"] == "new")
         # The generator dates some status changes after `as_of`; the journal cannot hold the future.
         as_of = self.clock.as_of.strftime("%Y-%m-%d %H:%M:%S")
-        status = pd.DataFrame({"created_at": moved["statusUpdatedAt"].where(moved["statusUpdatedAt"] <= as_of, as_of), "entity_id": moved["id"], "kind": "status",
-                               "old": [{"code": "new"}] * len(moved), "new": [{"code": s} for s in moved["status"]]})
-        return pd.concat([created, status], ignore_index=True)
+        at = _as_text(o["statusUpdatedAt"][moved])
+        return [SeedPart("created", o["createdAt"], o["id"]),
+                SeedPart("status", at.where(_mask(at <= as_of), as_of), o["id"][moved], o["status"][moved])]
 
-    def _seed_corporate(self) -> pd.DataFrame:
-        rows = [{"created_at": c["createdAt"], "entity_id": c["id"], "kind": "created", "old": None, "new": c["id"]}
-                for c in self.corporate.values()]
-        return pd.DataFrame(rows, columns=["created_at", "entity_id", "kind", "old", "new"])
+    @staticmethod
+    def _seed_corporate(corporate: list[dict[str, Any]]) -> list[SeedPart]:
+        return [SeedPart("created", pd.Series([c["createdAt"] for c in corporate], dtype=object),
+                         pd.Series([c["id"] for c in corporate], dtype=np.int64))]
+
+    def _customer_snapshots(self, cids: list[int]) -> list[dict[str, Any] | None]:
+        pos = self._customers.locate(cids)
+        held = iter(self._customer_page(pos[pos >= 0]))
+        return [next(held) if p >= 0 else self.deleted["customers"].get(cid) for cid, p in zip(cids, pos.tolist())]
 
     def _customer_snapshot(self, cid: int) -> dict[str, Any] | None:
-        pos = np.searchsorted(self.customers["id"].to_numpy(), cid)
-        if pos < len(self.customers) and self.customers["id"].iat[pos] == cid:
-            return self._render_customer(self.customers.iloc[pos].to_dict())
-        return self.deleted["customers"].get(cid)
+        return self._customer_snapshots([cid])[0]
+
+    def _customer_stubs(self, cids: list[int]) -> list[dict[str, Any]]:
+        return [{"id": cid, **({"externalId": ext} if ext else {}), "site": SITE}
+                for cid, ext in zip(cids, self._external_ids(cids))]
 
     def _customer_stub(self, cid: int) -> dict[str, Any]:
-        stub: dict[str, Any] = {"id": cid}
-        # Written on every edit: from the frame, not the read index, which each write drops and
-        # which took ~0.4 s to rebuild at 77,000 customers (the benchmark's 2,000 edits: 13 min).
-        pos = self._customer_pos(str(cid), "id")
-        if pos is None:
-            ext = self._customer_external_id(cid)
-        else:
-            ext = self.customers["externalId"].iat[pos]
-            ext = ext if isinstance(ext, str) and ext else None
-        if ext:
-            stub["externalId"] = ext
-        stub["site"] = SITE
-        return stub
+        return self._customer_stubs([cid])[0]
+
+    def _order_snapshots(self, oids: list[int]) -> list[dict[str, Any] | None]:
+        pos = self._orders.locate(oids)
+        held = iter(self._order_page(pos[pos >= 0]))
+        out = []
+        for oid, p in zip(oids, pos.tolist()):
+            if p < 0:
+                out.append(self.deleted["orders"].get(oid))
+                continue
+            snap = next(held)
+            snap["payments"] = list(snap["payments"].values())  # history snapshots list payments
+            out.append(snap)
+        return out
 
     def _order_snapshot(self, oid: int) -> dict[str, Any] | None:
-        pos = np.searchsorted(self.orders["id"].to_numpy(), oid)
-        if pos < len(self.orders) and self.orders["id"].iat[pos] == oid:
-            snap = self._render_order(self.orders.iloc[pos].to_dict())
-            snap["payments"] = list(snap["payments"].values())  # history snapshots list payments
-            return snap
-        return self.deleted["orders"].get(oid)
+        return self._order_snapshots([oid])[0]
+
+    def _order_stubs(self, oids: list[int]) -> list[dict[str, Any]]:
+        pos = self._orders.locate(oids)
+        held = iter(self._orders.values("status", pos[pos >= 0]))
+        out = []
+        for oid, p in zip(oids, pos.tolist()):
+            snap = {"id": oid, "site": SITE, "status": next(held)} if p >= 0 else self.deleted["orders"].get(oid) or {"id": oid}
+            out.append({k: snap[k] for k in ("id", "externalId", "site", "status") if k in snap})
+        return out
 
     def _order_stub(self, oid: int) -> dict[str, Any]:
-        snap = self._order_snapshot(oid) or {"id": oid}
-        return {k: snap[k] for k in ("id", "externalId", "site", "status") if k in snap}
+        return self._order_stubs([oid])[0]
 
-    def _render_seed_customer(self, kind, eid, created_at, old, new, item_id) -> dict[str, Any]:
-        if kind == "created":
-            return {"id": item_id, "createdAt": created_at, "created": True, "source": "api", "field": "id",
-                    "apiKey": {"current": False}, "oldValue": None, "newValue": eid, "customer": self._customer_snapshot(eid) or {"id": eid}}
-        return {"id": item_id, "createdAt": created_at, "source": "user", "user": {"id": 1}, "field": kind,
-                "oldValue": old, "newValue": new, "customer": self._customer_stub(eid)}
+    def _render_seed_customers(self, items: list[SeedItem]) -> list[dict[str, Any]]:
+        created = [eid for _, _, eid, kind, _ in items if kind == "created"]
+        changed = [eid for _, _, eid, kind, _ in items if kind != "created"]
+        snapshots = dict(zip(created, self._customer_snapshots(created)))
+        stubs = dict(zip(changed, self._customer_stubs(changed)))
+        out = []
+        for item_id, at, eid, kind, _ in items:
+            if kind == "created":
+                out.append({"id": item_id, "createdAt": at, "created": True, "source": "api", "field": "id",
+                            "apiKey": {"current": False}, "oldValue": None, "newValue": eid,
+                            "customer": snapshots[eid] or {"id": eid}})
+            else:
+                out.append({"id": item_id, "createdAt": at, "source": "user", "user": {"id": 1}, "field": kind,
+                            "oldValue": None, "newValue": at, "customer": stubs[eid]})
+        return out
 
-    def _render_seed_order(self, kind, eid, created_at, old, new, item_id) -> dict[str, Any]:
-        if kind == "created":
-            snap = dict(self._order_snapshot(eid) or {"id": eid})
-            snap.pop("status", None)  # as recorded: the created item carries the status as its diff
-            return {"id": item_id, "createdAt": created_at, "created": True, "source": "api", "field": "status",
-                    "apiKey": {"current": False}, "oldValue": None, "newValue": new, "order": snap}
-        return {"id": item_id, "createdAt": created_at, "source": "user", "user": {"id": 1}, "field": kind,
-                "oldValue": old, "newValue": new, "order": self._order_stub(eid)}
+    def _render_seed_orders(self, items: list[SeedItem]) -> list[dict[str, Any]]:
+        created = [eid for _, _, eid, kind, _ in items if kind == "created"]
+        changed = [eid for _, _, eid, kind, _ in items if kind != "created"]
+        snapshots = dict(zip(created, self._order_snapshots(created)))
+        stubs = dict(zip(changed, self._order_stubs(changed)))
+        out = []
+        for item_id, at, eid, kind, status in items:
+            if kind == "created":
+                snap = dict(snapshots[eid] or {"id": eid})
+                snap.pop("status", None)  # as recorded: the created item carries the status as its diff
+                out.append({"id": item_id, "createdAt": at, "created": True, "source": "api", "field": "status",
+                            "apiKey": {"current": False}, "oldValue": None, "newValue": {"code": "new"}, "order": snap})
+            else:
+                out.append({"id": item_id, "createdAt": at, "source": "user", "user": {"id": 1}, "field": kind,
+                            "oldValue": {"code": "new"}, "newValue": {"code": status}, "order": stubs[eid]})
+        return out
 
-    def _render_seed_corporate(self, kind, eid, created_at, old, new, item_id) -> dict[str, Any]:
-        snap = self.corporate.get(eid) or self.deleted["customers_corporate"].get(eid) or {"id": eid}
-        return {"id": item_id, "createdAt": created_at, "created": True, "source": "api", "field": "id",
-                "apiKey": {"current": False}, "oldValue": None, "newValue": eid,
-                "customer": {k: v for k, v in snap.items() if v is not None}}
+    def _render_seed_corporate(self, items: list[SeedItem]) -> list[dict[str, Any]]:
+        out = []
+        for item_id, at, eid, _, _ in items:
+            snap = self._corporate_record(eid) or self.deleted["customers_corporate"].get(eid) or {"id": eid}
+            out.append({"id": item_id, "createdAt": at, "created": True, "source": "api", "field": "id",
+                        "apiKey": {"current": False}, "oldValue": None, "newValue": eid,
+                        "customer": {k: v for k, v in snap.items() if v is not None}})
+        return out
 
     def _log(self, entity: str, eid: int, ref_key: str, ref: dict[str, Any], field: str, old: Any, new: Any,
              **extra: Any) -> None:
@@ -586,19 +862,7 @@ class RetailCRMEmulator(Emulator):
         return value
 
     def _customer_pos(self, uid: str, by: str) -> int | None:
-        """Position of the customer by id or external id (the column as text, first hit wins), from
-        a map kept apart from the read index: an edit moves no row, so a run of edits (the
-        benchmark's 1 %: thousands) does not rebuild it, where scanning the column per edit did."""
-        col = "id" if by == "id" else "externalId"
-        index = self._write_pos
-        if index is None or index[0] is not self.customers:
-            index = self._write_pos = (self.customers, {})
-        by_col = index[1].get(col)
-        if by_col is None:
-            by_col = index[1][col] = {}
-            for pos, value in enumerate(self.customers[col].astype(str).tolist()):
-                by_col.setdefault(value, pos)
-        return by_col.get(uid)
+        return self._customers.find("id" if by == "id" else "externalId", uid)
 
     def _customer_edit(self, req: Request, uid: str) -> Response:
         data = self._entity_json(req, "customer")
@@ -607,7 +871,7 @@ class RetailCRMEmulator(Emulator):
         pos = self._customer_pos(uid, req.param("by", "externalId"))
         if pos is None:
             return _error(404, "Not found")
-        cid = int(self.customers["id"].iat[pos])
+        cid = int(self._customers.ids[pos])
         self._apply_customer(pos, cid, data)
         return Response.json(200, {"success": True, "id": cid})
 
@@ -615,42 +879,38 @@ class RetailCRMEmulator(Emulator):
         data = self._entity_json(req, "customer")
         if isinstance(data, Response):
             return data
-        cid = max([int(self.customers["id"].max()), *self.deleted["customers"]]) + 1  # ids are never reused
+        cid = max([int(self._customers.ids.max()), *self.deleted["customers"]]) + 1  # ids are never reused
         now = self.clock.text()
-        row = {col: None for col in self.customers.columns}
+        row = {col: None for col in self._customers.frame.columns}
         row.update({"id": cid, "site": req.form.get("site") or SITE, "createdAt": now, "email": "",
                     "subscribed": False, "subscriptionChangedAt": now, "sex": data.get("sex"), "city": None})
-        self.customers = pd.concat([self.customers, pd.DataFrame([row]).astype(self.customers.dtypes.to_dict(), errors="ignore")],
-                                   ignore_index=True)
-        pos = len(self.customers) - 1
-        self._apply_customer(pos, cid, data, log=False)
+        self._customers.append(row)
+        self._apply_customer(len(self._customers) - 1, cid, data, log=False)
         self._log("customers", cid, "customer", self._customer_snapshot(cid), "id", None, cid, created=True)
         return Response.json(201, {"success": True, "id": cid})
 
     def _apply_customer(self, pos: int, cid: int, data: dict[str, Any], log: bool = True) -> None:
-        frame = self.customers
+        records = self._customers
         changes: list[tuple[str, Any, Any]] = []
-        if "externalId" in data:
-            self._write_pos = None
         for key, (col, field) in CUSTOMER_FIELDS.items():
             if key in data:
-                old = _clean(frame[col].iat[pos])
-                frame.loc[pos, col] = data[key]
+                old = records.value(pos, col)
+                records.set(pos, col, data[key])
                 changes.append((field, old, data[key]))
         if "phones" in data:
             numbers = [p.get("number") for p in data["phones"] if isinstance(p, dict)] + [None, None]
             for col, new in zip(("phone1", "phone2"), numbers[:2]):
-                old = _clean(frame[col].iat[pos])
+                old = records.value(pos, col)
                 if old != new:
-                    frame.loc[pos, col] = new
+                    records.set(pos, col, new)
                     changes.append(("phones", old, new))
         unsub = self._unsubscribe_change(data)
         if unsub is not _NO_CHANGE:
-            old = _clean(frame["emailMarketingUnsubscribedAt"].iat[pos])
+            old = records.value(pos, "emailMarketingUnsubscribedAt")
             if old != unsub:
-                frame.loc[pos, "emailMarketingUnsubscribedAt"] = unsub
-                frame.loc[pos, "subscribed"] = unsub is None
-                frame.loc[pos, "subscriptionChangedAt"] = unsub or self.clock.text()
+                records.set(pos, "emailMarketingUnsubscribedAt", unsub)
+                records.set(pos, "subscribed", unsub is None)
+                records.set(pos, "subscriptionChangedAt", unsub or self.clock.text())
                 changes.append(("email_marketing_unsubscribed_at", old, unsub))
         if log:
             for field, old, new in changes:
@@ -670,19 +930,18 @@ class RetailCRMEmulator(Emulator):
         data = self._entity_json(req, "order")
         if isinstance(data, Response):
             return data
-        col = "id" if req.param("by", "externalId") == "id" else "number"
-        hits = np.flatnonzero(self.orders[col].astype(str).to_numpy() == uid)
-        if not len(hits):
+        records = self._orders
+        pos = records.find("id" if req.param("by", "externalId") == "id" else "number", uid)
+        if pos is None:
             return _error(404, "Not found")
-        pos = int(hits[0])
-        oid = int(self.orders["id"].iat[pos])
-        if "status" in data and data["status"] != self.orders["status"].iat[pos]:
-            old = self.orders["status"].iat[pos]
-            self.orders.loc[pos, "status"] = data["status"]
-            self.orders.loc[pos, "statusUpdatedAt"] = self.clock.text()
+        oid = int(records.ids[pos])
+        old = records.value(pos, "status")
+        if "status" in data and data["status"] != old:
+            records.set(pos, "status", data["status"])
+            records.set(pos, "statusUpdatedAt", self.clock.text())
             self._log("orders", oid, "order", self._order_stub(oid), "status", {"code": old}, {"code": data["status"]})
             if data["status"] in PAID_STATUSES and old not in PAID_STATUSES:
-                payment = self._payment(self.orders.iloc[pos].to_dict())
+                payment = self._payment(records.rows([pos])[0])
                 self._log("orders", oid, "order", self._order_stub(oid), "payments", None,
                           {"id": payment["id"], "type": payment["type"]}, payment=payment)
             self._refresh_stats()
@@ -699,26 +958,28 @@ class RetailCRMEmulator(Emulator):
             if key in data and data[key] != corp.get(key):
                 old, corp[key] = corp.get(key), data[key]
                 self._log("customers_corporate", corp["id"], "customer", {"id": corp["id"], "site": corp["site"]}, field, old, data[key])
+        self._corporate[corp["id"]] = _json_text(corp)
         return Response.json(200, {"success": True, "id": corp["id"]})
 
     # --- carts --------------------------------------------------------------------------------
     def _cart_customer(self, uid: str, by: str) -> int | None:
         pos = self._customer_pos(uid, by)
-        return None if pos is None else int(self.customers["id"].iat[pos])
+        return None if pos is None else int(self._customers.ids[pos])
 
-    def _cart_reader(self, uid: str, by: str) -> int | None:
-        """`_cart_customer` for reads, from the index (one O(n) scan per cart made carts quadratic)."""
-        idx = self._idx()
-        pos = idx.customer_by["id" if by == "id" else "externalId"].get(uid)
-        return None if pos is None else idx.customer_cols["id"][pos]
+    def _cart(self, cid: int) -> dict[str, Any] | None:
+        """The customer's cart: the one the site last sent, else the seeded one."""
+        if cid in self._cart_writes:
+            return self._cart_writes[cid]
+        pos = self._carts.pos(cid)
+        return None if pos is None else self._carts.rows([pos])[0]
 
     def _cart_get(self, req: Request, site: str, uid: str) -> Response:
         if site != SITE:
             return _error(404, "Not found", {"site": f"Site '{site}' not found"})
-        cid = self._cart_reader(uid, req.param("by", "externalId"))
+        cid = self._cart_customer(uid, req.param("by", "externalId"))
         if cid is None:
             return _error(404, "Not found")
-        cart = self.carts.get(cid)
+        cart = self._cart(cid)
         # No cart: a bare success (the CMS modules test `cart.externalId`, not the status).
         return Response.json(200, {"success": True, "cart": self._cart_render(cart)} if cart else {"success": True})
 
@@ -734,21 +995,25 @@ class RetailCRMEmulator(Emulator):
         if cid is None:
             return _error(400, "Errors in the entity format", {"cart.customer": "Customer not found"})
         now = self.clock.text() + "+03:00"
+        cart = self._cart(cid)
         if action == "set":
-            current = self.carts.get(cid) if cid in self.carts and not self.carts[cid].get("cleared_at") else None
+            current = cart if cart is not None and not cart.get("cleared_at") else None
             lines = [{"article": (i.get("offer") or {}).get("externalId", "?"), "name": (i.get("offer") or {}).get("name", "?"),
                       "quantity": i.get("quantity", 1), "price": i.get("price", 0)} for i in data.get("items", [])]
-            self.carts[cid] = {"cart_id": data.get("externalId") or (current or {}).get("cart_id") or f"cart-{cid}-{len(self.carts)}",
-                               "customer_id": cid, "site": site, "currency": data.get("currency", "RUB"),
-                               "created_at": (current or {}).get("created_at") or data.get("createdAt") or now,
-                               "updated_at": data.get("updatedAt") or now, "dropped_at": data.get("droppedAt") or now,
-                               "cleared_at": None, "order_id": -1, "items": lines}
+            self._cart_writes[cid] = {
+                "cart_id": data.get("externalId") or (current or {}).get("cart_id") or f"cart-{cid}-{self._cart_count}",
+                "customer_id": cid, "site": site, "currency": data.get("currency", "RUB"),
+                "created_at": (current or {}).get("created_at") or data.get("createdAt") or now,
+                "updated_at": data.get("updatedAt") or now, "dropped_at": data.get("droppedAt") or now,
+                "cleared_at": None, "order_id": -1, "items": lines}
+            if cart is None:
+                self._cart_count += 1
             self.web_visits[cid] = self.clock.text()
         else:
-            if cid not in self.carts:
+            if cart is None:
                 return _error(404, "Not found")
-            self.carts[cid]["cleared_at"] = data.get("clearedAt") or now
-            self.carts[cid]["order_id"] = int((data.get("order") or {}).get("id") or -1)
+            self._cart_writes[cid] = {**cart, "cleared_at": data.get("clearedAt") or now,
+                                      "order_id": int((data.get("order") or {}).get("id") or -1)}
         return Response.json(200, {"success": True})
 
     # --- control ------------------------------------------------------------------------------
@@ -770,27 +1035,27 @@ class RetailCRMEmulator(Emulator):
             if snap is None or eid in self.deleted["customers"]:
                 return Response.json(404, {"error": "no such customer"})
             self.deleted["customers"][eid] = snap
-            self.customers = self.customers[self.customers["id"] != eid].reset_index(drop=True)
+            self._customers.drop(eid)
             ref_key = "customer"
         elif entity == "orders":
             snap = self._order_snapshot(eid)
             if snap is None or eid in self.deleted["orders"]:
                 return Response.json(404, {"error": "no such order"})
             self.deleted["orders"][eid] = snap
-            self.orders = self.orders[self.orders["id"] != eid].reset_index(drop=True)
+            self._orders.drop(eid)
             self._refresh_stats()
             ref_key = "order"
         elif entity == "customers_corporate":
-            snap = self.corporate.pop(eid, None)
+            snap = self._corporate_record(eid)
             if snap is None:
                 return Response.json(404, {"error": "no such corporate customer"})
+            del self._corporate[eid]
             self.deleted["customers_corporate"][eid] = snap
             ref_key = "customer"
         else:
             return Response.json(400, {"error": "entity is customers, orders or customers_corporate"})
         self._log(entity, eid, ref_key, snap, "id", eid, None, deleted=True, source="user", user={"id": 1})
         return Response.json(200, {"ok": True})
-
 
 
 def _custom_fields(r: dict[str, Any]) -> dict[str, Any] | list:
