@@ -101,16 +101,17 @@ def test_rerun_asks_only_for_what_changed(uni, tmp_path, files):
     cutoff = (newest_update - timedelta(hours=1)).strftime(FMT)
     # Between runs: a late open in the oldest campaign, and a new campaign.
     oldest = emulator.campaigns[0]["id"]
-    row_no = next(i for i, r in enumerate(emulator.deliveries[oldest]) if r[1] == "ok_delivered")
-    changed_email = emulator.deliveries[oldest][row_no][0]
+    oldest_rows = emulator.campaign_deliveries(oldest)
+    changed_email = next(r[0] for r in oldest_rows if r[1] == "ok_delivered")
     late = (newest_update + timedelta(hours=2)).strftime(FMT)
-    emulator.deliveries[oldest][row_no] = [changed_email, "ok_read", late]
+    emulator.put_deliveries(oldest, [[changed_email, "ok_read", late]])
+    assert len(emulator.campaign_deliveries(oldest)) == len(oldest_rows), "the address's row changed in place"
     new_id = max(c["id"] for c in emulator.campaigns) + 1
     new_start = newest_update + timedelta(days=1)  # after the last run, as a real new campaign is
-    emulator.campaigns.append({**emulator.campaigns[-1], "id": new_id, "status": "in_progress",
-                               "start_time": new_start.strftime(FMT)})
-    recipients = [r[0] for r in emulator.deliveries[oldest][:25]]
-    emulator.deliveries[new_id] = [[e, "ok_delivered", (new_start + timedelta(minutes=3)).strftime(FMT)] for e in recipients]
+    recipients = [r[0] for r in oldest_rows[:25]]
+    emulator.add_campaign({**emulator.campaigns[-1], "id": new_id, "status": "in_progress",
+                           "start_time": new_start.strftime(FMT)},
+                          [[e, "ok_delivered", (new_start + timedelta(minutes=3)).strftime(FMT)] for e in recipients])
     emulator.journal.clear()
 
     pipeline.run(unisender_source(base_url=url, api_key="demo-key"))
@@ -150,9 +151,9 @@ def test_run_killed_mid_way_then_rerun_loses_and_duplicates_nothing(uni, tmp_pat
 def test_bad_rows_are_quarantined_and_the_rest_load(uni, tmp_path, files):
     emulator, url = uni
     cid = emulator.campaigns[1]["id"]
-    good = len(emulator.deliveries[cid])
-    emulator.deliveries[cid] += [["", "ok_delivered", "2026-01-01 10:00:00"],
-                                 ["someone@example.org", "ok_read", "yesterday"]]
+    good = len(emulator.campaign_deliveries(cid))
+    emulator.put_deliveries(cid, [["", "ok_delivered", "2026-01-01 10:00:00"],
+                                  ["someone@example.org", "ok_read", "yesterday"]])
     _pipeline(tmp_path).run(unisender_source(base_url=url, api_key="demo-key"))
     rows = _query(tmp_path, "select source, position, reason, payload from raw_unisender.quarantine order by position")
     assert [(r[0], r[1]) for r in rows] == [("unisender", f"getCampaignDeliveryStats campaign {cid} row {good}"),
@@ -212,4 +213,4 @@ def test_activation_calls_still_work(uni):
     assert (result["inserted"], result["invalid"]) == (1, 1)
     client.exclude(list_id, "new.person@example.org")
     client.exclude(list_id, "nobody@example.org")  # unknown contacts are not an error for a segment exit
-    assert emulator.contacts["new.person@example.org"].status != "unsubscribed"
+    assert emulator.contacts.get("new.person@example.org").status != "unsubscribed"
