@@ -152,10 +152,12 @@ class ArrowBatches:
             return []
         import pyarrow as pa
 
-        # a column one page left out (all None there) comes back as nulls
-        table = pa.concat_tables(self._tables, promote_options="default")
-        self._tables, self._held = [], 0
-        return [table]
+        tables, self._tables, self._held = self._tables, [], 0
+        try:
+            # a column one page left out (all None there) comes back as nulls
+            return [pa.concat_tables(tables, promote_options="default")]
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return tables  # pages that typed a column differently go on as they came, one by one
 
 
 __all__ = ["ArrowBatches", "keep_dlt_columns", "rows_as_arrow"]

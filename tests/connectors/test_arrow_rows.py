@@ -54,3 +54,12 @@ def test_pages_are_gathered_into_tables_of_the_batch_size_and_dict_pages_pass_th
     assert batches.add(rows_as_arrow(odd)) == [odd]
     assert batches.add(rows_as_arrow([{"id": 5}])) == [] and [t.num_rows for t in batches.flush()] == [1]
     assert batches.flush() == []
+
+
+def test_pages_that_type_a_column_differently_go_on_one_by_one():
+    from connectors.common.arrow import ArrowBatches
+
+    batches = ArrowBatches(rows=10)
+    first, second = rows_as_arrow([{"id": 1, "discount": 5}]), rows_as_arrow([{"id": 2, "discount": 5.5}])
+    assert batches.add(first) == [] and batches.add(second) == []
+    assert batches.flush() == [first, second]
