@@ -1,7 +1,8 @@
 {#
-  The independent consent gate: every outgoing address checked against the consent events as the
-  sources stated them (intermediate.int_consent_events_raw) and each record's raw contacts, read
-  through the parse tables of phone and e-mail spellings only. It does not read
+  The independent consent gate: every outgoing address checked against the verdict of the consent
+  events as the sources stated them (intermediate.int_consent_gate_verdicts, built from
+  int_consent_events_raw and each record's raw contacts, read through the parse tables of phone and
+  e-mail spellings only; a table so that the 36 reads of a run do not redo it). It does not read
   marts.consent_events / consent_current, which built the audiences: a fault there stops the sync
   instead of passing through it. Rules as in consent_current (DECISIONS.md, Consent): a standing
   revocation wins; otherwise a dated grant later than every revocation of the address; an undated
@@ -24,53 +25,8 @@ with outgoing as (
     {%- endfor %}
 ),
 
-events as (
-    select record_key, channel, address_raw, event_at, event_kind, is_standing_revocation
-    from {{ ref('int_consent_events_raw') }}
-    where channel in (select distinct channel from outgoing)
-),
-
-emails as (
-    select email_raw, email from {{ ref('int_email_addresses_parsed') }}
-),
-
-phones as (
-    select phone_raw, phone from {{ ref('int_phone_numbers_parsed') }}
-),
-
-named as (
-    -- An event that names its address applies to that address.
-    select events.channel,
-           case when contains(events.address_raw, '@') then 'email' else 'phone' end as address_type,
-           case when contains(events.address_raw, '@') then emails.email else phones.phone end as address,
-           events.event_at, events.event_kind, events.is_standing_revocation
-    from events
-    left join emails on emails.email_raw = events.address_raw
-    left join phones on phones.phone_raw = events.address_raw
-    where events.address_raw is not null
-),
-
-record_level as (
-    -- An event that names none applies to the addresses of its own record only.
-    select events.channel, raw.identifier_type as address_type,
-           case when raw.identifier_type = 'email' then emails.email else phones.phone end as address,
-           events.event_at, events.event_kind, events.is_standing_revocation
-    from events
-    join {{ ref('int_identifiers_raw') }} as raw
-        on raw.record_key = events.record_key and raw.identifier_type in ('email', 'phone')
-    left join emails on raw.identifier_type = 'email' and emails.email_raw = raw.identifier_raw
-    left join phones on raw.identifier_type = 'phone' and phones.phone_raw = raw.identifier_raw
-    where events.address_raw is null
-),
-
 verdict as (
-    select channel, address_type, address,
-           bool_or(event_kind = 'revoked' and is_standing_revocation) as has_standing_revocation,
-           max(event_at) filter (where event_kind in ('granted', 'double_opt_in_confirmed')) as granted_at,
-           max(coalesce(event_at, 'infinity'::timestamp)) filter (where event_kind = 'revoked') as revoked_at
-    from (select * from named union all select * from record_level)
-    where address is not null
-    group by 1, 2, 3
+    select * from {{ ref('int_consent_gate_verdicts') }}
 ),
 
 final as (
