@@ -21,5 +21,8 @@ CUSTOMER_FIELDS = {"first_name": "firstName", "given_name": "firstName", "last_n
 
 SEGMENT_IN = "in"  # each audience's segmentation has one segment, "in"; no segment = not in it
 BATCH = 500  # contacts per add/remove call from the engine; each contact is its own sync call (see destination.py)
+# Contacts in flight at once within a batch. Mindbox publishes no per-endpoint rate for sync calls;
+# four keeps a modest footprint, and a 429 is backed off (Retry-After) by the session.
+CONCURRENT_CALLS = 4
 EXPORT_POLL_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # the last repeated
 EXPORT_TIMEOUT_SECONDS = 900.0

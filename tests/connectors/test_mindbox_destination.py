@@ -224,3 +224,51 @@ def test_an_unreachable_mindbox_is_a_destination_error():
     client = MindboxDestination("http://127.0.0.1:9", "mb-secret", ENDPOINT, attempts=1, timeout=2)
     with pytest.raises(DestinationError, match="ConnectionError reaching http://127.0.0.1:9"):
         client.add(client.ensure_list("Любой", "email", None), _emails(1))
+
+
+def _answer_gaps(emulator, operation_kind: str = "import") -> list[float]:
+    """Seconds between consecutive answers to one kind of write, in the order they were given."""
+    names = {v: k for k, v in emulator.operations.items()}
+    at = sorted(e["at"] for e in emulator.journal if e["path"] == "/v3/operations/sync"
+                and emulator.operations.get(e["query"].get("operation")) == operation_kind)
+    assert names and len(at) > 1
+    return [b - a for a, b in zip(at, at[1:])]
+
+
+def test_contacts_are_put_in_several_at_a_time_and_the_outcome_keeps_their_order(mb):
+    """Every answer is delayed by 0.2 s: one after another, answers are at least that far apart;
+    with four in flight, some arrive together. The outcome lists contacts in the order given, with
+    the refused ones apart, whatever order the answers came in."""
+    emulator, url = mb
+    ref = _client(url).ensure_list("Параллельно", "email", None)
+    _client(url).add(_client(url).ensure_list("Разогрев", "email", None), _emails(2))  # customers to unsubscribe
+    requests.post(f"{url}/_emulator/customers/unsubscribe",
+                  json={"email": "client1@example.ru", "pointOfContact": "Email"}, timeout=5)
+    emulator.journal.clear()
+    emulator.faults.slow_ms = 200
+
+    one_by_one = _client(url, concurrency=1).add(ref, _emails(3, start=20))
+    assert min(_answer_gaps(emulator)) >= 0.19
+    emulator.journal.clear()
+
+    contacts = [*_emails(8, start=100), Contact("client1@example.ru", "email"), *_emails(3, start=200)]
+    out = _client(url, concurrency=4).add(ref, contacts)
+    assert min(_answer_gaps(emulator)) < 0.1
+    assert out.accepted == [c.identifier for c in contacts if c.identifier != "client1@example.ru"]
+    assert list(out.rejected) == ["client1@example.ru"] and len(one_by_one.accepted) == 3
+    emulator.faults.slow_ms = 0
+    assert _members(url, ref) >= set(out.accepted) and "client1@example.ru" not in _members(url, ref)
+
+    leaving = out.accepted[:6]
+    removed = _client(url, concurrency=4).remove(ref, leaving)
+    assert removed.accepted == leaving and not set(leaving) & _members(url, ref)
+
+
+def test_a_refused_key_stops_the_batch_instead_of_trying_every_contact(mb):
+    emulator, url = mb
+    ref = _client(url).ensure_list("Чужой ключ", "email", None)
+    emulator.journal.clear()
+    with pytest.raises(DestinationError, match="MINDBOX_SECRET_KEY"):
+        _client(url, api_key="wrong-secret-77", concurrency=4).add(ref, _emails(200))
+    refused = [e for e in emulator.journal if e["status"] == 401]
+    assert 1 <= len(refused) <= 8, len(refused)
