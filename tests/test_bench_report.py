@@ -149,3 +149,31 @@ def test_markdown_has_each_scale_targets_and_growth(tmp_path):
     assert "| full run: extract over HTTP, transform, activation | <= 600 s | 300.00 | **PASS** |" in text
     assert "Growth: 1 M took 12.0 × the 100k run (target ≤ 11 ×): **MISS**." in text
     assert "| extract:crm | 150.0 |" in text
+
+
+def test_cpu_of_other_processes_is_the_machines_busy_time_less_ours_and_the_emulators():
+    from demo.bench.sampler import Sample, TreeSampler
+
+    sampler = TreeSampler()
+    # t, rss main/children/outside, cpu main/children/outside, machine busy (all cumulative)
+    sampler.samples = [Sample(100.0, 1, 1, 1, 0.0, 0.0, 0.0, 0.0),
+                       Sample(110.0, 1, 1, 1, 6.0, 3.0, 2.0, 19.0),
+                       Sample(120.0, 1, 1, 1, 12.0, 6.0, 4.0, 22.0)]
+    busy_neighbour = sampler.window(100.0, 109.9)  # from the sample at or before the start to the one after the end
+    assert busy_neighbour.cpu_pipeline == 9.0 and busy_neighbour.cpu_outside == 2.0
+    assert busy_neighbour.cpu_others == pytest.approx(8.0)  # 19 busy - 9 ours - 2 emulators
+    # The machine's counter and ours are sampled a moment apart: never below zero.
+    assert sampler.window(110.1, 120.0).cpu_others == 0.0
+
+
+def test_a_benchmark_that_shared_the_machine_says_so():
+    quiet, shared = hand_made_report(), hand_made_report()
+    for r, others in ((quiet, 1.0), (shared, 60.0)):
+        r["machine"] = {"cpus": 2}
+        for run in r["runs"].values():
+            run["total"]["cpu_others_s"] = others
+    quiet_text = "\n".join(report.render_scale(quiet))
+    shared_text = "\n".join(report.render_scale(shared))
+    assert "a quiet machine" in quiet_text and "not quiet" not in quiet_text
+    assert "**the machine was not quiet, and these times are inflated**" in shared_text
+    assert "not quiet" not in "\n".join(report.render_scale(hand_made_report()))  # older reports: nothing said

@@ -91,6 +91,23 @@ def _stage_table(stages: list[dict]) -> list[str]:
     return lines
 
 
+QUIET_SHARE = 0.05  # other processes' share of the machine's CPU above which the figures are flagged
+
+
+def _quiet_or_not(report: dict) -> list[str]:
+    """What other processes took of the machine during the runs (reports before the sampler
+    measured it say nothing)."""
+    totals = [r["total"] for r in report["runs"].values() if "cpu_others_s" in r.get("total", {})]
+    if not totals:
+        return []
+    others = sum(t["cpu_others_s"] for t in totals)
+    share = others / max(sum(t["wall_s"] for t in totals) * (report.get("machine", {}).get("cpus") or 1), 1e-9)
+    line = f"Other processes took {others:,.0f} CPU s during the runs, {share:.1%} of the machine"
+    if share > QUIET_SHARE:
+        return [f"{line}: **the machine was not quiet, and these times are inflated**."]
+    return [f"{line}: a quiet machine."]
+
+
 def render_scale(report: dict) -> list[str]:
     runs = report["runs"]
     full = runs["full"]
@@ -99,6 +116,7 @@ def render_scale(report: dict) -> list[str]:
              "", f"Measured {report.get('measured_at', '?')} on {m.get('cpus', '?')} CPUs, "
              f"{_fmt(m.get('memory_gib'))} GiB (commit {report.get('commit', '?')}); "
              f"load average at the start {m.get('load_at_start', '?')} (another run on the machine inflates the times).",
+             *_quiet_or_not(report),
              "", "### Full run, per stage", "", *_stage_table([report["generate"], *full["stages"], full["total"]]), ""]
     lines += ["### Runs", "", "| run | wall s | CPU s | peak RSS GiB | note |", "|---|---:|---:|---:|---|"]
     for key, label in (("full", "full"), ("change", "~1 % changed"),

@@ -32,6 +32,7 @@ def figures(name: str, w: Window, rows: int | None = None) -> dict:
     return {
         "stage": name, "wall_s": round(w.wall, 2), "cpu_s": round(w.cpu_pipeline, 2),
         "cpu_children_s": round(w.cpu_children, 2), "cpu_emulators_s": round(w.cpu_outside, 2),
+        "cpu_others_s": round(w.cpu_others, 2),
         "peak_rss_gib": round(w.peak_rss_pipeline / GIB, 3), "peak_rss_children_gib": round(w.peak_rss_children / GIB, 3),
         "peak_rss_emulators_gib": round(w.peak_rss_outside / GIB, 3),
         "rows": rows, "rows_per_s": round(rows / w.wall) if rows and w.wall > 0 else None,
