@@ -2,6 +2,7 @@
 with the business settings as dbt variables; a whole build whose inputs have not changed since the
 last one is skipped (orchestration/build_inputs.py)."""
 
+import json
 import os
 from graphlib import TopologicalSorter
 
@@ -37,6 +38,7 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
         # `context.assets_def` is the subset being run, so compare with every model's key.
         whole = set(context.selected_asset_keys) == every_model
         inputs = None
+        changed_raw = None
         if whole:
             with duckdb.connect() as con:
                 inputs = build_inputs.collect_inputs(con, manifest, dbt_vars)
@@ -49,11 +51,21 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
                 what = build_inputs.changed(last[2], inputs)
                 context.log.info(f"dbt build: {len(what)} input(s) changed since run {last[1]}: "
                                  + ", ".join(what[:12]) + (" …" if len(what) > 12 else ""))
-        invocation = dbt.cli(["build", "--vars", dbt_vars], context=context)
+                changed_raw = build_inputs.changed_raw_tables(last[2], inputs)
+        # Only a whole build after a recorded one may keep union slices: a subset leaves no record.
+        if changed_raw is None:
+            os.environ.pop(build_inputs.CHANGED_RAW_ENV, None)
+        else:
+            os.environ[build_inputs.CHANGED_RAW_ENV] = json.dumps(changed_raw)
+            context.log.info(f"dbt build: union tables rewrite only the slices reading {len(changed_raw)} changed raw table(s)")
         try:
-            yield from invocation.stream()
+            invocation = dbt.cli(["build", "--vars", dbt_vars], context=context)
+            try:
+                yield from invocation.stream()
+            finally:
+                stop(invocation.process)
         finally:
-            stop(invocation.process)
+            os.environ.pop(build_inputs.CHANGED_RAW_ENV, None)
         if inputs and invocation.is_successful():
             with duckdb.connect() as con:
                 build_inputs.record_built(con, inputs, context.run_id)

@@ -201,7 +201,8 @@ class BusinessSettings(_Strict):
         return {
             "cdp_systems": {
                 name: {"rank": self.rank(name), "shapes": list(SYSTEMS[name].shapes),
-                       **({"timezone": entry.timezone} if entry.timezone else {})}
+                       **({"timezone": entry.timezone} if entry.timezone else {}),
+                       **({"per_mapping_entry": True} if SYSTEMS[name].per_mapping_entry else {})}
                 for name, entry in self.systems.items()
             },
             "cdp_source_ranks": self.source_ranks(),

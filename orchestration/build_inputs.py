@@ -139,6 +139,25 @@ def changed(before: dict[str, str], now: dict[str, str]) -> list[str]:
     return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
 
 
+# Inputs that do not change what a staging model selects: staging never reads the calendar date.
+_NOT_STAGING_INPUTS = {"today"}
+CHANGED_RAW_ENV = "CDP_DBT_CHANGED_RAW_TABLES"
+
+
+def changed_raw_tables(before: dict[str, str], now: dict[str, str]) -> list[str] | None:
+    """The raw tables (`schema.table`) whose content differs from the last successful build's, when
+    nothing else that staging depends on changed; None when something did (a model, macro, setting,
+    our code, or no build on record), and then every union slice is rewritten. This is what lets a
+    union table keep the slices of systems that brought nothing new (macros/systems/union_slices.sql)."""
+    if not before:
+        return None
+    what = changed(before, now)
+    raw = [name for name in what if name.startswith("raw_")]
+    if len(raw) + len([name for name in what if name in _NOT_STAGING_INPUTS]) != len(what):
+        return None
+    return raw
+
+
 def last_built(con: duckdb.DuckDBPyConnection) -> tuple[str, str, dict[str, str]] | None:
     """(fingerprint, run id, inputs) of the last successful full build, if any."""
     schema, table = STATE_TABLE.split(".")

@@ -312,6 +312,82 @@ def test_a_run_with_nothing_new_skips_the_build_and_still_reconciles(run):
     assert _q(run, "select run_id from ops.dbt_build_inputs order by built_at desc limit 1")[0][0] == rebuilt.run_id
 
 
+UNIONS = ["int_person_records_raw", "int_identifiers_raw", "int_consent_events_raw", "int_orders_unioned",
+          "int_order_items_unioned", "int_carts_unioned", "int_campaigns_unioned", "int_message_events_unioned"]
+
+
+def _run_dbt(run, warehouse: Path, args: list[str], changed_raw: list[str] | None = None) -> None:
+    env = {**os.environ, **run["env"], "CDP_DUCKDB_PATH": str(warehouse)}
+    env.pop("CDP_DBT_CHANGED_RAW_TABLES", None)
+    if changed_raw is not None:
+        env["CDP_DBT_CHANGED_RAW_TABLES"] = json.dumps(changed_raw)
+    done = subprocess.run([sys.executable, "-m", "cdp.dbt_cli", *args], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_path):
+    """A build told which raw tables changed rewrites those systems' slices of the union tables
+    and keeps the rest, and ends with the same rows as a build from scratch. One CRM's contact is
+    renamed, another's deleted, and a spreadsheet row changed; a mark planted in an unchanged
+    system's slice survives, one planted in a changed system's slice is gone."""
+    import shutil
+
+    incremental, scratch = tmp_path / "incremental.duckdb", tmp_path / "scratch.duckdb"
+    shutil.copy(run["warehouse"], incremental)
+    with duckdb.connect(str(incremental)) as con:
+        renamed = con.execute("update raw_amocrm.contacts set name = 'Изменённый Контакт', first_name = null, "
+                              "last_name = null where id = (select min(id) from raw_amocrm.contacts)").fetchone()[0]
+        deleted = con.execute("delete from raw_bitrix24.contacts where id = (select max(id) from raw_bitrix24.contacts)").fetchone()[0]
+        sheet = con.execute("update raw_spreadsheets.members set phone = '8 (912) 000-00-01' "
+                            "where record_id = (select min(record_id) from raw_spreadsheets.members)").fetchone()[0]
+        assert renamed == 1 and deleted == 1 and sheet == 1
+        for system in ("unisender", "amocrm", "loyalty"):
+            con.execute("insert into intermediate.int_person_records_raw (record_key, source_system, source_record_id) "
+                        "values (?, ?, 'planted')", [f"{system}:planted", system])
+    shutil.copy(incremental, scratch)
+    with duckdb.connect(str(scratch)) as con:
+        con.execute("delete from intermediate.int_person_records_raw where source_record_id = 'planted'")
+
+    changed = ["raw_amocrm.contacts", "raw_bitrix24.contacts", "raw_spreadsheets.members"]
+    _run_dbt(run, incremental, ["run", "--select", *UNIONS], changed_raw=changed)
+    _run_dbt(run, scratch, ["run", "--select", *UNIONS, "--full-refresh"])
+
+    with duckdb.connect(str(incremental)) as con:
+        kept = {r[0] for r in con.execute("select source_system from intermediate.int_person_records_raw "
+                                          "where source_record_id = 'planted'").fetchall()}
+        assert kept == {"unisender"}, "only the unchanged system's slice keeps what was there"
+        con.execute("delete from intermediate.int_person_records_raw where source_record_id = 'planted'")
+        con.execute(f"attach '{scratch}' as scratch (read_only)")
+        for table in UNIONS:
+            total = con.execute(f"select count(*) from intermediate.{table}").fetchone()[0]
+            differ = con.execute(f"select count(*) from ((select * from intermediate.{table} except all "
+                                 f"select * from scratch.intermediate.{table}) union all "
+                                 f"(select * from scratch.intermediate.{table} except all "
+                                 f"select * from intermediate.{table}))").fetchone()[0]
+            assert differ == 0, f"{table}: {differ} of {total} rows differ from a build from scratch"
+        assert con.execute("select count(*) from intermediate.int_message_events_unioned").fetchone()[0] > 0
+        names = con.execute("select count(*) from intermediate.int_person_records_raw "
+                            "where source_system = 'amocrm' and full_name = 'Изменённый Контакт'").fetchone()[0]
+        assert names == 1, "the renamed contact's slice was rewritten"
+
+
+def test_every_union_row_belongs_to_its_systems_slice(run):
+    """What keeping slices relies on (macros/systems/union_slices.sql): a fixed system's rows carry
+    its name as source_system, and the spreadsheets' rows a mapping entry's name, never a system's."""
+    from cdp.settings import load_settings
+    from cdp.systems import SYSTEMS
+
+    with environment(run["env"]):
+        settings = load_settings()
+    entries = set(settings.source_ranks()) - set(SYSTEMS)
+    assert entries, "the demo maps spreadsheet entries"
+    for table in UNIONS:
+        found = {r[0] for r in _q(run, f"select distinct source_system from intermediate.{table}")}
+        fixed = {name for name in found if name in SYSTEMS}
+        assert not {name for name in fixed if SYSTEMS[name].per_mapping_entry}, table
+        assert found - fixed <= entries, f"{table}: {found - fixed - entries}"
+
+
 def test_a_dry_run_reports_per_destination_and_sends_nothing(run):
     batches_before = _q(run, "select count(*) from activation.sync_batches")[0][0]
     from orchestration.definitions import build_definitions

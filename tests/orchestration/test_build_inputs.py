@@ -131,3 +131,23 @@ def test_a_var_set_in_dbt_project_yml_changes_it(setup, tmp_path):
     before = _fp(con, manifest)
     (tmp_path / "dbt_project.yml").write_text("vars:\n  identity_match_threshold: 0.95\n")
     assert _fp(con, manifest) != before
+
+
+def test_changed_raw_tables_only_when_nothing_but_raw_tables_and_the_date_moved(setup, tmp_path):
+    """The union tables may keep the slices of unchanged systems only when staging's other inputs
+    (models, macros, settings, our code) are what the last build had; the calendar date is not one."""
+    con, manifest = setup
+    con.execute("create table raw_crm.orders (id int, _dlt_load_id varchar)")
+    first = build_inputs.collect_inputs(con, manifest, VARS, NOON_UTC)
+    assert build_inputs.changed_raw_tables({}, first) is None  # no build on record
+    assert build_inputs.changed_raw_tables(first, first) == []
+
+    con.execute("insert into raw_crm.orders values (1, '1700000900.1')")
+    later = build_inputs.collect_inputs(con, manifest, VARS, NOON_UTC.replace(hour=19))
+    assert build_inputs.changed_raw_tables(first, later) == ["raw_crm.orders"]
+
+    manifest.write_text(json.dumps(_manifest(macro="select 2")))
+    edited = build_inputs.collect_inputs(con, manifest, VARS, NOON_UTC)
+    assert build_inputs.changed_raw_tables(first, edited) is None
+    other_vars = build_inputs.collect_inputs(con, manifest, json.dumps({"currency": "KZT"}), NOON_UTC)
+    assert build_inputs.changed_raw_tables(later, other_vars) is None

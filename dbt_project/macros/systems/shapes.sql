@@ -83,10 +83,16 @@
 {%- endmacro %}
 
 {#- Union of every enabled system's `stg_<system>__<shape>`, column by column by name and cast to
-    the shape's type, never by position; no system offering it gives zero rows of the same shape. -#}
+    the shape's type, never by position; no system offering it gives zero rows of the same shape.
+    In an incremental union (union_config) only the slices its pre-hook cleared are selected
+    (union_slices.sql). -#}
 {% macro union_shape(shape) -%}
     {%- set columns = shape_columns(shape) -%}
     {%- set systems = systems_offering(shape) -%}
+    {%- if execute and model.config.get('materialized') == 'incremental' and is_incremental() -%}
+        {%- set stale = union_stale_systems(shape) -%}
+        {%- if stale is not none -%}{%- set systems = stale -%}{%- endif -%}
+    {%- endif -%}
     {%- if not systems -%}
         {{ empty_shape(shape) }}
     {%- endif -%}
@@ -95,4 +101,10 @@
     from {{ ref('stg_' ~ system ~ '__' ~ shape) }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- The config of a union table kept per system (union_slices.sql). -#}
+{% macro union_config(shape) -%}
+    {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='sync_all_columns',
+              pre_hook="{{ union_clear_stale('" ~ shape ~ "') }}") }}
 {%- endmacro %}

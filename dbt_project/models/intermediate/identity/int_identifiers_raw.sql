@@ -1,3 +1,4 @@
+{{ union_config('identifiers') }}
 -- Every enabled system's identifiers (stg_<system>__identifiers) as the sources wrote them.
 with unioned as (
     {{ union_shape('identifiers') }}

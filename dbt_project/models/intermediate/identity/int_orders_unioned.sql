@@ -1,3 +1,4 @@
+{{ union_config('orders') }}
 -- Every enabled system's orders (stg_<system>__orders), one shape, by column name. The buyer's
 -- record is named in the system that holds it (`customer_source_system`, default the exporting
 -- system), whether or not that system exported a person file.
