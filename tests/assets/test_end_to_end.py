@@ -327,9 +327,10 @@ def _run_dbt(run, warehouse: Path, args: list[str], changed_raw: list[str] | Non
 
 def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_path):
     """A build told which raw tables changed rewrites those systems' slices of the union tables
-    and keeps the rest, and ends with the same rows as a build from scratch. One CRM's contact is
-    renamed, another's deleted, and a spreadsheet row changed; a mark planted in an unchanged
-    system's slice survives, one planted in a changed system's slice is gone."""
+    and of the e-mail events, keeps the rest, and ends with the same rows as a build from scratch.
+    One CRM's contact is renamed, another's deleted, a spreadsheet row and a platform's deliveries
+    changed; a mark planted in an unchanged system's slice survives, one planted in a changed
+    system's slice is gone, and a kept event credited to the wrong customer is put right."""
     import shutil
 
     incremental, scratch = tmp_path / "incremental.duckdb", tmp_path / "scratch.duckdb"
@@ -341,29 +342,39 @@ def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_
         sheet = con.execute("update raw_spreadsheets.members set phone = '8 (912) 000-00-01' "
                             "where record_id = (select min(record_id) from raw_spreadsheets.members)").fetchone()[0]
         assert renamed == 1 and deleted == 1 and sheet == 1
-        for system in ("unisender", "amocrm", "loyalty"):
+        gone = con.execute("delete from raw_unisender.campaign_deliveries where email = "
+                           "(select min(email) from raw_unisender.campaign_deliveries)").fetchone()[0]
+        assert gone > 0
+        for system in ("sendsay", "amocrm", "loyalty"):
             con.execute("insert into intermediate.int_person_records_raw (record_key, source_system, source_record_id) "
                         "values (?, ?, 'planted')", [f"{system}:planted", system])
+        # A kept event row credited to the wrong customer takes its address's owner again.
+        misattributed = con.execute("update marts.fct_email_events set customer_id = 'planted' where email_event_id = "
+                                    "(select min(email_event_id) from marts.fct_email_events where platform = 'sendsay' "
+                                    "and customer_id is not null)").fetchone()[0]
+        assert misattributed == 1
     shutil.copy(incremental, scratch)
     with duckdb.connect(str(scratch)) as con:
         con.execute("delete from intermediate.int_person_records_raw where source_record_id = 'planted'")
 
-    changed = ["raw_amocrm.contacts", "raw_bitrix24.contacts", "raw_spreadsheets.members"]
-    _run_dbt(run, incremental, ["run", "--select", *UNIONS], changed_raw=changed)
-    _run_dbt(run, scratch, ["run", "--select", *UNIONS, "--full-refresh"])
+    changed = ["raw_amocrm.contacts", "raw_bitrix24.contacts", "raw_spreadsheets.members", "raw_unisender.campaign_deliveries"]
+    selection = ["--select", *UNIONS, "+int_identifier_owners", "fct_email_events"]
+    _run_dbt(run, incremental, ["run", *selection], changed_raw=changed)
+    _run_dbt(run, scratch, ["run", *selection, "--full-refresh"])
 
     with duckdb.connect(str(incremental)) as con:
         kept = {r[0] for r in con.execute("select source_system from intermediate.int_person_records_raw "
                                           "where source_record_id = 'planted'").fetchall()}
-        assert kept == {"unisender"}, "only the unchanged system's slice keeps what was there"
+        assert kept == {"sendsay"}, "only the unchanged system's slice keeps what was there"
         con.execute("delete from intermediate.int_person_records_raw where source_record_id = 'planted'")
         con.execute(f"attach '{scratch}' as scratch (read_only)")
-        for table in UNIONS:
-            total = con.execute(f"select count(*) from intermediate.{table}").fetchone()[0]
-            differ = con.execute(f"select count(*) from ((select * from intermediate.{table} except all "
-                                 f"select * from scratch.intermediate.{table}) union all "
-                                 f"(select * from scratch.intermediate.{table} except all "
-                                 f"select * from intermediate.{table}))").fetchone()[0]
+        assert not con.execute("select count(*) from marts.fct_email_events where customer_id = 'planted'").fetchone()[0]
+        for table in [f"intermediate.{t}" for t in UNIONS] + ["marts.fct_email_events"]:
+            total = con.execute(f"select count(*) from {table}").fetchone()[0]
+            differ = con.execute(f"select count(*) from ((select * from {table} except all "
+                                 f"select * from scratch.{table}) union all "
+                                 f"(select * from scratch.{table} except all "
+                                 f"select * from {table}))").fetchone()[0]
             assert differ == 0, f"{table}: {differ} of {total} rows differ from a build from scratch"
         assert con.execute("select count(*) from intermediate.int_message_events_unioned").fetchone()[0] > 0
         names = con.execute("select count(*) from intermediate.int_person_records_raw "

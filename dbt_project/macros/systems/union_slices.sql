@@ -52,15 +52,18 @@
     {{ return(state.changed) }}
 {%- endmacro %}
 
-{#- The rows of `system`'s slice in a union table. -#}
-{% macro union_slice_predicate(system) -%}
-    {%- set systems = var('cdp_systems', {}) -%}
-    {%- if systems.get(system, {}).get('per_mapping_entry') -%}
-        {%- set others = systems.keys() | reject('equalto', system) | list -%}
-        (source_system is null or source_system not in ({% for name in others %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %}{{ "''" if not others }}))
-    {%- else -%}
-        source_system = '{{ system }}'
-    {%- endif -%}
+{#- The rows of the slices of `systems` in a table whose `column` holds the source system. -#}
+{% macro union_slice_predicate(systems, column='source_system') -%}
+    {%- set enabled = var('cdp_systems', {}) -%}
+    (false
+    {%- for system in systems -%}
+        {%- if enabled.get(system, {}).get('per_mapping_entry') -%}
+            {%- set others = enabled.keys() | reject('equalto', system) | list %}
+        or {{ column }} is null or {{ column }} not in ({% for name in others %}'{{ name }}', {% endfor %}'')
+        {%- else %}
+        or {{ column }} = '{{ system }}'
+        {%- endif -%}
+    {%- endfor -%})
 {%- endmacro %}
 
 {#- The pre-hook of a union: removes the slices about to be written again (all of them without a
@@ -71,7 +74,7 @@
         {%- if stale is none -%}
             delete from {{ this }}
         {%- elif stale -%}
-            delete from {{ this }} where {% for system in stale %}{{ union_slice_predicate(system) }}{{ " or " if not loop.last }}{% endfor %}
+            delete from {{ this }} where {{ union_slice_predicate(stale) }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -1,12 +1,18 @@
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
+          pre_hook="{{ email_events_clear_stale() }}", post_hook="{{ email_events_reattribute() }}") }}
 -- Grain: one row per mailing platform, campaign, address and event type (sent, delivered,
 -- opened, clicked, unsubscribed, bounced), with the customer the address belongs to. Addresses
 -- shared by many records (role mailboxes) and addresses no customer record carries stay
 -- unattributed (customer_id null) rather than credited to an arbitrary person.
 -- Each address spelling is resolved once (normalised e-mail, then its owner), not per event: the
 -- events then need one join instead of two over millions of rows.
+-- Kept between builds: a build selects only the platforms whose events or campaigns changed and
+-- moves the others' rows to their address's current owner (macros/engagement/email_events_incremental.sql).
+{%- set stale = email_event_platforms_stale() if execute and is_incremental() else none %}
 with addresses as (
     select spellings.email_raw, coalesce(emails.email, lower(trim(spellings.email_raw))) as email
-    from (select distinct email_raw from {{ ref('int_message_events_unioned') }}) as spellings
+    from (select distinct email_raw from {{ ref('int_message_events_unioned') }}
+          {%- if stale is not none %} where {{ union_slice_predicate(stale) }}{% endif %}) as spellings
     left join {{ ref('int_email_addresses_parsed') }} as emails on emails.email_raw = spellings.email_raw
 ),
 
@@ -27,6 +33,9 @@ events as (
            events.event_type, events.event_at
     from {{ ref('int_message_events_unioned') }} as events
     left join attributed on attributed.email_raw = events.email_raw
+    {%- if stale is not none %}
+    where {{ union_slice_predicate(stale, 'events.source_system') }}
+    {%- endif %}
 ),
 
 campaigns as (
