@@ -353,12 +353,16 @@ def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_
                                     "(select min(email_event_id) from marts.fct_email_events where platform = 'sendsay' "
                                     "and customer_id is not null)").fetchone()[0]
         assert misattributed == 1
+        for platform in ("sendsay", "unisender"):
+            con.execute("insert into marts.campaign_performance (campaign_key, platform, sent) values (?, ?, 1)",
+                        [f"{platform}:planted", platform])
     shutil.copy(incremental, scratch)
     with duckdb.connect(str(scratch)) as con:
         con.execute("delete from intermediate.int_person_records_raw where source_record_id = 'planted'")
+        con.execute("delete from marts.campaign_performance where campaign_key like '%:planted'")
 
     changed = ["raw_amocrm.contacts", "raw_bitrix24.contacts", "raw_spreadsheets.members", "raw_unisender.campaign_deliveries"]
-    selection = ["--select", *UNIONS, "+int_identifier_owners", "fct_email_events"]
+    selection = ["--select", *UNIONS, "+int_identifier_owners", "fct_email_events", "campaign_performance"]
     _run_dbt(run, incremental, ["run", *selection], changed_raw=changed)
     _run_dbt(run, scratch, ["run", *selection, "--full-refresh"])
 
@@ -367,9 +371,13 @@ def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_
                                           "where source_record_id = 'planted'").fetchall()}
         assert kept == {"sendsay"}, "only the unchanged system's slice keeps what was there"
         con.execute("delete from intermediate.int_person_records_raw where source_record_id = 'planted'")
+        kept = {r[0] for r in con.execute("select platform from marts.campaign_performance "
+                                          "where campaign_key like '%:planted'").fetchall()}
+        assert kept == {"sendsay"}, "campaign counts are kept for platforms whose events did not change"
+        con.execute("delete from marts.campaign_performance where campaign_key like '%:planted'")
         con.execute(f"attach '{scratch}' as scratch (read_only)")
         assert not con.execute("select count(*) from marts.fct_email_events where customer_id = 'planted'").fetchone()[0]
-        for table in [f"intermediate.{t}" for t in UNIONS] + ["marts.fct_email_events"]:
+        for table in [f"intermediate.{t}" for t in UNIONS] + ["marts.fct_email_events", "marts.campaign_performance"]:
             total = con.execute(f"select count(*) from {table}").fetchone()[0]
             differ = con.execute(f"select count(*) from ((select * from {table} except all "
                                  f"select * from scratch.{table}) union all "

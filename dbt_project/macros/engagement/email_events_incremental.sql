@@ -1,11 +1,12 @@
-{#- fct_email_events is kept between builds (ten million rows at a million people, 40 s to write
+{#- fct_email_events, and campaign_performance made from it, are kept between builds (ten million rows at a million people, 40 s to write
     again). What can change an event row, and how a build takes it in:
     - a platform's events or campaigns changed (its raw tables did): that platform's rows are
       deleted and selected again, as the union tables do (union_slices.sql);
     - an address now belongs to another customer, or to none, after identity moved: the rows of
       those addresses get the new customer_id in place;
     - anything else changed, or no list of changed raw tables (a plain `dbt build`): every row is
-      deleted and selected again, which is the table the model would be. -#}
+      deleted and selected again, which is the table the model would be.
+    campaign_performance counts addresses, not customers: only the first case moves it. -#}
 
 {#- Platforms whose rows are written again this build; none means all of them. -#}
 {% macro email_event_platforms_stale() -%}
@@ -15,7 +16,9 @@
     {{ return((events + campaigns) | unique | list) }}
 {%- endmacro %}
 
-{% macro email_events_clear_stale() -%}
+{#- Pre-hook of a mart kept per platform (fct_email_events, campaign_performance): clears the rows
+    of the platforms written again. -#}
+{% macro email_platforms_clear_stale() -%}
     {%- if execute and is_incremental() -%}
         {%- set stale = email_event_platforms_stale() -%}
         {%- if stale is none -%}

@@ -33,20 +33,10 @@ audiences as (
     select * from segment_events
 ),
 
--- Distinct addresses per audience, campaign and event type (macros/email_metrics.sql); the 'all'
--- audience straight from the events, the segments from their (few) attributed events.
+-- Distinct addresses per segment audience, campaign and event type (macros/email_metrics.sql),
+-- from their (few) attributed events. The 'all' audience is campaign_performance's funnel, the
+-- same macros over every event: counted there once rather than again here.
 per_event_type as (
-    select
-        'all' as audience,
-        campaign_key,
-        event_type,
-        any_value(platform) as platform,
-        any_value(campaign_name) as campaign_name,
-        any_value(campaign_sent_at) as sent_at,
-        {{ email_funnel_addresses('email') }}
-    from events
-    group by 2, 3
-    union all
     select
         audience,
         campaign_key,
@@ -60,6 +50,10 @@ per_event_type as (
 ),
 
 funnel as (
+    select 'all' as audience, campaign_key, platform, campaign_name, sent_at,
+           sent, delivered, opened, clicked, unsubscribed, bounced
+    from {{ ref('campaign_performance') }}
+    union all
     select
         audience,
         campaign_key,

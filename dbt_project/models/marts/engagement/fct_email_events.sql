@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
-          pre_hook="{{ email_events_clear_stale() }}", post_hook="{{ email_events_reattribute() }}") }}
+          pre_hook="{{ email_platforms_clear_stale() }}", post_hook="{{ email_events_reattribute() }}") }}
 -- Grain: one row per mailing platform, campaign, address and event type (sent, delivered,
 -- opened, clicked, unsubscribed, bounced), with the customer the address belongs to. Addresses
 -- shared by many records (role mailboxes) and addresses no customer record carries stay
