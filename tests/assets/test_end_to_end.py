@@ -390,6 +390,44 @@ def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_
         assert names == 1, "the renamed contact's slice was rewritten"
 
 
+def test_a_run_after_one_crm_changed_keeps_the_other_slices_and_their_passed_tests(run, tmp_path):
+    """Through Dagster, on a copy of the warehouse: one amoCRM contact changed since the last build.
+    The build is told which raw table moved, runs no unit test and no test on staging data that did
+    not change (they passed on the same rows and code), still runs the tests above staging, and
+    rebuilds the marts."""
+    import shutil
+
+    from orchestration.definitions import build_definitions
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(run["warehouse"], copy)
+    state = Path(run["warehouse"]).parent / "state"
+    if state.exists():
+        shutil.copytree(state, tmp_path / "state")
+    with duckdb.connect(str(copy)) as con:
+        con.execute("update raw_amocrm.contacts set name = 'Изменённый Контакт', first_name = null, last_name = null, "
+                    "_dlt_load_id = '9999999999.1' where id = (select min(id) from raw_amocrm.contacts)")
+    with environment({**run["env"], "CDP_DUCKDB_PATH": str(copy)}):
+        defs = build_definitions()
+        job = dg.define_asset_job("transform", selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(["raw"])
+                                  - dg.AssetSelection.key_prefixes(["activation"]))
+        job = job.resolve(asset_graph=defs.resolve_asset_graph())
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(instance=instance, resources=defs.resources)
+            messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert result.success
+    assert any("1 input(s) changed" in m and "raw_amocrm.contacts" in m for m in messages)
+    assert any("union tables rewrite only the slices" in m for m in messages)
+    checked = {tuple(e.event_specific_data.asset_key.path) for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert any(key[-1].startswith("stg_amocrm__") for key in checked), "tests on the changed system's staging ran"
+    assert not any(key[-1].startswith("stg_unisender__") for key in checked), "tests on unchanged staging ran again"
+    assert ("marts", "fct_email_events") in checked and ("marts", "customer_360") in checked
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.execute("select count(*) from marts.customer_360 c join marts.customer_identity_map m using (customer_id) "
+                           "where m.record_key in (select 'amocrm:' || min(id) from raw_amocrm.contacts)").fetchone()[0] == 1
+
+
 def test_every_union_row_belongs_to_its_systems_slice(run):
     """What keeping slices relies on (macros/systems/union_slices.sql): a fixed system's rows carry
     its name as source_system, and the spreadsheets' rows a mapping entry's name, never a system's."""

@@ -151,3 +151,29 @@ def test_changed_raw_tables_only_when_nothing_but_raw_tables_and_the_date_moved(
     assert build_inputs.changed_raw_tables(first, edited) is None
     other_vars = build_inputs.collect_inputs(con, manifest, json.dumps({"currency": "KZT"}), NOON_UTC)
     assert build_inputs.changed_raw_tables(later, other_vars) is None
+
+
+def test_tests_on_unchanged_data_are_those_reading_only_unchanged_raw_tables_through_staging(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    source = lambda schema, table: {"schema": schema, "identifier": table}  # noqa: E731
+    model = lambda name, *parents: {"resource_type": "model", "name": name, "depends_on": {"nodes": list(parents)}}  # noqa: E731
+    test = lambda name, *parents: {"resource_type": "test", "name": name, "depends_on": {"nodes": list(parents)}}  # noqa: E731
+    manifest.write_text(json.dumps({
+        "sources": {"source.p.crm.customers": source("raw_crm", "customers"),
+                    "source.p.mail.events": source("raw_mail", "events")},
+        "nodes": {
+            "seed.p.codes": {"resource_type": "seed", "name": "codes", "depends_on": {"nodes": []}},
+            "model.p.stg_crm__customers": model("stg_crm__customers", "source.p.crm.customers"),
+            "model.p.stg_crm__people": model("stg_crm__people", "model.p.stg_crm__customers", "seed.p.codes"),
+            "model.p.stg_mail__events": model("stg_mail__events", "source.p.mail.events", "seed.p.codes"),
+            "model.p.int_people": model("int_people", "model.p.stg_crm__people"),
+            "test.p.t_crm": test("not_null_stg_crm__people_id", "model.p.stg_crm__people"),
+            "test.p.t_mail": test("unique_stg_mail__events_id", "model.p.stg_mail__events"),
+            "test.p.t_both": test("relationships_mail_crm", "model.p.stg_mail__events", "model.p.stg_crm__customers"),
+            "test.p.t_int": test("unique_int_people_id", "model.p.int_people"),
+        },
+    }))
+    assert build_inputs.tests_on_unchanged_data(manifest, ["raw_crm.customers"]) == ["unique_stg_mail__events_id"]
+    assert build_inputs.tests_on_unchanged_data(manifest, ["raw_mail.events"]) == ["not_null_stg_crm__people_id"]
+    assert build_inputs.tests_on_unchanged_data(manifest, []) == sorted(
+        ["not_null_stg_crm__people_id", "unique_stg_mail__events_id", "relationships_mail_crm"])
