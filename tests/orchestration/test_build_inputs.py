@@ -177,3 +177,15 @@ def test_tests_on_unchanged_data_are_those_reading_only_unchanged_raw_tables_thr
     assert build_inputs.tests_on_unchanged_data(manifest, ["raw_mail.events"]) == ["not_null_stg_crm__people_id"]
     assert build_inputs.tests_on_unchanged_data(manifest, []) == sorted(
         ["not_null_stg_crm__people_id", "unique_stg_mail__events_id", "relationships_mail_crm"])
+
+
+def test_no_staging_model_reads_the_clock():
+    """A new day alone leaves the union slices and the staging tests as they were
+    (`changed_raw_tables` ignores "today"): that holds only while staging never asks for the date."""
+    from pathlib import Path
+
+    staging = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging"
+    clock = ("as_of_date(", "now()", "current_date", "current_timestamp", "today(")
+    readers = [str(p.relative_to(staging)) for p in staging.rglob("*.sql")
+               if any(word in p.read_text(encoding="utf-8").lower() for word in clock)]
+    assert list(staging.rglob("*.sql")) and readers == []
