@@ -99,8 +99,9 @@ def lift(tmp_path_factory) -> pd.DataFrame:
                       encoding="utf-8")
     env = {**os.environ, "CDP_BUSINESS_CONFIG": str(config), "CDP_DUCKDB_PATH": str(warehouse)}
     done = subprocess.run(
-        [sys.executable, "-m", "cdp.dbt_cli", "build", "--select", "campaign_lift", "campaign_metrics", "--target-path", str(work / "target"),
-         "--log-path", str(work / "logs")],
+        # campaign_metrics takes its 'all' audience from campaign_performance.
+        [sys.executable, "-m", "cdp.dbt_cli", "build", "--select", "campaign_lift", "campaign_performance", "campaign_metrics",
+         "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
         env=env, capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]

@@ -1,5 +1,6 @@
-{#- fct_email_events, and campaign_performance made from it, are kept between builds (ten million rows at a million people, 40 s to write
-    again). What can change an event row, and how a build takes it in:
+{#- fct_email_events, and campaign_performance made from it, are kept between builds (ten million
+    rows at a million people, 40 s to write again). What can change an event row, and how a build
+    takes it in:
     - a platform's events or campaigns changed (its raw tables did): that platform's rows are
       deleted and selected again, as the union tables do (union_slices.sql);
     - an address now belongs to another customer, or to none, after identity moved: the rows of

@@ -12,7 +12,8 @@
 
     A slice is a system's rows: `source_system` is the system's name, or for a system whose
     mapping entries are systems of their own (spreadsheets) any name no other enabled system has;
-    tests/test_dbt_union_slices.py holds the staging models to that. -#}
+    test_every_union_row_belongs_to_its_systems_slice (tests/assets/test_end_to_end.py) holds the
+    staging models to that. -#}
 
 {#- Systems offering `shape` whose slice must be rewritten; none means every one. -#}
 {% macro union_stale_systems(shape) -%}

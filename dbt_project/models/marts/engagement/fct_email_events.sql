@@ -7,7 +7,8 @@
 -- Each address spelling is resolved once (normalised e-mail, then its owner), not per event: the
 -- events then need one join instead of two over millions of rows.
 -- Kept between builds: a build selects only the platforms whose events or campaigns changed and
--- moves the others' rows to their address's current owner (macros/engagement/email_events_incremental.sql).
+-- moves the others' rows to their address's current owner
+-- (macros/engagement/email_events_incremental.sql).
 {%- set stale = email_event_platforms_stale() if execute and is_incremental() else none %}
 with addresses as (
     select spellings.email_raw, coalesce(emails.email, lower(trim(spellings.email_raw))) as email
