@@ -55,12 +55,13 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
         # Only a whole build after a recorded one may keep union slices: a subset leaves no record.
         args = ["build", "--vars", dbt_vars]
         if changed_raw is None:
-            os.environ.pop(build_inputs.CHANGED_RAW_ENV, None)
+            os.environ.pop(build_inputs.STALE_STAGING_ENV, None)
         else:
-            os.environ[build_inputs.CHANGED_RAW_ENV] = json.dumps(changed_raw)
+            reads = build_inputs.UnchangedReads(manifest, changed_raw)
+            os.environ[build_inputs.STALE_STAGING_ENV] = json.dumps(reads.stale_staging())
             # Unit tests depend on the code alone, and these data tests on raw rows that did not
             # change: all passed in the last build, on the same code.
-            passed = build_inputs.tests_on_unchanged_data(manifest, changed_raw)
+            passed = reads.passed_tests()
             args += ["--exclude", " ".join(["test_type:unit", *passed])]
             context.log.info(f"dbt build: union tables rewrite only the slices reading {len(changed_raw)} changed raw "
                              f"table(s); unit tests and {len(passed)} data test(s) on unchanged staging data are not run again")
@@ -71,7 +72,7 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
             finally:
                 stop(invocation.process)
         finally:
-            os.environ.pop(build_inputs.CHANGED_RAW_ENV, None)
+            os.environ.pop(build_inputs.STALE_STAGING_ENV, None)
         if inputs and invocation.is_successful():
             with duckdb.connect() as con:
                 build_inputs.record_built(con, inputs, context.run_id)

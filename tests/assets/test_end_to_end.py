@@ -318,9 +318,14 @@ UNIONS = ["int_person_records_raw", "int_identifiers_raw", "int_consent_events_r
 
 def _run_dbt(run, warehouse: Path, args: list[str], changed_raw: list[str] | None = None) -> None:
     env = {**os.environ, **run["env"], "CDP_DUCKDB_PATH": str(warehouse)}
-    env.pop("CDP_DBT_CHANGED_RAW_TABLES", None)
+    env.pop("CDP_DBT_STALE_STAGING", None)
     if changed_raw is not None:
-        env["CDP_DBT_CHANGED_RAW_TABLES"] = json.dumps(changed_raw)
+        from orchestration.build_inputs import UnchangedReads
+        from orchestration.dbt import ensure_manifest
+
+        with environment(run["env"]):
+            stale = UnchangedReads(ensure_manifest(), changed_raw).stale_staging()
+        env["CDP_DBT_STALE_STAGING"] = json.dumps(stale)
     done = subprocess.run([sys.executable, "-m", "cdp.dbt_cli", *args], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
 

@@ -153,7 +153,7 @@ def test_changed_raw_tables_only_when_nothing_but_raw_tables_and_the_date_moved(
     assert build_inputs.changed_raw_tables(later, other_vars) is None
 
 
-def test_tests_on_unchanged_data_are_those_reading_only_unchanged_raw_tables_through_staging(tmp_path):
+def test_unchanged_reads_are_those_reading_only_unchanged_raw_tables_through_staging(tmp_path):
     manifest = tmp_path / "manifest.json"
     source = lambda schema, table: {"schema": schema, "identifier": table}  # noqa: E731
     model = lambda name, *parents: {"resource_type": "model", "name": name, "depends_on": {"nodes": list(parents)}}  # noqa: E731
@@ -173,10 +173,16 @@ def test_tests_on_unchanged_data_are_those_reading_only_unchanged_raw_tables_thr
             "test.p.t_int": test("unique_int_people_id", "model.p.int_people"),
         },
     }))
-    assert build_inputs.tests_on_unchanged_data(manifest, ["raw_crm.customers"]) == ["unique_stg_mail__events_id"]
-    assert build_inputs.tests_on_unchanged_data(manifest, ["raw_mail.events"]) == ["not_null_stg_crm__people_id"]
-    assert build_inputs.tests_on_unchanged_data(manifest, []) == sorted(
-        ["not_null_stg_crm__people_id", "unique_stg_mail__events_id", "relationships_mail_crm"])
+    def passed(changed):
+        return build_inputs.UnchangedReads(manifest, changed).passed_tests()
+
+    assert passed(["raw_crm.customers"]) == ["unique_stg_mail__events_id"]
+    assert passed(["raw_mail.events"]) == ["not_null_stg_crm__people_id"]
+    assert passed([]) == sorted(["not_null_stg_crm__people_id", "unique_stg_mail__events_id", "relationships_mail_crm"])
+    # The same walk names the staging models whose union slices are read again.
+    assert build_inputs.UnchangedReads(manifest, ["raw_crm.customers"]).stale_staging() == [
+        "stg_crm__customers", "stg_crm__people"]
+    assert build_inputs.UnchangedReads(manifest, []).stale_staging() == []
 
 
 def test_no_staging_model_reads_the_clock():

@@ -89,7 +89,7 @@
 {% macro union_shape(shape) -%}
     {%- set columns = shape_columns(shape) -%}
     {%- set systems = systems_offering(shape) -%}
-    {%- if execute and model.config.get('materialized') == 'incremental' and is_incremental() -%}
+    {%- if execute and is_incremental() -%}
         {%- set stale = union_stale_systems(shape) -%}
         {%- if stale is not none -%}{%- set systems = stale -%}{%- endif -%}
     {%- endif -%}
