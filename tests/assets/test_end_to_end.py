@@ -395,6 +395,59 @@ def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_
         assert names == 1, "the renamed contact's slice was rewritten"
 
 
+def test_identity_components_propagate_only_where_changed_records_sit_and_end_as_from_scratch(run, tmp_path):
+    """After three person records changed (a renamed contact, a spreadsheet row's phone, a deleted
+    contact), int_identity_components propagates only the components those records touch: a mark
+    planted in an untouched component survives. Every component equals a build that propagates
+    over everything (`identity_incremental: false`)."""
+    import importlib.util
+    import shutil
+
+    from cdp.dbt_cli import dbt_vars
+
+    spec = importlib.util.spec_from_file_location(
+        "components", Path(__file__).resolve().parents[2] / "dbt_project/models/intermediate/identity/int_identity_components.py")
+    components = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(components)
+
+    kept, scratch = tmp_path / "kept.duckdb", tmp_path / "scratch.duckdb"
+    shutil.copy(run["warehouse"], kept)
+    with duckdb.connect(str(kept)) as con:
+        amocrm = con.execute("update raw_amocrm.contacts set name = 'Изменённый Контакт', first_name = null, last_name = null "
+                             "where id = (select min(id) from raw_amocrm.contacts) returning 'amocrm:' || id").fetchone()[0]
+        assert con.execute("update raw_spreadsheets.members set phone = '8 (912) 000-00-01' "
+                           "where record_id = (select min(record_id) from raw_spreadsheets.members)").fetchone()[0] == 1
+        assert con.execute("delete from raw_bitrix24.contacts where id = (select max(id) from raw_bitrix24.contacts)").fetchone()[0] == 1
+    shutil.copy(kept, scratch)
+    with duckdb.connect(str(kept)) as con:
+        # A lone record of a system nobody changed: its component is left as it is, mark and all
+        # (the kept links' digest is made to match, as if the last build had written the mark).
+        planted = con.execute("select max(record_key) from intermediate.int_identity_components where record_key like 'sendsay:%' "
+                              "and record_key = cluster_key and cluster_key not in (select cluster_key from "
+                              "intermediate.int_identity_components where record_key <> cluster_key)").fetchone()[0]
+        con.execute("update intermediate.int_identity_components set cluster_key = 'planted' where record_key = ?", [planted])
+        digest = con.execute(components.DIGEST.format(table="intermediate.int_identity_components")).fetchone()
+        con.execute(f"update {components.LINKS_TABLE} set records = ?, digest = ?", list(digest))
+
+    selection = ["--select", "+int_identity_components"]
+    _run_dbt(run, kept, ["run", *selection])
+    with environment(run["env"]):
+        everything = json.dumps({**dbt_vars(), "identity_incremental": False})  # a `--vars` replaces the settings'
+    _run_dbt(run, scratch, ["run", *selection, "--vars", everything])
+
+    with duckdb.connect(str(kept)) as con:
+        assert con.execute("select cluster_key from intermediate.int_identity_components where record_key = ?",
+                           [planted]).fetchone()[0] == "planted", "an untouched component was propagated again"
+        con.execute("update intermediate.int_identity_components set cluster_key = record_key where record_key = ?", [planted])
+        con.execute(f"attach '{scratch}' as scratch (read_only)")
+        table = "intermediate.int_identity_components"
+        total = con.execute(f"select count(*) from {table}").fetchone()[0]
+        differ = con.execute(f"select count(*) from ((select * from {table} except all select * from scratch.{table}) "
+                             f"union all (select * from scratch.{table} except all select * from {table}))").fetchone()[0]
+        assert differ == 0, f"{differ} of {total} components differ from a propagation over everything"
+        assert con.execute(f"select count(*) from {table} where record_key = ?", [amocrm]).fetchone()[0] == 1
+
+
 def test_a_run_after_one_crm_changed_keeps_the_other_slices_and_their_passed_tests(run, tmp_path):
     """Through Dagster, on a copy of the warehouse: one amoCRM contact changed since the last build.
     The build is told which raw table moved, runs no unit test and no test on staging data that did

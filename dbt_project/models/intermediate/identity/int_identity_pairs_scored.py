@@ -245,11 +245,17 @@ def model(dbt, session):
                        / count(p.patronymic_key) over () as given_patronymic_share
             from _fs_people p
             where p.surname_key is not null and p.given_key is not null
+        ),
+        -- Numbered apart from the wide rows: a window sorts every column it carries (3.9 s instead
+        -- of 7.3 s for this statement at 1 M people).
+        ids as (
+            select record_key, row_number() over (order by record_key) as rid from _fs_people
         )
-        select row_number() over (order by p.record_key) as rid,
+        select ids.rid,
                p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials,
                s.surname_count, f.surname_share, f.given_share, f.given_patronymic_share
         from _fs_people p
+        join ids using (record_key)
         left join contacts c using (record_key)
         left join tokens_stemmed t using (record_key)
         left join repaired r using (record_key)
@@ -260,6 +266,8 @@ def model(dbt, session):
     # Blocking: each rule a join on a key, blocks above max_block skipped. The e-mail rule pairs an
     # address's local-part tokens with another record's surname (one side each), never two
     # surnames with each other.
+    # Block sizes by a grouping joined back, not a window over the blocks: the same rows, 2.8 s
+    # instead of 19.4 s at 1 M people (12.8 M keys; a window partitions and sorts every key).
     session.execute(f"""
         create or replace temp table _fs_keys as
         with keyed as (
@@ -272,10 +280,15 @@ def model(dbt, session):
             union all select rid, 'el:' || unnest(email_locals), 0 from _fs_records
             union all select rid, 'es:' || unnest(email_tokens), 1 from _fs_records where surname_key is null
             union all select rid, 'es:' || surname_key, 2 from _fs_records where surname_key is not null
+        ),
+        usable as (
+            -- Counted before distinct, as the window was (a record with two addresses of one local
+            -- part counts twice in that block).
+            select block from keyed group by block
+            having count(*) filter (where side < 2) between 1 and {max_block}
+               and count(*) filter (where side <> 1) between 1 and {max_block}
         )
-        select distinct rid, block, side from keyed
-        qualify count(*) filter (where side < 2) over (partition by block) between 1 and {max_block}
-            and count(*) filter (where side <> 1) over (partition by block) between 1 and {max_block}
+        select distinct rid, block, side from keyed semi join usable using (block)
     """)
     session.execute("""
         create or replace temp table _fs_pairs as
