@@ -57,10 +57,16 @@ unioned as (
 ),
 
 final as (
-    select distinct on (record_key, identifier_type, identifier_value)
-        record_key, identifier_type, identifier_value, source_system, identifier_position, identifier_usage
-    from unioned
-    order by record_key, identifier_type, identifier_value, identifier_position
+    -- One row per record and value, its first position (macros/sort_keys.sql: why arg_min).
+    select record_key, identifier_type, identifier_value, unnest(first_seen)
+    from (
+        select record_key, identifier_type, identifier_value,
+               arg_min({'source_system': source_system, 'identifier_position': identifier_position,
+                        'identifier_usage': identifier_usage},
+                       {'position': identifier_position, 'usage': identifier_usage}) as first_seen
+        from unioned
+        group by 1, 2, 3
+    )
 )
 
 select * from final

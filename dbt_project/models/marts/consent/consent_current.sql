@@ -23,27 +23,42 @@ per_address as (
     group by 1, 2, 3
 ),
 
+-- One row per address each (macros/sort_keys.sql says why arg_min and not distinct on).
 proof as (
-    select distinct on (channel, address_type, address)
-        channel, address_type, address, consent_event_id, source_system, evidence, customer_id
-    from events
-    where event_kind in ('granted', 'double_opt_in_confirmed') and event_at is not null
-    order by channel, address_type, address, event_at desc, consent_event_id
+    -- The latest dated grant (ties: the smaller event id).
+    select channel, address_type, address, unnest(best)
+    from (
+        select channel, address_type, address,
+               arg_min({'consent_event_id': consent_event_id, 'source_system': source_system, 'evidence': evidence,
+                        'customer_id': customer_id},
+                       {'at': {{ latest_first('event_at') }}, 'id': consent_event_id}) as best
+        from events
+        where event_kind in ('granted', 'double_opt_in_confirmed') and event_at is not null
+        group by 1, 2, 3
+    )
 ),
 
 revocation as (
-    select distinct on (channel, address_type, address)
-        channel, address_type, address, source_system as revoked_by, evidence as revocation_evidence
-    from events
-    where event_kind = 'revoked'
-    order by channel, address_type, address, is_standing_revocation desc, coalesce(event_at, 'infinity'::timestamp) desc, consent_event_id
+    -- A standing revocation first, then the latest (an undated one is later than everything).
+    select channel, address_type, address, unnest(best)
+    from (
+        select channel, address_type, address,
+               arg_min({'revoked_by': source_system, 'revocation_evidence': evidence},
+                       {'standing': case when is_standing_revocation then 0 when not is_standing_revocation then 1 else 2 end,
+                        'at': {{ latest_first("coalesce(event_at, 'infinity'::timestamp)") }}, 'id': consent_event_id}) as best
+        from events
+        where event_kind = 'revoked'
+        group by 1, 2, 3
+    )
 ),
 
 owner as (
-    select distinct on (channel, address_type, address) channel, address_type, address, customer_id
+    -- Whoever the latest event with a customer names (undated last; ties: the smaller id).
+    select channel, address_type, address,
+           arg_min(customer_id, {'at': {{ latest_first('event_at') }}, 'id': customer_id}) as customer_id
     from events
     where customer_id is not null
-    order by channel, address_type, address, event_at desc nulls last, customer_id
+    group by 1, 2, 3
 ),
 
 final as (

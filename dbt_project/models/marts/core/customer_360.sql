@@ -24,11 +24,17 @@ records as (
     left join ranks on ranks.source_system = r.source_system
 ),
 
+-- One row per customer each (macros/sort_keys.sql says why arg_min and not distinct on).
 best_name as (
-    select distinct on (customer_id) customer_id, surname, given_name, patronymic, birth_date
-    from records
-    where given_name is not null or surname is not null
-    order by customer_id, source_rank, record_created_at desc nulls last, record_key
+    select customer_id, unnest(best)
+    from (
+        select customer_id,
+               arg_min({'surname': surname, 'given_name': given_name, 'patronymic': patronymic, 'birth_date': birth_date},
+                       {'rank': source_rank, 'at': {{ latest_first('record_created_at') }}, 'key': record_key}) as best
+        from records
+        where given_name is not null or surname is not null
+        group by 1
+    )
 ),
 
 contacts as (
@@ -42,17 +48,21 @@ contacts as (
 ),
 
 best_email as (
-    select distinct on (customer_id) customer_id, identifier_value as email
+    select customer_id,
+           arg_min(identifier_value, {'rank': source_rank, 'at': {{ latest_first('record_created_at') }}, 'key': record_key,
+                                      'position': identifier_position, 'value': identifier_value}) as email
     from contacts
     where identifier_type = 'email'
-    order by customer_id, source_rank, record_created_at desc nulls last, record_key, identifier_position, identifier_value
+    group by 1
 ),
 
 best_phone as (
-    select distinct on (customer_id) customer_id, identifier_value as phone
+    select customer_id,
+           arg_min(identifier_value, {'rank': source_rank, 'at': {{ latest_first('record_created_at') }}, 'key': record_key,
+                                      'position': identifier_position, 'value': identifier_value}) as phone
     from contacts
     where identifier_type = 'phone'
-    order by customer_id, source_rank, record_created_at desc nulls last, record_key, identifier_position, identifier_value
+    group by 1
 ),
 
 sources as (
