@@ -38,16 +38,31 @@ treated as (
     where not {{ in_control_group('members.customer_id', segment, control_share) }}
 ),
 
+-- One row per member, then per address (macros/sort_keys.sql: why arg_min, not distinct on).
 chosen as (
-    select distinct on (treated.customer_id)
-        treated.customer_id, treated.given_name, consented.address, consented.granting_event_id
-    from treated
-    join consented on consented.customer_id = treated.customer_id
-    order by treated.customer_id, (consented.address = treated.own_address) desc nulls last, consented.address
+    select customer_id, unnest(best)
+    from (
+        select treated.customer_id,
+               arg_min({'given_name': treated.given_name, 'address': consented.address,
+                        'granting_event_id': consented.granting_event_id},
+                       {'own': case when consented.address = treated.own_address then 0
+                                    when consented.address <> treated.own_address then 1 else 2 end,
+                        'address': consented.address}) as best
+        from treated
+        join consented on consented.customer_id = treated.customer_id
+        group by 1
+    )
 ),
 
 one_per_address as (
-    select distinct on (address) * from chosen order by address, customer_id
+    select address, unnest(first_member)
+    from (
+        select address,
+               arg_min({'customer_id': customer_id, 'given_name': given_name, 'granting_event_id': granting_event_id},
+                       customer_id) as first_member
+        from chosen
+        group by 1
+    )
 ),
 
 final as (

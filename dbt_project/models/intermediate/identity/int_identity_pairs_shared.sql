@@ -91,17 +91,20 @@ final as (
         record_key_a,
         record_key_b,
         bool_or(verdict = 'linked') as is_linked,
-        -- The strongest identifier that linked the pair names the rule.
+        -- The strongest identifier that linked the pair names the rule (ties: by name, so the
+        -- same pairs give the same rule on every build).
         arg_min(
             case when is_repaired then 'repaired_email' else identifier_type end,
-            case when verdict <> 'linked' then 9
-                 when identifier_type in ('onec_code', 'onec_ref', 'loyalty_card') then 1
-                 when identifier_type = 'email' and not is_repaired then 2
-                 when identifier_type = 'phone' then 3
-                 when identifier_type = 'name_birthday' then 4
-                 else 5 end
+            {'strength': case when verdict <> 'linked' then 9
+                              when identifier_type in ('onec_code', 'onec_ref', 'loyalty_card') then 1
+                              when identifier_type = 'email' and not is_repaired then 2
+                              when identifier_type = 'phone' then 3
+                              when identifier_type = 'name_birthday' then 4
+                              else 5 end,
+             'rule': case when is_repaired then 'repaired_email' else identifier_type end}
         ) as rule,
-        list(distinct case when is_repaired then 'repaired_email' else identifier_type end || ': ' || verdict order by 1) as evidence,
+        -- Sorted after aggregating: an ordered aggregate sorts within every group.
+        list_sort(list_distinct(list(case when is_repaired then 'repaired_email' else identifier_type end || ': ' || verdict))) as evidence,
         bool_or(verdict = 'shared contact') as is_shared_contact,
         any_value(same_system) as same_system
     from judged
