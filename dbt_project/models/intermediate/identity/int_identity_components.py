@@ -151,12 +151,13 @@ def model(dbt, session):
             union all
             select record_key, cluster_key from _cc_found
         """)
+        result = "_cc_result"
     else:
         _propagate(session, "_cc_records", "_cc_pairs")
-        session.execute("create or replace temp table _cc_result as select record_key, cluster_key from _cc_found")
+        result = "_cc_found"
 
     if keep:
-        records, digest = session.execute(DIGEST.format(table="_cc_result")).fetchone()
+        records, digest = session.execute(DIGEST.format(table=result)).fetchone()
         session.execute("create schema if not exists ops")
         session.execute(f"""
             create or replace table {LINKS_TABLE} as
@@ -166,9 +167,5 @@ def model(dbt, session):
             -- The digest kept even when there is no link at all.
             select $records, $digest, null, null where not exists (select 1 from _cc_pairs)
         """, {"records": records, "digest": digest})
-    # Every source record once, as the propagation over everything gives it.
-    return session.sql("""
-        select r.record_key, found.cluster_key
-        from (select distinct record_key from _cc_records) r
-        join _cc_result found using (record_key)
-    """)
+    # Every source record once: kept rows are current records', the rest were just propagated.
+    return session.sql(f"select record_key, cluster_key from {result}")
