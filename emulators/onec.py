@@ -25,7 +25,8 @@ The seeded rows stay in Arrow columns and a record is built only for the rows an
 (a million people as Python dicts would take gigabytes); filters the connector sends are evaluated
 on the columns, anything else record by record with the same semantics.
 
-Test hooks (Python, not HTTP): `edit_counterparty(ref, **fields)` writes a new `DataVersion`;
+Test hooks (Python, not HTTP): `edit_counterparty(ref, **fields)` and
+`edit_record(set, ref, **fields)` change a record and write a new `DataVersion`;
 `add_record(set, record)` appends (also a broken record, for quarantine tests);
 `rename_field(set, old, new)` publishes a field under another name (schema drift).
 
@@ -600,7 +601,11 @@ class OneCEmulator(Emulator):
     # --- test hooks -------------------------------------------------------------------------------
     def edit_counterparty(self, ref_key: str, **fields: Any) -> dict:
         """Change a card the way a 1C user does: the platform writes a new `DataVersion`."""
-        s = self.sets[COUNTERPARTIES]
+        return self.edit_record(COUNTERPARTIES, ref_key, **fields)
+
+    def edit_record(self, entity_set: str, ref_key: str, **fields: Any) -> dict:
+        """Change a card or a document's header; the platform writes a new `DataVersion`."""
+        s = self.sets[entity_set]
         with self._data_lock:
             at = self._find(s, ["Ref_Key"], ref_key, lambda r: r.get("Ref_Key") == ref_key)
             if at is None:

@@ -9,7 +9,8 @@ Why it reads the way it does (1C's OData has no modified-at filter; ../shared/sp
   differences again. A second run over unchanged data loads nothing.
 - Documents (`sales`) are read with `Date ge datetime'…'` from the newest `Date` loaded, minus
   a look-back window (default 30 days): 1C users edit, unpost, mark for deletion and back-date
-  documents, and `DataVersion` cannot be filtered or ordered. Documents with 1C's empty date are
+  documents, and `DataVersion` cannot be filtered or ordered. Within the window, a document whose
+  `DataVersion` equals the one loaded last run is not loaded again (its lines neither). Documents with 1C's empty date are
   asked for on every run (they cannot be windowed) and quarantined. Older edits need a full re-read
   (a fresh state, or an earlier `sales_since`). Paging is ordered by `Date, Ref_Key`, so rows
   written during a run land after the current offset.
@@ -137,17 +138,28 @@ def onec_source(
                                            on_cursor_value_missing="include")) -> Iterator[Any]:
         window = f"Date ge datetime'{date.start_value}' or Date eq datetime'{EMPTY_DATE}'"
         params = {"$filter": window, "$orderby": "Date,Ref_Key"}
+        # The window's documents and their DataVersion as loaded; only this run's window is kept,
+        # so the state stays the size of the window, not of the history.
+        state = dlt.current.resource_state()
+        loaded: dict[str, str] = state.get("window_versions") or {}
+        seen: dict[str, str] = {}
         for page_no, rows in pages(client, SALES, params, page_size):
             if rows:
                 require_fields(rows[0], SALES_FIELDS, system=SYSTEM, where=SALES)
             good = []
             for row in _screened(rows, SALES, page_no, _sale_issue):
-                if isinstance(row, dict):
-                    good.append(row)
-                else:
+                if not isinstance(row, dict):
                     yield row  # a quarantine row
+                    continue
+                version = row.get("DataVersion")
+                if isinstance(version, str) and version:
+                    seen[row["Ref_Key"]] = version
+                    if loaded.get(row["Ref_Key"]) == version:
+                        continue  # re-read by the look-back window, unchanged since it was loaded
+                good.append(row)
             if good:
                 yield good
+        state["window_versions"] = seen  # saved with the load, so a failed run re-reads
 
     @dlt.transformer(name="sale_items", data_from=sales, primary_key=("Ref_Key", "LineNumber"), merge_key="Ref_Key",
                      write_disposition="merge", columns=_columns(**LINE_COLUMNS))

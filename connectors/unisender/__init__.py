@@ -1,7 +1,9 @@
 """Unisender as a dlt source: contacts with their status, and what each campaign did per address.
 
 - `contacts`, `lists`: the asynchronous export (`async/exportContacts` → poll → download), the way
-  the docs recommend for whole bases, merged on the (lower-cased) e-mail. `unsubscribed` here means
+  the docs recommend for whole bases, merged on the (lower-cased) e-mail. The export has no change
+  filter, so it is read whole every run; only its 5,000-row chunks that differ from last run's
+  are loaded (connectors/common/unchanged.py). `unsubscribed` here means
   the person opted out in the mailing tool, which the CRM usually does not know.
 - `campaigns`: `getCampaigns` with `from` on the start time (a dlt cursor), merged on `id`. The
   cursor steps back 30 days each run because a campaign's status moves on after it starts.
@@ -32,6 +34,7 @@ import dlt
 from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.contracts import PII_CONTRACT, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
+from connectors.common.unchanged import UnchangedChunks
 from connectors.unisender.client import UnisenderClient, parse_utc
 from connectors.unisender.settings import (
     CAMPAIGN_LOOKBACK_SECONDS, DELIVERY_FIELDS, DELIVERY_OVERLAP_SECONDS, FINAL_CAMPAIGN_STATUSES, LINK_FIELDS,
@@ -40,6 +43,7 @@ from connectors.unisender.settings import (
 __all__ = ["unisender_source", "UnisenderClient"]
 
 SOURCE = "unisender"
+CONTACTS_CHUNK = 5000  # export rows per chunk: what is skipped when equal to last run's (common/unchanged.py)
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
@@ -93,18 +97,21 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
 
     @dlt.resource(name="contacts", primary_key="email", write_disposition="merge")
     def contacts() -> Iterator[Any]:
-        batch = []
-        for line, row in enumerate(client.export_contacts(), start=2):
-            email = (row.get("email") or "").strip().lower()
-            if "@" not in email:
-                yield quarantined(SOURCE, f"exportContacts line {line}", "row has no e-mail", row)
-                continue
-            batch.append({**row, "email": email})
-            if len(batch) >= 5000:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        rows = client.export_contacts()
+        unchanged = UnchangedChunks(dlt.current.resource_state())
+        for start in range(0, len(rows), CONTACTS_CHUNK):
+            chunk = rows[start:start + CONTACTS_CHUNK]
+            if not unchanged.changed(chunk):
+                continue  # the same rows at the same place as last run: already loaded
+            good = []
+            for line, row in enumerate(chunk, start=start + 2):
+                email = (row.get("email") or "").strip().lower()
+                if "@" not in email:
+                    yield quarantined(SOURCE, f"exportContacts line {line}", "row has no e-mail", row)
+                else:
+                    good.append({**row, "email": email})
+            if good:
+                yield rows_as_arrow(good)
 
     @dlt.resource(name="lists", primary_key="id", write_disposition="merge")
     def lists() -> Iterator[Any]:
