@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import dlt
 import orjson
@@ -106,9 +106,13 @@ def _arrow_type(pa: Any, values: list[Any]) -> Any:
     raise TypeError(f"{kind.__name__} values")
 
 
-def rows_as_arrow(rows: list[dict[str, Any]], hints: dict[str, dict[str, Any]] | None = None) -> Any:
+def rows_as_arrow(rows: list[dict[str, Any]], hints: dict[str, dict[str, Any]] | None = None,
+                  hint_name: Callable[[str], str] | None = None) -> Any:
     """`rows` as one `pyarrow.Table` (columns in first-seen order), or `rows` unchanged when a
-    column does not hold one scalar type (or, with `hints`, what its declared type takes)."""
+    column does not hold one scalar type (or, with `hints`, what its declared type takes).
+    `hint_name` maps a row's key to its key in `hints` (default: dlt's snake_case; a source with
+    dlt's `direct` naming, as 1C's, passes `str`)."""
+    hint_name = hint_name or _snake
     if not rows:
         return rows
     import pyarrow as pa
@@ -121,7 +125,7 @@ def rows_as_arrow(rows: list[dict[str, Any]], hints: dict[str, dict[str, Any]] |
             if hints is None:
                 kind = _arrow_type(pa, values)
             else:
-                kind, values = _hinted(pa, values, (hints.get(_snake(name)) or {}).get("data_type"))
+                kind, values = _hinted(pa, values, (hints.get(hint_name(name)) or {}).get("data_type"))
             if kind is None:
                 continue
             arrays.append(pa.array(values, type=kind))

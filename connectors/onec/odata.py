@@ -36,6 +36,7 @@ from typing import Any, Iterable, Iterator
 import dlt
 from dlt.common.schema import Schema
 
+from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.contracts import PII_CONTRACT, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.onec.client import make_client, pages
@@ -54,6 +55,8 @@ def _columns(**types: str) -> dict[str, dict[str, str]]:
     return {name: {"data_type": t} for name, t in types.items()}
 
 
+# The catalog's contact table part is a list: declared, so a page of cards can go to dlt as Arrow.
+COUNTERPARTY_COLUMNS = dict(DataVersion="text", ДатаСоздания="text", КонтактнаяИнформация="json")
 SALES_COLUMNS = dict(Date="text", DataVersion="text", СуммаДокумента="double")
 LINE_COLUMNS = dict(LineNumber="text", Количество="double", Цена="double", Сумма="double", СуммаНДС="double")
 
@@ -92,8 +95,11 @@ def _screened(rows: Iterable[Any], entity: str, page_no: int, issue) -> Iterator
         yield (quarantined(SYSTEM, f"{entity} page {page_no} item {i}", reason, row) if reason else row)
 
 
-def _changed_since_last_run(client, entity: str, fields: tuple[str, ...], top: int) -> Iterator[Any]:
-    """Every record of a catalog, yielding those whose `DataVersion` is new since the last load."""
+def _changed_since_last_run(client, entity: str, fields: tuple[str, ...], top: int,
+                            hints: dict[str, dict[str, str]]) -> Iterator[Any]:
+    """Every record of a catalog, yielding those whose `DataVersion` is new since the last load, as
+    Arrow tables when the page's values take the declared types (common/arrow.py: dlt's row-by-row
+    normaliser was 6 of a 14.7 s full read at 100,000 people)."""
     versions: dict[str, str] = dlt.current.resource_state().setdefault("data_versions", {})
     for page_no, rows in pages(client, entity, {"$orderby": "Ref_Key"}, top):
         if rows:
@@ -106,7 +112,7 @@ def _changed_since_last_run(client, entity: str, fields: tuple[str, ...], top: i
                 versions[row["Ref_Key"]] = row["DataVersion"]
                 changed.append(row)
         if changed:
-            yield changed
+            yield rows_as_arrow(changed, hints, hint_name=str)
 
 
 @dlt.source(schema=Schema(SYSTEM, normalizers={"names": "direct"}), max_table_nesting=0)
@@ -122,16 +128,18 @@ def onec_source(
     schema = dlt.current.source_schema()
     if "iso_timestamp" in (schema.settings.get("detections") or []):
         schema.remove_type_detection("iso_timestamp")
+    keep_dlt_columns()  # catalog pages and document lines arrive as Arrow tables
     client = make_client(base_url, user, password, attempts=max_attempts)
 
     @dlt.resource(name="counterparties", primary_key="Ref_Key", write_disposition="merge",
-                  schema_contract=PII_CONTRACT, columns=_columns(DataVersion="text", ДатаСоздания="text"))
+                  schema_contract=PII_CONTRACT, columns=_columns(**COUNTERPARTY_COLUMNS))
     def counterparties() -> Iterator[Any]:
-        yield from _changed_since_last_run(client, COUNTERPARTIES, COUNTERPARTY_FIELDS, page_size)
+        yield from _changed_since_last_run(client, COUNTERPARTIES, COUNTERPARTY_FIELDS, page_size,
+                                           _columns(**COUNTERPARTY_COLUMNS))
 
     @dlt.resource(name="products", primary_key="Ref_Key", write_disposition="merge", columns=_columns(DataVersion="text"))
     def products() -> Iterator[Any]:
-        yield from _changed_since_last_run(client, PRODUCTS, PRODUCT_FIELDS, page_size)
+        yield from _changed_since_last_run(client, PRODUCTS, PRODUCT_FIELDS, page_size, _columns(DataVersion="text"))
 
     @dlt.resource(name="sales", primary_key="Ref_Key", write_disposition="merge", columns=_columns(**SALES_COLUMNS))
     def sales(date=dlt.sources.incremental("Date", initial_value=sales_since, lag=sales_lookback_days * 86400,
@@ -168,6 +176,6 @@ def onec_source(
         lines = [dict(line, Ref_Key=doc["Ref_Key"]) for doc in documents
                  if isinstance(doc, dict) and "Date" in doc for line in doc[SALE_LINES]]
         if lines:
-            yield lines
+            yield rows_as_arrow(lines, _columns(**LINE_COLUMNS), hint_name=str)
 
     return counterparties, products, sales, sale_items, quarantine_resource()

@@ -40,6 +40,7 @@ from typing import Any, Iterator, Optional
 
 import dlt
 
+from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.batching import in_lists
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.spreadsheets.inbox import Inbox, open_inbox
@@ -106,7 +107,7 @@ def _guarded(name: str, items: Iterator[Any]) -> Iterator[Any]:
 
 
 def _table_items(inbox: Inbox, mapping: Mapping, table: str, report_unmatched: bool,
-                 withdraw: list[str]) -> Iterator[Any]:
+                 withdraw: list[str], columns: dict[str, dict[str, Any]]) -> Iterator[Any]:
     """Rows of every new or changed file whose mapping entry feeds `table`.
 
     State per resource: `file_hashes` (name -> "<sha256>:<entry digest>", the authority),
@@ -156,8 +157,11 @@ def _table_items(inbox: Inbox, mapping: Mapping, table: str, report_unmatched: b
                             "records load with their ids only, so only orders naming those ids can reach them",
                             entry.name, f.name)
             exported = (f.modified_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-            yield from in_lists(_guarded(f.name, file_records(f.name, data, file_hash, entry,
-                                                          exported.isoformat(timespec="seconds"))))
+            for item in in_lists(_guarded(f.name, file_records(f.name, data, file_hash, entry,
+                                                           exported.isoformat(timespec="seconds")))):
+                # Arrow when every value takes its declared type (all text): dlt's row-by-row
+                # normaliser was 5.4 of a 16.6 s inbox load at 100,000 people.
+                yield rows_as_arrow(item, columns) if isinstance(item, list) else item
             hashes[f.name] = key
             withdrawn.pop(f.name, None)
         stamps[f.name] = f.stamp
@@ -186,14 +190,16 @@ def spreadsheets_source(
     box = open_inbox(inbox, s3_endpoint_url=s3_endpoint_url, s3_access_key_id=s3_access_key_id,
                      s3_secret_access_key=s3_secret_access_key, s3_region=s3_region)
 
+    keep_dlt_columns()  # rows arrive as Arrow tables
+
     @dlt.resource(name="members", columns={**_text_columns(MEMBER_COLUMNS), **WITHDRAWN}, **TABLE_HINTS)
     def members() -> Iterator[Any]:
         """Person-like rows of every members entry; also reports files no entry claims."""
-        yield from _table_items(box, mapping, "members", True, withdraw)
+        yield from _table_items(box, mapping, "members", True, withdraw, _text_columns(MEMBER_COLUMNS))
 
     @dlt.resource(name="orders", columns={**_text_columns(ORDER_COLUMNS), **WITHDRAWN}, **TABLE_HINTS)
     def orders() -> Iterator[Any]:
-        yield from _table_items(box, mapping, "orders", False, withdraw)
+        yield from _table_items(box, mapping, "orders", False, withdraw, _text_columns(ORDER_COLUMNS))
 
     return members, orders, quarantine_resource()
 
