@@ -199,3 +199,48 @@ def test_broken_files_and_documents_are_quarantined_and_the_rest_loads(tmp_path)
     statuses = dict(_rows(tmp_path, "select file_name, status from raw_commerceml.exchange_files"))
     assert statuses == {"orders_ok.xml": "read", "orders_cut.xml": "quarantined",
                         "orders_wrong_encoding.xml": "quarantined", "not_cml.xml": "quarantined"}
+
+
+def test_each_file_is_parsed_once_for_all_its_tables_and_loads_as_when_parsed_per_table(fixture_folder, tmp_path,
+                                                                                      monkeypatch):
+    import connectors.onec.commerceml as cml_source
+
+    parsed: list[str] = []
+    real_parse = cml_source.parse
+
+    def counting(data, name):
+        parsed.append(name)
+        return real_parse(data, name)
+
+    monkeypatch.setattr(cml_source, "parse", counting)
+    _run(fixture_folder, tmp_path)
+    names = sorted(p.name for p in fixture_folder.iterdir())
+    assert sorted(parsed) == names, "one parse per file, though an order file feeds four tables"
+
+    # Keeping nothing parses a file for every table that reads it: the tables must come out the same.
+    monkeypatch.setattr(cml_source._ParsedFiles, "_takers", lambda self, found: 1)
+    parsed.clear()
+    again = tmp_path / "again"
+    again.mkdir()
+    _run(fixture_folder, again)
+    assert len(parsed) > len(names)
+    tables = [t for (t,) in _rows(tmp_path, "select table_name from information_schema.tables where table_schema = "
+                                            "'raw_commerceml' and not starts_with(table_name, '_dlt') order by 1")]
+    assert {"orders", "order_items", "counterparties", "exchange_files"} <= set(tables)
+    for table in tables:
+        con = duckdb.connect()
+        try:
+            con.execute(f"attach '{tmp_path / 'w.duckdb'}' as a (read_only)")
+            con.execute(f"attach '{again / 'w.duckdb'}' as b (read_only)")
+            columns = [c for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'a' and table_schema = "
+                "'raw_commerceml' and table_name = ? and not starts_with(column_name, '_dlt') "
+                "and column_name <> 'quarantined_at' order by 1", [table]).fetchall()]
+            select = ", ".join(f'"{c}"' for c in columns)
+            differ = con.execute(f"select count(*) from ((select {select} from a.raw_commerceml.{table} except all "
+                                 f"select {select} from b.raw_commerceml.{table}) union all (select {select} from "
+                                 f"b.raw_commerceml.{table} except all select {select} from a.raw_commerceml.{table}))"
+                                 ).fetchone()[0]
+        finally:
+            con.close()
+        assert differ == 0, table
