@@ -10,10 +10,10 @@ Why it reads the way it does (1C's OData has no modified-at filter; ../shared/sp
 - Documents (`sales`) are read with `Date ge datetime'…'` from the newest `Date` loaded, minus
   a look-back window (default 30 days): 1C users edit, unpost, mark for deletion and back-date
   documents, and `DataVersion` cannot be filtered or ordered. Within the window, a document whose
-  `DataVersion` equals the one loaded last run is not loaded again (its lines neither). Documents with 1C's empty date are
-  asked for on every run (they cannot be windowed) and quarantined. Older edits need a full re-read
-  (a fresh state, or an earlier `sales_since`). Paging is ordered by `Date, Ref_Key`, so rows
-  written during a run land after the current offset.
+  `DataVersion` equals the one loaded last run is not loaded again (its lines neither). Documents
+  with 1C's empty date are asked for on every run (they cannot be windowed) and quarantined.
+  Older edits need a full re-read (a fresh state, or an earlier `sales_since`). Paging is ordered
+  by `Date, Ref_Key`, so rows written during a run land after the current offset.
 - `sale_items` come from the `Товары` table part embedded in each document (the same snapshot as
   the header, no extra requests) and merge on `Ref_Key + LineNumber` with `Ref_Key` as the merge
   key, so a line removed from an edited document disappears too.

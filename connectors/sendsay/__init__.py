@@ -4,9 +4,10 @@ consent state, and what each issue did per member.
 - `members`: `member.list`, page by page in `member.id` order, merged on `member.id` (Sendsay's
   permanent member number). No documented change filter exists for members, so every run reads the
   base (it is the old, no longer growing one); only the pages that differ from last run's page at
-  the same place are loaded (connectors/common/unchanged.py). Consent lives on the member as received:
-  `-group` (list memberships: the e-mail list, the SMS list), `member.haslock`/`member.lockdate`
-  (the stop-list "unsubscribed from all") and the anketa's SMS consent date.
+  the same place are loaded (connectors/common/unchanged.py). Consent lives on the member as
+  received: `-group` (list memberships: the e-mail list, the SMS list),
+  `member.haslock`/`member.lockdate` (the stop-list "unsubscribed from all") and the anketa's SMS
+  consent date.
 - `issues`: `stat.uni` over `issue.*` (name, subject, send time, counters), merged on `issue.id`.
   The filter `issue.dt:Ys >= …` is the cursor; it steps back 30 days each run because the
   counters keep moving after sending. Sendsay times are account-local text without an offset, so

@@ -21,7 +21,8 @@ def test_proxies_and_no_proxy_are_obeyed_per_host(monkeypatch):
 def test_explicit_arguments_are_not_taken_from_the_kept_answer(monkeypatch, tmp_path):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
     session = retrying_session()
-    assert session.merge_environment_settings("https://a.example/x", {}, None, None, None)["verify"] == str(tmp_path / "ca.pem")
-    assert session.merge_environment_settings("https://a.example/x", {}, None, False, None)["verify"] is False
+    merged = session.merge_environment_settings
+    assert merged("https://a.example/x", {}, None, None, None)["verify"] == str(tmp_path / "ca.pem")
+    assert merged("https://a.example/x", {}, None, False, None)["verify"] is False
     chosen = {"https": "http://other:8080"}
-    assert session.merge_environment_settings("https://a.example/x", chosen, None, None, None)["proxies"]["https"] == chosen["https"]
+    assert merged("https://a.example/x", chosen, None, None, None)["proxies"]["https"] == chosen["https"]
