@@ -27,7 +27,7 @@ changes it, so its size must not grow with the base (about 50 bytes per 5,000 ro
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 
@@ -51,13 +51,13 @@ class UnchangedChunks:
         state[key] = self._now
         self.skipped_rows = 0
 
-    def changed(self, chunk: Any) -> bool:
+    def changed(self, chunk: Sequence[Any]) -> bool:
         position = len(self._now)
         value = digest(chunk)
         self._now.append(value)
         same = position < len(self._last) and self._last[position] == value
         if same:
-            self.skipped_rows += len(chunk) if hasattr(chunk, "__len__") else 0
+            self.skipped_rows += len(chunk)
         return not same
 
 

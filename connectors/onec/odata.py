@@ -169,6 +169,8 @@ def onec_source(
                 yield good
         state["window_versions"] = seen  # saved with the load, so a failed run re-reads
 
+    line_hints = _columns(**LINE_COLUMNS)
+
     @dlt.transformer(name="sale_items", data_from=sales, primary_key=("Ref_Key", "LineNumber"), merge_key="Ref_Key",
                      write_disposition="merge", columns=_columns(**LINE_COLUMNS))
     def sale_items(documents: Any) -> Iterator[Any]:
@@ -176,6 +178,6 @@ def onec_source(
         lines = [dict(line, Ref_Key=doc["Ref_Key"]) for doc in documents
                  if isinstance(doc, dict) and "Date" in doc for line in doc[SALE_LINES]]
         if lines:
-            yield rows_as_arrow(lines, _columns(**LINE_COLUMNS), hint_name=str)
+            yield rows_as_arrow(lines, line_hints, hint_name=str)
 
     return counterparties, products, sales, sale_items, quarantine_resource()

@@ -25,6 +25,7 @@ Standalone:  SENDSAY_API_KEY=demo-key python -m connectors.sendsay --base-url ht
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -41,6 +42,8 @@ from connectors.sendsay.settings import (
 )
 
 __all__ = ["sendsay_source", "SendsayClient", "SendsayError"]
+
+log = logging.getLogger(__name__)
 
 SOURCE = "sendsay"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -90,7 +93,9 @@ def sendsay_source(base_url: str = dlt.config.value, login: str = dlt.config.val
     @dlt.resource(name="members", primary_key="member.id", write_disposition="merge", schema_contract=PII_CONTRACT)
     def members() -> Iterator[Any]:
         unchanged = UnchangedChunks(dlt.current.resource_state())
+        read = 0
         for page, rows in client.member_pages(MEMBER_PAGESIZE):
+            read += len(rows)
             if not unchanged.changed(rows):
                 continue  # the same members on the same page as last run: already loaded
             where = f"member.list page {page}"
@@ -105,6 +110,8 @@ def sendsay_source(base_url: str = dlt.config.value, login: str = dlt.config.val
                     good.append(row)
             if good:
                 yield good
+        log.info("sendsay/members: %d of %d members on the same pages as last run, not loaded again",
+                 unchanged.skipped_rows, read)
 
     @dlt.resource(name="issues", primary_key="issue.id", write_disposition="merge")
     def issues() -> Iterator[Any]:

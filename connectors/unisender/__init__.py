@@ -26,6 +26,7 @@ Standalone:  UNISENDER_API_KEY=demo-key python -m connectors.unisender --base-ur
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -41,6 +42,8 @@ from connectors.unisender.settings import (
 )
 
 __all__ = ["unisender_source", "UnisenderClient"]
+
+log = logging.getLogger(__name__)
 
 SOURCE = "unisender"
 CONTACTS_CHUNK = 5000  # export rows per chunk: what is skipped when equal to last run's (common/unchanged.py)
@@ -112,6 +115,8 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
                     good.append({**row, "email": email})
             if good:
                 yield rows_as_arrow(good)
+        log.info("unisender/contacts: %d of %d exported rows as last run, not loaded again",
+                 unchanged.skipped_rows, len(rows))
 
     @dlt.resource(name="lists", primary_key="id", write_disposition="merge")
     def lists() -> Iterator[Any]:
