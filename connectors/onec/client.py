@@ -107,6 +107,19 @@ def refused(client: RESTClient, entity: str, status: int, said: str) -> SourceEr
     return credentials_refused("1C OData", publication(client), f"HTTP {status}{detail}", who=who, check=check)
 
 
+def _failed(client: RESTClient, entity: str, exc: requests.HTTPError, what: str) -> SourceError:
+    status = exc.response.status_code if exc.response is not None else "?"
+    if status in AUTH_STATUSES:
+        return refused(client, entity, status, odata_message(exc.response))
+    return SourceError(f"1C GET {entity} {what} answered HTTP {status} after retries: {odata_message(exc.response)}")
+
+
+def _value(body: Any, entity: str, what: str) -> list[Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+        raise SourceError(f"1C {entity} {what}: the answer has no `value` list")
+    return body["value"]
+
+
 def pages(client: RESTClient, entity: str, params: dict[str, str], top: int) -> Iterator[tuple[int, list[Any]]]:
     """Yield (page number, rows) of one entity set; errors name the entity, status and 1C's reason
     (never the query string: it can carry filter values)."""
@@ -115,13 +128,17 @@ def pages(client: RESTClient, entity: str, params: dict[str, str], top: int) -> 
     try:
         for page in client.paginate(entity_path(entity, params), paginator=TopSkipPaginator(top), data_selector="value"):
             page_no += 1
-            body = page.response.json()
-            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                raise SourceError(f"1C {entity} page {page_no}: the answer has no `value` list")
+            _value(page.response.json(), entity, f"page {page_no}")
             yield page_no, list(page)
     except requests.HTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else "?"
-        if status in AUTH_STATUSES:
-            raise refused(client, entity, status, odata_message(exc.response)) from None
-        raise SourceError(f"1C GET {entity} page {page_no + 1} answered HTTP {status} after retries: "
-                          f"{odata_message(exc.response)}") from None
+        raise _failed(client, entity, exc, f"page {page_no + 1}") from None
+
+
+def fetch_rows(client: RESTClient, entity: str, params: dict[str, Any], what: str) -> list[Any]:
+    """The rows of one request (records by key, one page read again); `what` names it in errors."""
+    try:
+        response = client.get(entity_path(entity, {"$format": "json", **params}))
+        response.raise_for_status()
+    except requests.HTTPError as exc:
+        raise _failed(client, entity, exc, what) from None
+    return _value(response.json(), entity, what)

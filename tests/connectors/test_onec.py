@@ -165,6 +165,69 @@ def test_second_run_reads_only_changed_cards_and_recent_documents(onec, generate
     assert _count(tmp_path, "sales") == (len(generated["sales"]) + 1,) * 2
 
 
+def _last_load(tmp_path, table, columns='"Ref_Key"'):
+    return sorted(_query(tmp_path, f'select {columns} from raw_onec.{table} where _dlt_load_id = '
+                                   f'(select max(_dlt_load_id) from raw_onec.{table})'))
+
+
+def _people(generated, n):
+    cards = generated["counterparties"].query("not is_folder").sort_values("ref_key")
+    return list(cards["ref_key"][:n])
+
+
+def test_a_later_run_reads_keys_and_fetches_only_the_changed_cards_by_key(onec, generated, tmp_path):
+    emulator, url = onec
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(_source(url, page_size=50).with_resources("counterparties"))
+    cards = generated["counterparties"].sort_values("ref_key")["ref_key"]
+    edited = [cards.iloc[3], cards.iloc[len(cards) // 2], cards.iloc[-1]]  # on different pages
+    for ref in edited:
+        emulator.edit_counterparty(ref, Description=f"Изменено {ref[:8]}")
+    seen = len(emulator.journal)
+    pipeline.run(_source(url, page_size=50).with_resources("counterparties"))
+
+    calls = [j["query"] for j in emulator.journal[seen:] if unquote(j["path"]).endswith(COUNTERPARTIES)]
+    key_pages = [q for q in calls if q.get("$select") == "Ref_Key,DataVersion"]
+    assert len(key_pages) == len(cards) // 50 + 1, "the whole catalog is read, keys and versions only"
+    by_key = [q["$filter"] for q in calls if "$filter" in q]
+    assert by_key == [" or ".join(f"Ref_Key eq guid'{ref}'" for ref in edited)], \
+        "the changed cards are fetched in one by-key request"
+    assert len(calls) == len(key_pages) + 1, "no page is read whole"
+    assert _last_load(tmp_path, "counterparties", '"Ref_Key", "Description"') == \
+        sorted((ref, f"Изменено {ref[:8]}") for ref in edited)
+    assert _count(tmp_path, "counterparties") == (len(cards),) * 2
+
+
+def test_a_page_where_many_cards_changed_is_read_again_whole(onec, generated, tmp_path):
+    emulator, url = onec
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(_source(url, page_size=20).with_resources("counterparties"))
+    edited = _people(generated, 20)[:8]  # of the first page of 20
+    for ref in edited:
+        emulator.edit_counterparty(ref, Code="ИЗМ")
+    seen = len(emulator.journal)
+    pipeline.run(_source(url, page_size=20).with_resources("counterparties"))
+
+    calls = [j["query"] for j in emulator.journal[seen:] if unquote(j["path"]).endswith(COUNTERPARTIES)]
+    whole = [q for q in calls if "$select" not in q]
+    assert [(q["$skip"], q["$top"]) for q in whole] == [("0", "20")] and not any("$filter" in q for q in calls)
+    assert _last_load(tmp_path, "counterparties") == sorted((ref,) for ref in edited), "only the changed cards load"
+
+
+def test_a_broken_card_that_appears_later_is_quarantined_whole(onec, generated, tmp_path):
+    emulator, url = onec
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(_source(url).with_resources("counterparties", "quarantine"))
+    emulator.add_record(COUNTERPARTIES, {"Ref_Key": "not-a-reference", "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
+                                         "IsFolder": False, "Code": "", "Description": "Битая запись",
+                                         "ЮридическоеФизическоеЛицо": "ФизическоеЛицо", "КонтактнаяИнформация": []})
+    pipeline.run(_source(url).with_resources("counterparties", "quarantine"))
+    (reason, payload), = _query(tmp_path, "select reason, payload from raw_onec.quarantine")
+    assert reason == "Ref_Key is not a 1C reference"
+    assert json.loads(payload)["Description"] == "Битая запись", "the whole record is kept, not only its key"
+    assert _count(tmp_path, "counterparties")[0] == len(generated["counterparties"])
+
+
 def test_a_document_edited_in_the_window_is_loaded_again_and_the_unchanged_ones_are_not(onec, generated, tmp_path):
     emulator, url = onec
     pipeline = _pipeline(tmp_path)
