@@ -13,7 +13,8 @@ from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from connectors.amocrm.settings import API_PREFIX, HTTP_ATTEMPTS, PAGE_LIMIT
 from connectors.common.http import (
-    AUTH_STATUSES, SourceError, credentials_refused, describe_http_error, retrying_session, setting_names,
+    AUTH_STATUSES, SourceError, compiled_path, credentials_refused, describe_http_error, retrying_session,
+    setting_names,
 )
 
 SYSTEM = "amoCRM"
@@ -77,7 +78,8 @@ def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None
     try:
         for page in client.paginate(path, params={"limit": limit, **(params or {})},
                                     paginator=HalPagePaginator(),
-                                    data_selector=f"_embedded.{key}", hooks={"response": [_on_response]}):
+                                    data_selector=compiled_path(f"_embedded.{key}"),
+                                    hooks={"response": [_on_response]}):
             page_no += 1
             body = page.response.json()
             # A 200 without `_embedded.<key>` would read as an empty last page: say so instead.

@@ -7,6 +7,7 @@ HTTP 200 body (Unisender) or answer with a body that is not JSON.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -127,6 +128,16 @@ def _environment_read_once(session: requests.Session) -> requests.Session:
 
     session.merge_environment_settings = merged  # type: ignore[method-assign]
     return session
+
+
+@functools.cache
+def compiled_path(selector: str) -> Any:
+    """A `data_selector` for dlt's `paginate`, parsed once: given as text, dlt parses the JSONPath
+    again for every page (jsonpath-ng's parser, 0.34 s of a 1C catalog's 360 pages at a million
+    people)."""
+    from dlt.common.jsonpath import compile_path
+
+    return compile_path(selector)
 
 
 class SourceError(RuntimeError):

@@ -15,7 +15,9 @@ import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 
-from connectors.common.http import AUTH_STATUSES, SourceError, credentials_refused, retrying_session, setting_names
+from connectors.common.http import (
+    AUTH_STATUSES, SourceError, compiled_path, credentials_refused, retrying_session, setting_names,
+)
 from connectors.onec.settings import ODATA_ROOT, TIMEOUT_SECONDS
 
 QUERY_SAFE = "'(),:=$"
@@ -126,7 +128,8 @@ def pages(client: RESTClient, entity: str, params: dict[str, str], top: int) -> 
     params = {"$format": "json", **params}
     page_no = 0
     try:
-        for page in client.paginate(entity_path(entity, params), paginator=TopSkipPaginator(top), data_selector="value"):
+        for page in client.paginate(entity_path(entity, params), paginator=TopSkipPaginator(top),
+                                    data_selector=compiled_path("value")):
             page_no += 1
             _value(page.response.json(), entity, f"page {page_no}")
             yield page_no, list(page)

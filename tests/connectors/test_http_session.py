@@ -72,7 +72,8 @@ def test_an_answer_is_parsed_once_and_read_as_requests_would(json_server):
     session = retrying_session(attempts=1)
     plain = session.get(f"{json_server}/plain")
     assert plain.json() is plain.json() and plain.json() == {"value": [{"id": 1}, {"id": 2}]}
-    assert session.get(f"{json_server}/bom").json() == {"value": [{"Description": "Иванов"}]}, "a byte-order mark is skipped"
+    assert session.get(f"{json_server}/bom").json() == {"value": [{"Description": "Иванов"}]}, \
+        "a byte-order mark is skipped"
     assert session.get(f"{json_server}/cp1251").json() == {"value": [{"Description": "Петров"}]}, \
         "a declared charset is obeyed, as requests does"
     client = RESTClient(base_url=json_server, session=retrying_session(attempts=1, raise_for_status=False))
