@@ -3,8 +3,8 @@ consent state, and what each issue did per member.
 
 - `members`: `member.list`, page by page in `member.id` order, merged on `member.id` (Sendsay's
   permanent member number). No documented change filter exists for members, so every run reads the
-  base (it is the old, no longer growing one); only the pages that differ from last run's page at
-  the same place are loaded (connectors/common/unchanged.py). Consent lives on the member as
+  base (it is the old, no longer growing one); only the members that differ from the loaded row
+  are loaded (a digest per row, connectors/common/unchanged.py). Consent lives on the member as
   received: `-group` (list memberships: the e-mail list, the SMS list),
   `member.haslock`/`member.lockdate` (the stop-list "unsubscribed from all") and the anketa's SMS
   consent date.
@@ -34,7 +34,7 @@ import dlt
 from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.contracts import PII_CONTRACT, SchemaDrift
 from connectors.common.quarantine import quarantine_resource, quarantined
-from connectors.common.unchanged import UnchangedChunks
+from connectors.common.unchanged import UnchangedRows
 from connectors.sendsay.client import SendsayClient, SendsayError
 from connectors.sendsay.settings import (
     ISSUE_LOOKBACK_DAYS, ISSUE_SELECT, MEMBER_FIELDS, MEMBER_PAGESIZE, STAT_COLUMNS, STAT_FIRST, STATS_SETTLE_DAYS,
@@ -92,12 +92,10 @@ def sendsay_source(base_url: str = dlt.config.value, login: str = dlt.config.val
 
     @dlt.resource(name="members", primary_key="member.id", write_disposition="merge", schema_contract=PII_CONTRACT)
     def members() -> Iterator[Any]:
-        unchanged = UnchangedChunks(dlt.current.resource_state())
+        unchanged = UnchangedRows("members", "member.id")
         read = 0
         for page, rows in client.member_pages(MEMBER_PAGESIZE):
             read += len(rows)
-            if not unchanged.changed(rows):
-                continue  # the same members on the same page as last run: already loaded
             where = f"member.list page {page}"
             first = next((r for r in rows if isinstance(r, dict) and _is_id(r.get("member.id"))), None)
             if first is not None:
@@ -108,10 +106,11 @@ def sendsay_source(base_url: str = dlt.config.value, login: str = dlt.config.val
                     yield quarantined(SOURCE, f"{where} item {i}", "member has no integer member.id", row)
                 else:
                     good.append(row)
-            if good:
-                yield good
-        log.info("sendsay/members: %d of %d members on the same pages as last run, not loaded again",
-                 unchanged.skipped_rows, read)
+            fresh = unchanged.new(good)  # a member loaded as it is now is not loaded again
+            if fresh:
+                yield fresh
+        log.info("sendsay/members: %d of %d members loaded as they are, not loaded again",
+                 unchanged.skipped, read)
 
     @dlt.resource(name="issues", primary_key="issue.id", write_disposition="merge")
     def issues() -> Iterator[Any]:

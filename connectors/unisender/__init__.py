@@ -2,8 +2,8 @@
 
 - `contacts`, `lists`: the asynchronous export (`async/exportContacts` → poll → download), the way
   the docs recommend for whole bases, merged on the (lower-cased) e-mail. The export has no change
-  filter, so it is read whole every run; only its 5,000-row chunks that differ from last run's
-  are loaded (connectors/common/unchanged.py). `unsubscribed` here means
+  filter, so it is read whole every run; only the contacts that differ from the loaded row are
+  loaded (a digest per row, connectors/common/unchanged.py). `unsubscribed` here means
   the person opted out in the mailing tool, which the CRM usually does not know.
 - `campaigns`: `getCampaigns` with `from` on the start time (a dlt cursor), merged on `id`. The
   cursor steps back 30 days each run because a campaign's status moves on after it starts.
@@ -35,7 +35,7 @@ import dlt
 from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.contracts import PII_CONTRACT, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
-from connectors.common.unchanged import UnchangedChunks
+from connectors.common.unchanged import UnchangedRows
 from connectors.unisender.client import UnisenderClient, parse_utc
 from connectors.unisender.settings import (
     CAMPAIGN_LOOKBACK_SECONDS, DELIVERY_FIELDS, DELIVERY_OVERLAP_SECONDS, FINAL_CAMPAIGN_STATUSES, LINK_FIELDS,
@@ -46,7 +46,7 @@ __all__ = ["unisender_source", "UnisenderClient"]
 log = logging.getLogger(__name__)
 
 SOURCE = "unisender"
-CONTACTS_CHUNK = 5000  # export rows per chunk: what is skipped when equal to last run's (common/unchanged.py)
+CONTACTS_CHUNK = 5000  # export rows per Arrow table handed to dlt
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
@@ -101,22 +101,20 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
     @dlt.resource(name="contacts", primary_key="email", write_disposition="merge")
     def contacts() -> Iterator[Any]:
         rows = client.export_contacts()
-        unchanged = UnchangedChunks(dlt.current.resource_state())
+        unchanged = UnchangedRows("contacts", "email")
         for start in range(0, len(rows), CONTACTS_CHUNK):
-            chunk = rows[start:start + CONTACTS_CHUNK]
-            if not unchanged.changed(chunk):
-                continue  # the same rows at the same place as last run: already loaded
             good = []
-            for line, row in enumerate(chunk, start=start + 2):
+            for line, row in enumerate(rows[start:start + CONTACTS_CHUNK], start=start + 2):
                 email = (row.get("email") or "").strip().lower()
                 if "@" not in email:
                     yield quarantined(SOURCE, f"exportContacts line {line}", "row has no e-mail", row)
                 else:
                     good.append({**row, "email": email})
-            if good:
-                yield rows_as_arrow(good)
-        log.info("unisender/contacts: %d of %d exported rows as last run, not loaded again",
-                 unchanged.skipped_rows, len(rows))
+            fresh = unchanged.new(good)  # a contact loaded as it is now is not loaded again
+            if fresh:
+                yield rows_as_arrow(fresh)
+        log.info("unisender/contacts: %d of %d exported rows loaded as they are, not loaded again",
+                 unchanged.skipped, len(rows))
 
     @dlt.resource(name="lists", primary_key="id", write_disposition="merge")
     def lists() -> Iterator[Any]:
