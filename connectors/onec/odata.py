@@ -100,21 +100,22 @@ def _screened(rows: Iterable[Any], where: str, issue) -> Iterator[Any]:
 
 
 def _new_versions(rows: list[Any], entity: str, where: str, versions: dict[str, str], fields: tuple[str, ...],
-                  hints: dict[str, dict[str, str]]) -> Iterator[Any]:
-    """Of full records, those whose `DataVersion` is new since the last load (their version noted),
-    as Arrow tables when the page's values take the declared types (common/arrow.py: dlt's
-    row-by-row normaliser was 6 of a 14.7 s full read at 100,000 people); quarantine rows."""
+                  hints: dict[str, dict[str, str]] | None = None, issue=_ref_issue) -> Iterator[Any]:
+    """Of full records, those whose `DataVersion` is new since the last load (their version noted,
+    so a record listed twice by offset paging loads once), with `hints` as Arrow tables when the
+    page's values take the declared types (common/arrow.py: dlt's row-by-row normaliser was 6 of a
+    14.7 s full read at 100,000 people); quarantine rows for what `issue` refuses."""
     if rows:
         require_fields(rows[0], fields, system=SYSTEM, where=entity)
     changed = []
-    for row in _screened(rows, f"{entity} {where}", _ref_issue):
+    for row in _screened(rows, f"{entity} {where}", issue):
         if not isinstance(row, dict):
             yield row  # a quarantine row
         elif versions.get(row["Ref_Key"]) != row["DataVersion"]:
             versions[row["Ref_Key"]] = row["DataVersion"]
             changed.append(row)
     if changed:
-        yield rows_as_arrow(changed, hints, hint_name=str)
+        yield changed if hints is None else rows_as_arrow(changed, hints, hint_name=str)
 
 
 def _loaded_versions(table: str, dated_from: str | None = None) -> dict[str, str]:
@@ -202,24 +203,12 @@ def onec_source(
                                            on_cursor_value_missing="include")) -> Iterator[Any]:
         window = f"Date ge datetime'{date.start_value}' or Date eq datetime'{EMPTY_DATE}'"
         params = {"$filter": window, "$orderby": "Date,Ref_Key"}
-        # The window's documents and their DataVersion as loaded.
         dlt.current.resource_state().pop("window_versions", None)  # where earlier versions kept them
+        # A document the look-back window reads again loads only when its version changed.
         loaded = _loaded_versions("sales", dated_from=str(date.start_value))
         for page_no, rows in pages(client, SALES, params, page_size):
-            if rows:
-                require_fields(rows[0], SALES_FIELDS, system=SYSTEM, where=SALES)
-            good = []
-            for row in _screened(rows, f"{SALES} page {page_no}", _sale_issue):
-                if not isinstance(row, dict):
-                    yield row  # a quarantine row
-                    continue
-                version = row.get("DataVersion")
-                if isinstance(version, str) and version and loaded.get(row["Ref_Key"]) == version:
-                    continue  # re-read by the look-back window, unchanged since it was loaded
-                loaded[row["Ref_Key"]] = version  # a document listed twice (paging) loads once
-                good.append(row)
-            if good:
-                yield good
+            # dict rows: sale_items reads each document's lines from them
+            yield from _new_versions(rows, SALES, f"page {page_no}", loaded, SALES_FIELDS, issue=_sale_issue)
 
     line_hints = _columns(**LINE_COLUMNS)
 
