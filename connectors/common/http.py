@@ -90,17 +90,26 @@ def retrying_session(
     return _json_parsed_once(_environment_read_once(client.session))
 
 
+class _ParsedOnce(requests.Response):
+    """An answer whose `.json()` is `json_body`: the one orjson parse, kept on the answer."""
+
+    def json(self, **kwargs: Any) -> Any:
+        return json_body(self)
+
+
 def _json_parsed_once(session: requests.Session) -> requests.Session:
     """Every answer's `.json()` returns `json_body`'s single orjson parse. dlt's REST client reads a
     page with `.json()` (simplejson, several times slower) and a connector that checks the page's
     envelope read it again: three parses of every 1C and amoCRM page, about half of reading a 1C
     catalog at 100,000 people (0.47 of 1.03 s). Set on the answer after the retries, so the
-    retry check's parse is the one kept."""
+    retry check's parse is the one kept; by its class, not a bound function on the instance, which
+    would tie the answer to itself and keep a large body alive until the cycle collector runs."""
     send = session.send
 
     def sent(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         response = send(request, **kwargs)
-        response.json = lambda **_: json_body(response)  # type: ignore[method-assign]
+        if type(response) is requests.Response:
+            response.__class__ = _ParsedOnce
         return response
 
     session.send = sent  # type: ignore[method-assign]

@@ -80,3 +80,19 @@ def test_an_answer_is_parsed_once_and_read_as_requests_would(json_server):
     pages = list(client.paginate("/bom", paginator=SinglePagePaginator(), data_selector="value"))
     assert [list(p) for p in pages] == [[{"Description": "Иванов"}]]
     assert pages[0].response.json()["value"][0] is pages[0][0], "dlt's page and the connector's read share one parse"
+
+
+def test_an_answer_is_freed_when_the_last_reference_goes(json_server):
+    """A large export's body must not wait for the cycle collector."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        response = retrying_session(attempts=1).get(f"{json_server}/plain")
+        assert response.json()["value"][0] == {"id": 1}
+        gone = weakref.ref(response)
+        del response
+        assert gone() is None, "nothing but the caller holds the answer"
+    finally:
+        gc.enable()
