@@ -67,6 +67,11 @@ def _count(tmp_path, table, extra=""):
     return _query(tmp_path, f'select count(*), count(distinct "Ref_Key") from raw_onec.{table} {extra}')[0]
 
 
+def _last_load(tmp_path, table, columns='"Ref_Key"'):
+    return sorted(_query(tmp_path, f'select {columns} from raw_onec.{table} where _dlt_load_id = '
+                                   f'(select max(_dlt_load_id) from raw_onec.{table})'))
+
+
 def _requests(emulator, entity):
     return [j for j in emulator.journal if unquote(j["path"]).endswith(entity)]
 
@@ -152,22 +157,15 @@ def test_second_run_reads_only_changed_cards_and_recent_documents(onec, generate
     seen = len(emulator.journal)
     pipeline.run(_source(url))
 
-    second = _query(tmp_path, 'select "Ref_Key", "Description" from raw_onec.counterparties where _dlt_load_id = '
-                              '(select max(_dlt_load_id) from raw_onec.counterparties)')
+    second = _last_load(tmp_path, "counterparties", '"Ref_Key", "Description"')
     assert second == [(person["ref_key"], "Новикова Анна Сергеевна")], "only the edited card was loaded again"
     window_start = (pd.Timestamp(newest) - pd.Timedelta(days=SALES_LOOKBACK_DAYS)).strftime("%Y-%m-%dT%H:%M:%S")
     filters = {j["query"]["$filter"] for j in emulator.journal[seen:] if unquote(j["path"]).endswith(SALES)}
     assert filters == {f"Date ge datetime'{window_start}' or Date eq datetime'{EMPTY_DATE}'"}
-    reread = _query(tmp_path, 'select "Ref_Key" from raw_onec.sales '
-                              'where _dlt_load_id = (select max(_dlt_load_id) from raw_onec.sales)')
+    reread = _last_load(tmp_path, "sales")
     assert (generated["sales"]["date"] >= window_start).sum() > 0, "the window holds documents read again"
     assert reread == [(new_doc["Ref_Key"],)], "of the look-back window, only the new document is loaded"
     assert _count(tmp_path, "sales") == (len(generated["sales"]) + 1,) * 2
-
-
-def _last_load(tmp_path, table, columns='"Ref_Key"'):
-    return sorted(_query(tmp_path, f'select {columns} from raw_onec.{table} where _dlt_load_id = '
-                                   f'(select max(_dlt_load_id) from raw_onec.{table})'))
 
 
 def _people(generated, n):
@@ -245,11 +243,9 @@ def test_a_document_edited_in_the_window_is_loaded_again_and_the_unchanged_ones_
 
     pipeline.run(_source(url))
 
-    last = 'where _dlt_load_id = (select max(_dlt_load_id) from raw_onec.{t})'
-    sales = _query(tmp_path, f'select "Ref_Key", "Posted" from raw_onec.sales {last.format(t="sales")}')
+    sales = _last_load(tmp_path, "sales", '"Ref_Key", "Posted"')
     assert sales == [(edited, False)]
-    reloaded_lines = _query(tmp_path, f'select distinct "Ref_Key" from raw_onec.sale_items '
-                                      f'{last.format(t="sale_items")}')
+    reloaded_lines = _last_load(tmp_path, "sale_items", 'distinct "Ref_Key"')
     assert reloaded_lines == [(edited,)], "only the edited document's lines are written again"
     assert _query(tmp_path, 'select count(*) from raw_onec.sale_items')[0][0] == lines_before, "no line lost"
     assert _count(tmp_path, "sales") == (len(generated["sales"]),) * 2
