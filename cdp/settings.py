@@ -82,6 +82,11 @@ class ActivationSettings(_Strict):
     # Destinations this business uses (cdp/destinations.py); a segment's destination not listed
     # here is left out. Default: every destination we know.
     destinations: tuple[str, ...] | None = None
+    # A list is read back from its destination (to refill what someone removed by hand) at least
+    # this often; in between, a sync whose audience has nothing to add or remove by our own record
+    # of the list does not contact the destination. 20 h: the daily job reads every list back, a
+    # second run the same day and the hourly cart job do not. 0: read back on every run.
+    read_back_hours: float = Field(default=20.0, ge=0.0)
 
     @field_validator("destinations")
     @classmethod

@@ -68,8 +68,8 @@ def build_definitions(settings: BusinessSettings | None = None) -> dg.Definition
     settings = settings or load_settings()
     ingest_assets = build_ingest_assets(settings)
     dbt_models = build_dbt_assets(settings)
-    activation_assets, activation_checks = build_activation_definitions(ensure_manifest(settings),
-                                                                         settings.destination_enabled)
+    activation_assets, activation_checks = build_activation_definitions(
+        ensure_manifest(settings), settings.destination_enabled, settings.activation.read_back_hours)
     cart_jobs, cart_schedules = cart_recovery_definitions([a.key for a in activation_assets], settings)
     required = {key for a in activation_assets for key in a.required_resource_keys}
     return dg.Definitions(

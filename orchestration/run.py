@@ -28,14 +28,22 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--activate", action="store_true", help="also sync the audiences to their destinations")
     ap.add_argument("--dry-run", action="store_true",
                     help="plan the syncs: report adds and removes per destination, send nothing")
+    ap.add_argument("--read-back", action="store_true",
+                    help="with --activate: read every list back from its destination now, however recently it "
+                         "was (activation.read_back_hours in the business configuration)")
     return ap.parse_args(argv)
 
 
-def dry_run_config(defs) -> dict:
-    """Run config that makes every activation asset plan instead of send (assets/activate SyncConfig)."""
-    ops = {a.node_def.name: {"config": {"dry_run": True}} for a in defs.assets
+def sync_config(defs, **values) -> dict:
+    """Run config giving every activation asset the same SyncConfig values (assets/activate)."""
+    ops = {a.node_def.name: {"config": values} for a in defs.assets
            if hasattr(a, "keys") and any(k.path[0] == "activation" for k in a.keys)}
     return {"ops": ops}
+
+
+def dry_run_config(defs) -> dict:
+    """Run config that makes every activation asset plan instead of send."""
+    return sync_config(defs, dry_run=True)
 
 
 def print_plan(warehouse: Path, run_id: str) -> None:
@@ -78,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.activate or args.dry_run):
         selection = selection - dg.AssetSelection.key_prefixes(["activation"])
     built = build_definitions(settings)
-    config = dry_run_config(built) if args.dry_run else None
+    config = (dry_run_config(built) if args.dry_run
+              else sync_config(built, read_back_hours=0.0) if args.activate and args.read_back else None)
     job = dg.define_asset_job("run_once", selection=selection)
     defs = dg.Definitions.merge(built, dg.Definitions(jobs=[job]))
     started = time.perf_counter()

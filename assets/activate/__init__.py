@@ -13,6 +13,7 @@ is still built and tested).
 import importlib.util
 import json
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
 
@@ -26,6 +27,10 @@ GATE_CHECK = "every_address_has_consent_by_the_events"
 
 class SyncConfig(dg.Config):
     dry_run: bool = False  # report the adds and removes per destination; send nothing, change nothing
+    # Read the destination back unless it was read back less than this many hours ago and our record
+    # of the list has nothing to add or remove (assets/activate/engine.py). Unset: the business
+    # setting `activation.read_back_hours`; 0 reads every list back now.
+    read_back_hours: Optional[float] = None
 
 
 def audiences_from_manifest(manifest_path: Path) -> list[AudienceSpec]:
@@ -85,7 +90,7 @@ def _metadata(report) -> dict:
     return meta
 
 
-def _activation(spec: AudienceSpec) -> dg.AssetsDefinition:
+def _activation(spec: AudienceSpec, read_back_hours: float) -> dg.AssetsDefinition:
     dest = destination(spec.destination)
     resource = destination_resource_key(spec.destination)
 
@@ -101,7 +106,8 @@ def _activation(spec: AudienceSpec) -> dg.AssetsDefinition:
         res = getattr(context.resources, resource)
         client = res.destination() if spec.destination == "s3_file" else res.client()
         with context.resources.duckdb.connect() as con:
-            report = sync(con, client, spec, context.run.run_id, dry_run=config.dry_run, log=context.log)
+            report = sync(con, client, spec, context.run.run_id, dry_run=config.dry_run, log=context.log,
+                          read_back_hours=read_back_hours if config.read_back_hours is None else config.read_back_hours)
         if report.status in ("failed", "blocked"):
             raise dg.Failure(description=report.message, metadata=_metadata(report))
         return dg.MaterializeResult(metadata=_metadata(report))
@@ -109,7 +115,7 @@ def _activation(spec: AudienceSpec) -> dg.AssetsDefinition:
     return _sync
 
 
-def build_activation_definitions(manifest_path: Path, enabled=lambda name: True
+def build_activation_definitions(manifest_path: Path, enabled=lambda name: True, read_back_hours: float = 0.0,
                                  ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
     assets: list[dg.AssetsDefinition] = []
     checks: list[dg.AssetChecksDefinition] = []
@@ -120,6 +126,6 @@ def build_activation_definitions(manifest_path: Path, enabled=lambda name: True
             dg.get_dagster_logger().warning(f"{spec.destination}: client {destination(spec.destination).client} is not "
                                             f"installed; {spec.segment} is not synced there")
             continue
-        assets.append(_activation(spec))
+        assets.append(_activation(spec, read_back_hours))
         checks.append(_gate(spec))
     return assets, checks

@@ -3,7 +3,15 @@
 1. The independent consent gate (activation.consent_gate_offenders, a dbt view over the consent
    events themselves): any offender and nothing is sent; the offenders are named by hash.
 2. The list is found or created (its handle remembered), and what it holds is read back. A platform
-   that cannot enumerate (`holding` is None) is taken to hold what our state says.
+   that cannot enumerate (`holding` is None) is taken to hold what our state says. Within
+   `read_back_hours` of the last read-back of the same list, the diff is first planned against our
+   own record of the list (activation.sync_state), as for such a platform; when that plan has
+   nothing to add or remove, the destination is not contacted at all. A read-back comes at least
+   that often, and always when anything is to be sent or taken off. Why: reading every list back
+   is most of a run with nothing new (12.7 s of 57 s for 18 audiences at 1 M people), and what
+   it catches, a list edited by hand in the platform, is rare; Census and Hightouch diff against
+   their own last sync and never read back at all. A list whose id the platform no longer knows
+   is forgotten with everything recorded under it.
 3. The diff, set-based in DuckDB: adds are audience members the list does not hold (so a list
    emptied outside is refilled, and contacts refused last time are retried); removes depend on the
    mode (mirror: everyone not in the audience; add_only and upsert: only those whose consent is
@@ -59,6 +67,7 @@ class SyncReport:
     held_after: int | None = None
     matched: int | None = None
     message: str = ""
+    read_back: bool = False  # this run asked the destination what the list holds
     holding: Holding | None = field(default=None, repr=False)
 
     def row(self) -> dict[str, Any]:
@@ -109,10 +118,11 @@ def _contacts(con, spec: AudienceSpec, identifiers: list[str]) -> list[Contact]:
 
 
 def sync(con: duckdb.DuckDBPyConnection, client: DestinationClient, spec: AudienceSpec, run_id: str,
-         dry_run: bool = False, log: Any = None) -> SyncReport:
+         dry_run: bool = False, log: Any = None, read_back_hours: float = 0.0) -> SyncReport:
     """Sync one audience; always returns the report (and writes it), never raises for a destination
     failure: the status says `failed` and the pending changes wait for the next run. A gate
-    violation raises ConsentGateViolation after the report is written."""
+    violation raises ConsentGateViolation after the report is written. `read_back_hours` 0 reads
+    the destination back on every run."""
     state.ensure_tables(con)
     report = SyncReport(run_id, spec.destination, spec.segment, spec.list_name, spec.mode, dry_run)
     report.audience = con.execute(f"select count(*) from activation.{spec.model}").fetchall()[0][0]
@@ -122,7 +132,8 @@ def sync(con: duckdb.DuckDBPyConnection, client: DestinationClient, spec: Audien
             error = ConsentGateViolation(spec, offenders)
             report.status, report.message = "blocked", str(error)
             raise error
-        _sync(con, client, spec, run_id, dry_run, report)
+        if dry_run or not _unchanged_by_our_record(con, client, spec, report, read_back_hours):
+            _sync(con, client, spec, run_id, dry_run, report)
     except DestinationError as exc:
         report.status, report.message = "failed", str(exc)
     finally:
@@ -132,6 +143,28 @@ def sync(con: duckdb.DuckDBPyConnection, client: DestinationClient, spec: Audien
                 f"{spec.segment} → {spec.destination} «{spec.list_name}»: {report.status}, +{report.added} "
                 f"-{report.removed}, {report.rejected} rejected. {report.message}".strip())
     return report
+
+
+def _unchanged_by_our_record(con, client: DestinationClient, spec: AudienceSpec, report: SyncReport,
+                             hours: float) -> bool:
+    """True (and the report says so) when the list was read back less than `hours` ago and the
+    audience, planned against our own record of the list, has nothing to add or remove."""
+    known = state.known_list(con, spec)
+    if hours <= 0 or known is None or not known.id:
+        return False
+    last = state.last_read_back(con, spec, known.id, hours)
+    if last is None or report.audience < max(spec.min_audience, client.min_audience):
+        return False
+    present = state.identifiers(con, spec, known.id)
+    adds, removes, _ = _plan(con, spec, known.id, present)
+    if adds or removes:
+        return False
+    report.list_id, report.status = known.id, "no_change"
+    report.held_before = report.held_after = len(present)
+    report.matched = last[1]  # as the platform counted at that read-back
+    report.message = (f"not read back: nothing to add or remove by our record of the list, which was last read "
+                      f"back at {last[0]:%Y-%m-%d %H:%M} (read back at least every {hours:g} h)")
+    return True
 
 
 def _sync(con, client: DestinationClient, spec: AudienceSpec, run_id: str, dry_run: bool, report: SyncReport) -> None:
@@ -147,8 +180,13 @@ def _sync(con, client: DestinationClient, spec: AudienceSpec, run_id: str, dry_r
     else:
         state.assign_segment(con, run_id, spec.segment)
         ref = client.ensure_list(spec.list_name, spec.address_type, known)
+        if known is not None and known.id and ref.id != known.id:
+            # The platform no longer has that list (deleted in its UI): what we recorded under it is
+            # gone with it, and an id it hands out again must not inherit those rows.
+            state.forget_target(con, spec, known.id)
         state.remember_list(con, spec, ref)
         held = client.holding(ref)
+        report.read_back = True  # its members where the platform lists them, else the list itself
     target = ref.id if ref else ""
     report.list_id = target
     if held is not None and not dry_run:

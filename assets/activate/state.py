@@ -65,8 +65,9 @@ create table if not exists activation.sync_report (
     run_id varchar, destination varchar, segment varchar, list_name varchar, list_id varchar, mode varchar,
     dry_run boolean, status varchar, audience integer, held_before integer, added integer, removed integer,
     rejected integer, rejected_reasons varchar, held_after integer, matched integer, message varchar,
-    reported_at timestamp default current_timestamp
+    reported_at timestamp default current_timestamp, read_back boolean
 );
+alter table activation.sync_report add column if not exists read_back boolean;
 """
 
 
@@ -83,6 +84,26 @@ def known_list(con, spec: AudienceSpec) -> ListRef | None:
 def remember_list(con, spec: AudienceSpec, ref: ListRef) -> None:
     con.execute("insert or replace into activation.destination_lists values (?, ?, ?, ?, ?, current_timestamp)",
                 [spec.destination, spec.segment, ref.id, ref.name, spec.address_type])
+
+
+def forget_target(con, spec: AudienceSpec, target: str) -> None:
+    """Drop what we recorded under a list the platform no longer has (the log keeps the history)."""
+    for table in ("sync_state", "sync_rejections"):
+        con.execute(f"delete from activation.{table} where destination = ? and segment = ? and target = ?",
+                    [spec.destination, spec.segment, target])
+
+
+def last_read_back(con, spec: AudienceSpec, target: str, hours: float) -> tuple | None:
+    """(when, how many the platform matched) of the last read-back of this list by a sync that
+    succeeded, if that was less than `hours` ago."""
+    rows = con.execute(
+        """select reported_at, matched from activation.sync_report
+           where destination = ? and segment = ? and list_id = ? and read_back and not dry_run
+             and status in ('ok', 'no_change')
+             and reported_at >= current_timestamp::timestamp - to_microseconds(cast(? * 3600e6 as bigint))
+           order by reported_at desc limit 1""",
+        [spec.destination, spec.segment, target, hours]).fetchall()
+    return rows[0] if rows else None
 
 
 def retarget(con, spec: AudienceSpec, old: str, new: str) -> None:

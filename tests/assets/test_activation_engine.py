@@ -269,6 +269,90 @@ def test_a_gate_offender_stops_the_sync_and_is_named_by_hash(setup, name):
     assert not wh.q("select * from activation.destination_lists"), "not even a list was created"
 
 
+# --- Reading lists back ---------------------------------------------------------------------------
+
+class _Calls:
+    """Counts every call the engine makes to a destination client (the client itself is real)."""
+
+    METHODS = ("ensure_list", "holding", "describe", "add", "remove", "replace", "clear")
+
+    def __init__(self, client):
+        self.names: list[str] = []
+        for method in self.METHODS:
+            real = getattr(client, method)
+
+            def counted(*args, _real=real, _name=method, **kwargs):
+                self.names.append(_name)
+                return _real(*args, **kwargs)
+
+            setattr(client, method, counted)
+
+
+@pytest.mark.parametrize("name", DESTINATION_PARAMS)
+def test_within_the_read_back_hours_an_unchanged_audience_does_not_contact_the_destination(setup, name):
+    wh, client = setup(name)
+    ids = wh.set_members(range(_size(client)))
+    first = wh.sync(client, "r1", read_back_hours=20)
+    assert first.status == "ok" and first.added == len(ids), first
+    calls = _Calls(client)
+    second = wh.sync(client, "r2", read_back_hours=20)
+    assert (second.status, second.added, second.removed) == ("no_change", 0, 0), second
+    assert calls.names == [], "nothing was asked of the destination"
+    assert second.held_after == len(ids) and "not read back" in second.message, second
+    assert wh.q("select read_back from activation.sync_report where run_id = 'r2'")[0][0] is False
+    # More members (30: VK Ads takes no smaller diff): something to send, and the list is read back first.
+    wh.set_members(range(_size(client) + 30))
+    third = wh.sync(client, "r3", read_back_hours=20)
+    assert third.added == 30 and calls.names[:1] == ["ensure_list"], (third, calls.names)
+    assert wh.q("select read_back from activation.sync_report where run_id = 'r3'")[0][0] is True
+    held = _held(client, wh)
+    assert held is None or len(held) == len(ids) + 30
+
+
+def test_a_list_emptied_outside_is_refilled_at_the_next_read_back(setup, stack):
+    wh, client = setup("unisender")
+    ids = wh.set_members(range(30))
+    wh.sync(client, "r1", read_back_hours=20)
+    from connectors.common.destination import ListRef
+
+    (list_id,) = wh.q("select list_id from activation.destination_lists")[0]
+    client.clear(ListRef(list_id, wh.spec.list_name))
+    within = wh.sync(client, "r2", read_back_hours=20)
+    assert within.status == "no_change" and not _held(client, wh), "inside the window our record is trusted"
+    assert wh.sync(client, "r3", read_back_hours=0).added == len(ids), "0 hours reads back every run"
+    client.clear(ListRef(list_id, wh.spec.list_name))
+    with duckdb.connect(wh.path) as con:  # the last read-back was a day ago
+        con.execute("update activation.sync_report set reported_at = reported_at - interval 21 hour")
+    later = wh.sync(client, "r4", read_back_hours=20)
+    assert later.added == len(ids) and _held(client, wh) == set(ids), later
+
+
+def test_a_withdrawal_is_taken_off_within_the_read_back_hours(setup, stack):
+    """add_only keeps those who left the segment, but not those who withdrew consent: our record of
+    the list is enough to see them, so the window never keeps a withdrawn contact on a list."""
+    wh, client = setup("unisender", mode="add_only")
+    ids = wh.set_members(range(20))
+    wh.sync(client, "r1", read_back_hours=20)
+    wh.withdraw([0, 1])
+    report = wh.sync(client, "r2", read_back_hours=20)
+    assert report.status == "ok" and report.removed == 2, report
+    assert not (_held(client, wh) & set(ids[:2]))
+
+
+def test_a_list_the_platform_no_longer_has_is_forgotten_with_what_was_recorded_under_it(setup, stack):
+    wh, client = setup("unisender")
+    ids = wh.set_members(range(10))
+    wh.sync(client, "r1")
+    (list_id,) = wh.q("select list_id from activation.destination_lists")[0]
+    with duckdb.connect(wh.path) as con:  # as if our list had been deleted in Unisender's UI
+        con.execute("update activation.destination_lists set list_id = '999999999'")
+        con.execute("update activation.sync_state set target = '999999999'")
+    again = wh.sync(client, "r2")
+    assert again.list_id == list_id, again  # found again by its name
+    assert wh.q("select count(*) from activation.sync_state where target = '999999999'")[0][0] == 0
+    assert {i for (i,) in wh.q("select identifier from activation.sync_state where target = ?", list_id)} == set(ids)
+
+
 # --- Unisender specifics -------------------------------------------------------------------------
 
 def _journal(env) -> list[dict]:

@@ -252,6 +252,14 @@ def _activation_job(run, selection, config=None, env=None):
             return job.execute_in_process(instance=instance, resources=defs.resources, raise_on_error=False)
 
 
+def _read_back_now(run) -> dict:
+    from orchestration.definitions import build_definitions
+    from orchestration.run import sync_config
+
+    with environment(run["env"]):
+        return sync_config(build_definitions(), read_back_hours=0.0)
+
+
 def test_a_second_run_sends_nothing_and_an_emptied_list_is_refilled(run):
     batches_before = _q(run, "select count(*) from activation.sync_batches")[0][0]
     members = _unisender_members(run)
@@ -260,14 +268,21 @@ def test_a_second_run_sends_nothing_and_an_emptied_list_is_refilled(run):
                      "order by finished_at offset ?", batches_before)
     assert not resent, f"idempotent: nothing resent, but {resent}"
 
-    # Someone empties the list in Unisender and deletes the S3 file: the next run puts them back.
+    # Someone empties the list in Unisender and deletes the S3 file: the next read-back puts them
+    # back. Within activation.read_back_hours of the last one our record of the lists is trusted;
+    # a run with read_back_hours 0 (`python -m orchestration.run --activate --read-back`) reads back now.
     base = run["env"]["UNISENDER_BASE_URL"]
     (list_id,) = [i["id"] for i in requests.get(f"{base}/_emulator/lists", timeout=10).json() if i["title"] == REACTIVATION_LIST]
     requests.post(f"{base}/_emulator/lists/{list_id}/empty", timeout=10).raise_for_status()
     s3_before = _s3_file(run, "audiences/reactivation")
     _s3(run).delete_object(Bucket=run["env"]["S3_AUDIENCE_BUCKET"], Key="audiences/reactivation/audience.csv")
     assert not _unisender_members(run)
-    assert _activation_job(run, dg.AssetSelection.key_prefixes(["activation"])).success
+    trusted = _activation_job(run, dg.AssetSelection.key_prefixes(["activation"]))
+    assert trusted.success and not _unisender_members(run)
+    statuses = _q(run, "select status, read_back from activation.sync_report where run_id = ? and list_name = ? and destination = 'unisender'",
+                  trusted.run_id, REACTIVATION_LIST)
+    assert statuses == [("no_change", False)], statuses
+    assert _activation_job(run, dg.AssetSelection.key_prefixes(["activation"]), _read_back_now(run)).success
     assert _unisender_members(run) == members
     assert _s3_file(run, "audiences/reactivation") == s3_before
 
@@ -534,7 +549,7 @@ def test_the_summary_shows_adds_removes_and_rejections_per_destination(run):
 
 def test_one_destination_down_does_not_stop_the_others(run):
     down = {**run["env"], "UNISENDER_BASE_URL": "http://127.0.0.1:9"}  # nothing listens there
-    result = _activation_job(run, dg.AssetSelection.key_prefixes(["activation"]), env=down)
+    result = _activation_job(run, dg.AssetSelection.key_prefixes(["activation"]), _read_back_now(run), env=down)
     assert not result.success
     materialized = {tuple(e.asset_key.path[:2]) for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert ("activation", "s3_file") in materialized and ("activation", "unisender") not in materialized
