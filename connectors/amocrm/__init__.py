@@ -31,6 +31,7 @@ from connectors.amocrm.settings import (
 )
 from connectors.common.contracts import PII_CONTRACT, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
+from connectors.common.unchanged import UnchangedRows
 
 __all__ = ["amocrm_source", "invalid_reason", "split_page"]
 
@@ -100,11 +101,15 @@ def amocrm_source(base_url: str = dlt.config.value, access_token: str = dlt.secr
         if account.get("is_api_filter_enabled") is False:
             log.warning("amoCRM account has API filtering switched off: filter[updated_at] is ignored "
                         "and every run reads all records (merge keeps the result correct)")
-        yield from _records(client, "/contacts", "contacts", _params(updated_at), CONTACT_FIELDS, page_limit)
+        # The overlap re-reads the last CURSOR_OVERLAP_SECONDS (everything, with filtering off):
+        # only what moved there is loaded.
+        yield from UnchangedRows("contacts", "id").filter(
+            _records(client, "/contacts", "contacts", _params(updated_at), CONTACT_FIELDS, page_limit))
 
     @dlt.resource(name="leads", primary_key="id", write_disposition="merge",
                   columns=LEAD_COLUMNS, schema_contract=PII_CONTRACT)
     def leads(updated_at=_cursor()) -> Iterator[Any]:
-        yield from _records(client, "/leads", "leads", _params(updated_at, **{"with": "contacts"}), LEAD_FIELDS, page_limit)
+        yield from UnchangedRows("leads", "id").filter(
+            _records(client, "/leads", "leads", _params(updated_at, **{"with": "contacts"}), LEAD_FIELDS, page_limit))
 
     return contacts, leads, quarantine_resource()

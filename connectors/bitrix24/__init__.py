@@ -29,6 +29,7 @@ from connectors.bitrix24.settings import (
 )
 from connectors.common.contracts import PII_CONTRACT, SchemaDrift, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
+from connectors.common.unchanged import UnchangedRows
 
 __all__ = ["bitrix24_source", "records", "Bitrix24Client", "Bitrix24Error", "page_records", "parse_batch",
            "webhook_url"]
@@ -117,12 +118,13 @@ def bitrix24_source(base_url: str = dlt.config.value, api_key: str = dlt.secrets
                   columns=_columns((*CONTACT_FIELDS, "TYPE_ID", "COMPANY_ID", "POST", "EXPORT"), MULTI_FIELD_FLAGS.values()))
     def contacts(modified=_cursor()) -> Iterator[Any]:
         pages = client.list_pages("crm.contact.list", _list_params(CONTACT_SELECT, modified.start_value))
-        yield from records(pages, CONTACT_FIELDS, "crm.contact.list")
+        # The look-back re-reads the last CURSOR_LAG_SECONDS: only what moved there is loaded.
+        yield from UnchangedRows("contacts", "ID").filter(records(pages, CONTACT_FIELDS, "crm.contact.list"))
 
     @dlt.resource(name="deals", primary_key="ID", write_disposition="merge", schema_contract=PII_CONTRACT,
                   columns=_columns((*DEAL_FIELDS, "TITLE", "COMPANY_ID", "CATEGORY_ID")))
     def deals(modified=_cursor()) -> Iterator[Any]:
         pages = client.list_pages("crm.deal.list", _list_params(DEAL_SELECT, modified.start_value))
-        yield from records(pages, DEAL_FIELDS, "crm.deal.list")
+        yield from UnchangedRows("deals", "ID").filter(records(pages, DEAL_FIELDS, "crm.deal.list"))
 
     return contacts, deals, quarantine_resource()

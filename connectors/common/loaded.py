@@ -1,6 +1,7 @@
 """What the destination already holds of a table, for sources that can only tell what changed by
 comparing with it: 1C's `DataVersion` per record, the row digests of a whole-list read
-(connectors/common/unchanged.py).
+(connectors/common/unchanged.py); and whether a table is there at all, so an empty table is
+declared only until it exists.
 
 Read back from the table itself, not kept in dlt's state. A load changes the table only when it
 succeeds, so the two cannot disagree, and the state stays small: dlt decodes it several times a
@@ -41,3 +42,21 @@ def loaded_rows(table: str, columns: Sequence[str], since: tuple[str, Any] | Non
             return list(sql.execute_sql(f"{query} where {sql.escape_column_name(bound)} >= %s", since[1]) or ())
     except PipelineConfigMissing:
         return []
+
+
+def has_table(table: str, columns: Sequence[str]) -> bool:
+    """Whether the destination's `table` exists with at least `columns`. A resource that yields
+    `dlt.mark.materialize_table_schema()` so its table exists before its first row asks this first:
+    the marker is an empty load job, and for a merge table dlt then runs its whole merge (a staging
+    table, a delete and an insert) for no rows on every run. False without a destination."""
+    naming = dlt.current.source_schema().naming
+    table_name = naming.normalize_table_identifier(table)
+    names = {naming.normalize_identifier(c) for c in columns}
+    try:
+        with dlt.current.pipeline().sql_client() as sql:
+            present = {c for (c,) in sql.execute_sql(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+                sql.dataset_name, table_name) or ()}
+    except PipelineConfigMissing:
+        return False
+    return bool(present) and names <= present

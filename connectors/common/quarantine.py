@@ -15,6 +15,8 @@ from typing import Any
 
 import dlt
 
+from connectors.common.loaded import has_table
+
 QUARANTINE_TABLE = "quarantine"
 
 
@@ -35,8 +37,10 @@ def quarantine_resource():
 
     @dlt.resource(name=QUARANTINE_TABLE, columns=QUARANTINE_COLUMNS, **QUARANTINE_HINTS)
     def quarantine():
-        # An empty table still gets created (dlt creates none for a resource that yields nothing).
-        yield dlt.mark.materialize_table_schema()
+        # An empty table still gets created (dlt creates none for a resource that yields nothing),
+        # once: the marker costs a merge of no rows on every run.
+        if not has_table(QUARANTINE_TABLE, QUARANTINE_COLUMNS):
+            yield dlt.mark.materialize_table_schema()
 
     return quarantine
 

@@ -23,6 +23,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 
 from connectors.common.quarantine import quarantined
+from connectors.common.unchanged import UnchangedRows
 from connectors.retailcrm.helpers import account_now, get_json, pages
 from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CART_FOLLOW_DAYS, CART_OVERLAP_DAYS
 
@@ -52,6 +53,8 @@ def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOO
         still_open: dict[str, str] = {}
         follow_from = (now - timedelta(days=CART_FOLLOW_DAYS)).strftime("%Y-%m-%d")
         batch: list[dict[str, Any]] = []
+        # Most carts read again are as they were: only those that moved are loaded.
+        unchanged = UnchangedRows("carts", "externalId")
         for customer_id, site in sorted(candidates.items()):
             body = get_json(client, f"/customer-interaction/{site}/cart/{customer_id}", {"by": "id"}, missing_ok=True)
             cart = (body or {}).get("cart")
@@ -64,10 +67,10 @@ def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOO
             if not cart.get("clearedAt") and str(cart.get("updatedAt") or "9")[:10] >= follow_from:
                 still_open[str(customer_id)] = site
             if len(batch) >= 100:
-                yield batch
+                yield from unchanged.filter([batch])
                 batch = []
         if batch:
-            yield batch
+            yield from unchanged.filter([batch])
         state["open_carts"] = still_open
         state["visits_from"] = (now - timedelta(days=CART_OVERLAP_DAYS)).strftime("%Y-%m-%d")
 

@@ -42,6 +42,7 @@ import dlt
 
 from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
 from connectors.common.batching import in_lists
+from connectors.common.loaded import has_table
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.spreadsheets.inbox import Inbox, open_inbox
 from connectors.spreadsheets.mapping import MEMBER_FIELDS, ORDER_FIELDS, Mapping, MappingError, load_mapping
@@ -118,7 +119,8 @@ def _table_items(inbox: Inbox, mapping: Mapping, table: str, report_unmatched: b
     hashes: dict[str, str] = state.setdefault("file_hashes", {})
     stamps: dict[str, str] = state.setdefault("file_stamps", {})
     withdrawn: dict[str, str] = state.setdefault("withdrawn", {})
-    yield dlt.mark.materialize_table_schema()  # the table exists even before its first file arrives
+    if not has_table(table, columns):  # the table exists even before its first file arrives
+        yield dlt.mark.materialize_table_schema()
     yield from _withdrawals(withdraw, table, hashes, stamps, withdrawn)
     read = skipped = 0
     warned: set[str] = set()

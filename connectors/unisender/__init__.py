@@ -61,8 +61,10 @@ def _since(cursor: dlt.sources.incremental) -> datetime | None:
     return None if value is None or value <= EPOCH else value
 
 
-def _table_rows(fields: list[str], data: list[Any], campaign_id: int, where: str, times: tuple[str, ...]) -> Iterator[Any]:
-    """Zip `{fields, data}` rows into records; refuse rows without an e-mail or with bad times."""
+def _table_rows(fields: list[str], data: list[Any], campaign_id: int, where: str, times: tuple[str, ...],
+                unchanged: UnchangedRows | None = None) -> Iterator[Any]:
+    """Zip `{fields, data}` rows into records; refuse rows without an e-mail or with bad times; with
+    `unchanged`, leave out the rows the raw table holds as they are."""
     good = []
     for i, values in enumerate(data):
         position = f"{where} row {i}"
@@ -80,6 +82,8 @@ def _table_rows(fields: list[str], data: list[Any], campaign_id: int, where: str
             yield quarantined(SOURCE, position, f"{', '.join(bad)} is not a 'YYYY-MM-DD hh:mm:ss' time", row)
             continue
         good.append({"campaign_id": campaign_id, **row, "email": email, **typed})
+    if unchanged is not None:
+        good = unchanged.new(good)
     if good:
         yield rows_as_arrow(good)
 
@@ -150,14 +154,17 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
     def visited_links() -> Iterator[Any]:
         state = dlt.current.resource_state()
         final: set[int] = set(state.get("final_campaign_ids", []))
+        unchanged = None
         for campaign in all_campaigns():
             cid = campaign["id"]
             if cid in final:
                 continue
+            # Every campaign not yet final is read again whole: only the clicks that are new load.
+            unchanged = unchanged or UnchangedRows("visited_links", ("campaign_id", "email", "url"))
             where = f"getVisitedLinks campaign {cid}"
             fields, data = client.get_visited_links(cid)
             require_fields(dict.fromkeys(fields), LINK_FIELDS, system=SOURCE, where=where)
-            yield from _table_rows(fields, data, cid, where, ("request_time",))
+            yield from _table_rows(fields, data, cid, where, ("request_time",), unchanged)
             if campaign.get("status") in FINAL_CAMPAIGN_STATUSES:
                 final.add(cid)
         # Saved with the load: a run that dies before loading leaves the old list in place.

@@ -345,3 +345,7 @@ def test_carts_of_recent_visitors_load_and_follow_up_on_open_ones(crm, tmp_path,
               open_cart["cart_id"]) == [(new_order, True)]
     assert _q(tmp_path, "select customer_id from raw_retailcrm.carts where external_id = 'cart-new-1'") == [(newcomer,)]
     assert _q(tmp_path, "select count(*), count(distinct external_id) from raw_retailcrm.carts")[0] == (len(carts) + 1,) * 2
+    # Every open cart was read again; only the two that moved were loaded.
+    last = _q(tmp_path, "select max(_dlt_load_id) from raw_retailcrm.carts")[0][0]
+    assert {i for (i,) in _q(tmp_path, "select external_id from raw_retailcrm.carts where _dlt_load_id = ?", last)} \
+        == {open_cart["cart_id"], "cart-new-1"}
