@@ -122,7 +122,7 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
 
     @dlt.resource(name="lists", primary_key="id", write_disposition="merge")
     def lists() -> Iterator[Any]:
-        yield client.get_lists()
+        yield from UnchangedRows("lists", "id").filter([client.get_lists()])
 
     @dlt.resource(name="campaigns", primary_key="id", write_disposition="merge")
     def campaigns(start_time=_cursor("start_time", CAMPAIGN_LOOKBACK_SECONDS)) -> Iterator[Any]:
@@ -135,8 +135,8 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
                 yield quarantined(SOURCE, f"getCampaigns item {i}", "start_time is not a 'YYYY-MM-DD hh:mm:ss' time", campaign)
             else:
                 good.append({**campaign, "start_time": started})
-        if good:
-            yield good
+        # The look-back reads recent campaigns again: only those whose figures moved load.
+        yield from UnchangedRows("campaigns", "id").filter([good])
 
     @dlt.resource(name="campaign_deliveries", primary_key=("campaign_id", "email"), write_disposition="merge",
                   schema_contract=PII_CONTRACT)
