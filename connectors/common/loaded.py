@@ -18,28 +18,40 @@ import dlt
 from dlt.pipeline.exceptions import PipelineConfigMissing
 
 
-def loaded_rows(table: str, columns: Sequence[str], since: tuple[str, Any] | None = None) -> list[tuple]:
+def loaded_rows(table: str, columns: Sequence[str], since: tuple[str, Any] | None = None,
+                among: tuple[str, Sequence[Any]] | None = None) -> list[tuple]:
     """The rows of `columns` in the destination's `table` (names as the source gives them; the
-    source schema's naming turns them into the table's), with `since = (column, value)` only
-    those where the column is at least the value. Empty when nothing was loaded yet, when the table
-    has no such column yet (it was loaded before the column existed), or when the pipeline has no
-    destination (an extract alone): the caller then loads everything, which is never wrong."""
+    source schema's naming turns them into the table's); with `since = (column, value)` only
+    those where the column is at least the value, with `among = (column, values)` only those
+    where it is one of the values. Empty when nothing was loaded yet, when the table has no such
+    column yet (it was loaded before the column existed), or when the pipeline has no destination
+    (an extract alone): the caller then loads everything, which is never wrong."""
+    if among is not None and not among[1]:
+        return []
     naming = dlt.current.source_schema().naming
     table_name = naming.normalize_table_identifier(table)
     names = [naming.normalize_identifier(c) for c in columns]
-    bound = None if since is None else naming.normalize_identifier(since[0])
+    since_column = None if since is None else naming.normalize_identifier(since[0])
+    among_column = None if among is None else naming.normalize_identifier(among[0])
     try:
         with dlt.current.pipeline().sql_client() as sql:
             present = {c for (c,) in sql.execute_sql(
                 "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
                 sql.dataset_name, table_name) or ()}
-            if not {*names, *([bound] if bound else [])} <= present:
+            if not {*names, *filter(None, (since_column, among_column))} <= present:
                 return []
+            conditions, params = [], []
+            if since is not None:
+                conditions.append(f"{sql.escape_column_name(since_column)} >= %s")
+                params.append(since[1])
+            if among is not None:
+                conditions.append(f"{sql.escape_column_name(among_column)} in ({', '.join(['%s'] * len(among[1]))})")
+                params.extend(among[1])
             query = (f"select {', '.join(sql.escape_column_name(n) for n in names)} "
                      f"from {sql.make_qualified_table_name(table_name)}")
-            if bound is None:
-                return list(sql.execute_sql(query) or ())
-            return list(sql.execute_sql(f"{query} where {sql.escape_column_name(bound)} >= %s", since[1]) or ())
+            if conditions:
+                query += " where " + " and ".join(conditions)
+            return list(sql.execute_sql(query, *params) or ())
     except PipelineConfigMissing:
         return []
 

@@ -51,9 +51,12 @@ class UnchangedRows:
     the table (`externalId`, not `external_id`), then pass every good row through `new`, or the
     resource's whole output through `filter`."""
 
-    def __init__(self, table: str, key: str | tuple[str, ...]):
+    def __init__(self, table: str, key: str | tuple[str, ...], among: tuple[str, Any] | None = None):
+        """`among = (column, values)`: only these rows can be read again (Unisender's clicks of the
+        campaigns still sending), so only their digests are read back (453,000 clicks at 1 M
+        people, of which 39,500 are read again)."""
         self.keys = (key,) if isinstance(key, str) else tuple(key)
-        loaded = loaded_rows(table, (*self.keys, DIGEST_COLUMN))
+        loaded = loaded_rows(table, (*self.keys, DIGEST_COLUMN), among=among)
         self._loaded: dict[Any, str] = ({row[0]: row[1] for row in loaded} if len(self.keys) == 1
                                         else {tuple(row[:-1]): row[-1] for row in loaded})
         self.skipped = 0

@@ -122,7 +122,7 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
 
     @dlt.resource(name="lists", primary_key="id", write_disposition="merge")
     def lists() -> Iterator[Any]:
-        yield from UnchangedRows("lists", "id").filter([client.get_lists()])
+        yield client.get_lists()
 
     @dlt.resource(name="campaigns", primary_key="id", write_disposition="merge")
     def campaigns(start_time=_cursor("start_time", CAMPAIGN_LOOKBACK_SECONDS)) -> Iterator[Any]:
@@ -135,8 +135,8 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
                 yield quarantined(SOURCE, f"getCampaigns item {i}", "start_time is not a 'YYYY-MM-DD hh:mm:ss' time", campaign)
             else:
                 good.append({**campaign, "start_time": started})
-        # The look-back reads recent campaigns again: only those whose figures moved load.
-        yield from UnchangedRows("campaigns", "id").filter([good])
+        if good:
+            yield good
 
     @dlt.resource(name="campaign_deliveries", primary_key=("campaign_id", "email"), write_disposition="merge",
                   schema_contract=PII_CONTRACT)
@@ -154,13 +154,13 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
     def visited_links() -> Iterator[Any]:
         state = dlt.current.resource_state()
         final: set[int] = set(state.get("final_campaign_ids", []))
-        unchanged = None
+        # Every campaign not yet final is read again whole: only the clicks that are new load.
+        sending = [c["id"] for c in all_campaigns() if c["id"] not in final]
+        unchanged = UnchangedRows("visited_links", ("campaign_id", "email", "url"), among=("campaign_id", sending))
         for campaign in all_campaigns():
             cid = campaign["id"]
             if cid in final:
                 continue
-            # Every campaign not yet final is read again whole: only the clicks that are new load.
-            unchanged = unchanged or UnchangedRows("visited_links", ("campaign_id", "email", "url"))
             where = f"getVisitedLinks campaign {cid}"
             fields, data = client.get_visited_links(cid)
             require_fields(dict.fromkeys(fields), LINK_FIELDS, system=SOURCE, where=where)
