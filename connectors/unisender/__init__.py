@@ -15,7 +15,8 @@
   an old campaign is still caught, and a finished campaign costs one call that returns nothing.
 - `visited_links`: `getVisitedLinks(group=1)` per campaign (address, link, first visit time,
   count), merged on (campaign_id, email, url). It has no change filter, so a campaign's links are
-  read until the campaign has been seen in a final status, then no more.
+  read until the campaign has been seen in a final status, then no more; of what is read again,
+  only the clicks that differ from the loaded ones are loaded (connectors/common/unchanged.py).
 
 Times are typed as UTC (Unisender documents them so). Rows without a usable e-mail or time go to
 `raw_unisender.quarantine`; a missing delivery column (`email`, `send_result`, `last_update`) stops
