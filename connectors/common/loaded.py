@@ -18,6 +18,13 @@ import dlt
 from dlt.pipeline.exceptions import PipelineConfigMissing
 
 
+def _columns(sql: Any, table_name: str) -> set[str]:
+    """The columns the destination's table has: none when it does not exist."""
+    return {c for (c,) in sql.execute_sql(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        sql.dataset_name, table_name) or ()}
+
+
 def loaded_rows(table: str, columns: Sequence[str], since: tuple[str, Any] | None = None,
                 among: tuple[str, Sequence[Any]] | None = None) -> list[tuple]:
     """The rows of `columns` in the destination's `table` (names as the source gives them; the
@@ -35,9 +42,7 @@ def loaded_rows(table: str, columns: Sequence[str], since: tuple[str, Any] | Non
     among_column = None if among is None else naming.normalize_identifier(among[0])
     try:
         with dlt.current.pipeline().sql_client() as sql:
-            present = {c for (c,) in sql.execute_sql(
-                "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-                sql.dataset_name, table_name) or ()}
+            present = _columns(sql, table_name)
             if not {*names, *filter(None, (since_column, among_column))} <= present:
                 return []
             conditions, params = [], []
@@ -66,9 +71,7 @@ def has_table(table: str, columns: Sequence[str]) -> bool:
     names = {naming.normalize_identifier(c) for c in columns}
     try:
         with dlt.current.pipeline().sql_client() as sql:
-            present = {c for (c,) in sql.execute_sql(
-                "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-                sql.dataset_name, table_name) or ()}
+            present = _columns(sql, table_name)
     except PipelineConfigMissing:
         return False
     return bool(present) and names <= present
