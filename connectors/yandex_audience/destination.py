@@ -42,6 +42,7 @@ PLATFORM = "Yandex Audience"
 UI_URL = "https://audience.yandex.ru/"
 PROCESSING = ("uploaded", "is_processed", "is_updated")
 COLUMNS = ("email", "phone")
+FIRST_POLL_SECONDS = 0.25  # the first wait for processing; doubled up to poll_interval (_wait)
 
 
 def segment_file(contacts: Sequence[Contact]) -> bytes:
@@ -104,13 +105,19 @@ class YandexAudienceDestination:
 
     def _wait(self, segment_id: int) -> dict:
         """Poll until processing ends or `poll_timeout` passes (Yandex may take up to two hours; the
-        status is then reported as it stands and read again by the next describe)."""
+        status is then reported as it stands and read again by the next describe). The waits
+        start at FIRST_POLL_SECONDS and double up to `poll_interval`: a small segment is often
+        processed within a second, and a flat 5 s before the first look again was 10 of the 16 s
+        of activation in a run with a 1 % change at 100,000 people (two segments). A slow one
+        costs a few more reads of one segment, far inside the API's request limits."""
         deadline = time.monotonic() + self.poll_timeout
+        delay = min(FIRST_POLL_SECONDS, self.poll_interval)
         while True:
             segment = self.client.segment(segment_id) or {}
             if segment.get("status") not in PROCESSING or time.monotonic() >= deadline:
                 return segment
-            time.sleep(self.poll_interval)
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, self.poll_interval)
 
     @staticmethod
     def _detail(action: str, segment: dict) -> str:

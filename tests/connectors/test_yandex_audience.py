@@ -233,3 +233,29 @@ def test_removal_from_a_segment_deleted_outside_is_not_an_error(ya):
     assert len(outcome.accepted) == 3 and "gone" in outcome.detail
     assert not d.describe(ref).exists
     assert d.ensure_list(NAME, "email", ref).id == ""  # the next sync uploads the audience anew
+
+
+def test_processing_is_polled_soon_then_less_often(monkeypatch):
+    """The first look comes a quarter of a second after the upload, the waits then double up to
+    `poll_interval`, and the answer is the segment as processing left it."""
+    emulator = YandexAudienceEmulator(TOKEN, processing_reads=5)
+    server, url = emulator.serve_in_thread()
+    try:
+        import connectors.yandex_audience.destination as module
+
+        waits: list[float] = []
+        monkeypatch.setattr(module.time, "sleep", waits.append)  # the waits asked for, not slept
+        d = YandexAudienceDestination(url, TOKEN, poll_interval=1.0, poll_timeout=600, backoff=0.01)
+        out = d.add(d.ensure_list(NAME, "email", None), contacts(emails(300)))
+    finally:
+        server.shutdown()
+    assert waits == [0.25, 0.5, 1.0, 1.0, 1.0]
+    assert "status processed" in out.detail, out.detail
+
+
+def test_polling_stops_at_the_timeout_and_reports_the_status_as_it_stands(ya):
+    emulator, url = ya
+    emulator.processing_reads = 10 ** 6  # never done while we look
+    d = YandexAudienceDestination(url, TOKEN, poll_interval=0.05, poll_timeout=0.3, backoff=0.01)
+    out = d.add(d.ensure_list(NAME, "email", None), contacts(emails(150)))
+    assert "status is_processed" in out.detail, out.detail
