@@ -15,7 +15,9 @@ using iso-value curves", JMR 42(4), and Fader & Hardie's note on the Gamma-Gamma
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,15 +49,25 @@ def warehouse(tmp_path_factory) -> Path:
     config = work / "business.yml"
     config.write_text("systems: [retailcrm]\nrfm:\n  as_of: 1998-06-30\nvalue:\n  holdout_months: 9\n  horizon_months: 6\n",
                       encoding="utf-8")
-    env = {**os.environ, "CDP_BUSINESS_CONFIG": str(config), "CDP_DUCKDB_PATH": str(path)}
     for models in (MODELS, MODELS[-2:]):  # the per-run marts again: they append
-        done = subprocess.run(
-            [sys.executable, "-m", "cdp.dbt_cli", "build", "--select", *models, "--target-path", str(work / "target"),
-             "--log-path", str(work / "logs")],
-            env=env, capture_output=True, text=True, timeout=900, cwd=ROOT,
-        )
-        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        _build(path, config, models)
     return path
+
+
+def _build(path: Path, config: Path, models: list[str], refit: bool = False) -> None:
+    work = path.parent
+    env = {**os.environ, "CDP_BUSINESS_CONFIG": str(config), "CDP_DUCKDB_PATH": str(path)}
+    extra = []
+    if refit:
+        listed = subprocess.run([sys.executable, "-m", "cdp.dbt_cli", "vars"], env=env, capture_output=True,
+                                text=True, timeout=120, cwd=ROOT, check=True)
+        extra = ["--vars", json.dumps({**json.loads(listed.stdout), "value_refit": True})]
+    done = subprocess.run(
+        [sys.executable, "-m", "cdp.dbt_cli", "build", "--select", *models, "--target-path", str(work / "target"),
+         "--log-path", str(work / "logs"), *extra],
+        env=env, capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
 
 
 def _df(warehouse: Path, sql: str) -> pd.DataFrame:
@@ -154,3 +166,36 @@ def test_too_few_repeat_buyers_means_no_model_and_says_why():
     assert not gamma_gamma.ok
     scored = score(summary, bgnbd, gamma_gamma, 52)
     assert list(scored["customer_id"]) == ["a", "b", "c"] and scored["predicted_revenue"].isna().all()
+
+
+def test_a_fit_is_kept_for_its_as_of_date_until_the_population_moves(warehouse, tmp_path):
+    """A second build the same as-of date uses the first fit's parameters and says so; a tenth of the
+    buyers gone refits; var value_refit refits whatever the basis."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, path)
+    config = tmp_path / "business.yml"
+    shutil.copy(warehouse.parent / "business.yml", config)
+    fitted = ("select model, period, parameter, value, fitted_at, kept, fit_seconds "
+              "from intermediate.int_value_models_fitted order by model, period, parameter")
+    first = _df(path, fitted)
+    assert not first["kept"].any() and (first["fit_seconds"] > 0).all()
+
+    _build(path, config, ["int_value_models_fitted", "value_model_runs"])
+    again = _df(path, fitted)
+    assert again["kept"].all() and (again["fit_seconds"] == 0).all()
+    assert (again["fitted_at"] == first["fitted_at"]).all()
+    assert again["value"].to_numpy() == pytest.approx(first["value"].to_numpy(), rel=0, abs=0, nan_ok=True)
+    run = _df(path, "select * from marts.value_model_runs order by run_started_at desc, run_id limit 1").iloc[0]
+    assert run["fit_seconds"] == 0 and "kept from the fit at" in run["status"]
+
+    with duckdb.connect(str(path)) as con:  # a tenth of the buyers' orders gone: the population moved
+        con.execute("delete from marts.fct_orders where hash(customer_id) % 10 = 0")
+    _build(path, config, ["int_purchase_summaries", "int_value_models_fitted"])
+    moved = _df(path, fitted)
+    assert not moved["kept"].any() and (moved["fitted_at"] > first["fitted_at"]).all()
+
+    _build(path, config, ["int_value_models_fitted"])
+    assert _df(path, fitted)["kept"].all()
+    _build(path, config, ["int_value_models_fitted"], refit=True)
+    forced = _df(path, fitted)
+    assert not forced["kept"].any() and (forced["fitted_at"] > moved["fitted_at"]).all()

@@ -2,9 +2,12 @@
 -- the fitted parameters of BG/NBD (r, alpha, a, b; time in weeks) and Gamma-Gamma (p, q, v), the
 -- calibration fit's BG/NBD parameters, how many customers each fit saw, how long it took, and the
 -- holdout check in one figure (predicted / actual purchases over all customers). Appended per run.
+-- fit_seconds is 0 and the status says "kept" when the run used a fit kept from earlier the same as-of date.
 {{ config(materialized='incremental', unique_key='run_id', on_schema_change='fail') }}
 with fitted as (
-    select * from {{ ref('int_value_models_fitted') }}
+    -- A fit kept from an earlier run of the same as-of date says so (int_value_models_fitted).
+    select *, case when kept then ', kept from the fit at ' || strftime(fitted_at, '%Y-%m-%d %H:%M:%S') || ' UTC' else '' end as kept_from
+    from {{ ref('int_value_models_fitted') }}
 ),
 
 holdout as (
@@ -39,7 +42,8 @@ pivoted as (
         max(customers) filter (where model = 'gamma_gamma') as gamma_gamma_customers,
         max(customers) filter (where model = 'bgnbd' and period = 'calibration') as calibration_customers,
         sum(fit_seconds) as fit_seconds,
-        string_agg(distinct model || ' (' || period || '): ' || status, '; ' order by model || ' (' || period || '): ' || status) as status
+        string_agg(distinct model || ' (' || period || '): ' || status || kept_from, '; '
+                   order by model || ' (' || period || '): ' || status || kept_from) as status
     from fitted
 ),
 
