@@ -13,7 +13,7 @@ from cdp.dbt_cli import dbt_vars_json
 from cdp.settings import BusinessSettings
 from cdp.systems import SYSTEMS
 from orchestration import build_inputs
-from orchestration.dbt import dbt_project, ensure_manifest
+from orchestration.dbt import dbt_project, ensure_manifest, invocation_target
 from orchestration.keys import CdpDbtTranslator
 from orchestration.resources import Warehouse
 
@@ -66,7 +66,8 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
             context.log.info(f"dbt build: union tables rewrite only the slices reading {len(changed_raw)} changed raw "
                              f"table(s); unit tests and {len(passed)} data test(s) on unchanged staging data are not run again")
         try:
-            invocation = dbt.cli(args, context=context)
+            target = invocation_target(manifest, f"dbt_models-{context.run_id[:7]}")
+            invocation = dbt.cli(args, context=context, target_path=target)
             try:
                 yield from invocation.stream()
             finally:

@@ -13,7 +13,6 @@ from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from assets.activate import build_activation_definitions
@@ -21,7 +20,7 @@ from assets.ingest import build_ingest_assets
 from assets.transform import build_dbt_assets
 from cdp.settings import BusinessSettings, load_settings
 from cdp.systems import SYSTEMS
-from orchestration.dbt import dbt_project, ensure_manifest
+from orchestration.dbt import DbtCli, dbt_project, ensure_manifest
 from orchestration.jobs import build_sensors, cart_recovery_definitions, daily_refresh_job, daily_refresh_job_schedule
 from cdp.destinations import DESTINATIONS
 from orchestration.resources import (
@@ -51,7 +50,7 @@ def build_resources(settings: BusinessSettings, required: Collection[str] = ()) 
                     if name != "s3_file" and destination_resource_key(name) in required}
     return {
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "duckdb": Warehouse(path=dg.EnvVar("CDP_DUCKDB_PATH")),
         "s3": S3Storage(
             endpoint_url=dg.EnvVar("S3_ENDPOINT_URL"),

@@ -204,3 +204,14 @@ def test_the_manifest_is_parsed_again_when_the_settings_or_the_mapping_change(tm
     before = manifest_dir(load_settings(config))
     mapping.write_bytes(mapping.read_bytes() + b"\n# a changed column spelling\n")
     assert manifest_dir(load_settings(config)) != before
+
+
+def test_the_dbt_resource_knows_the_version_of_the_dbt_it_runs(defs):
+    """DbtCli answers the version from the installed package instead of starting `dbt --version`:
+    it must be what the configured executable itself reports."""
+    import re
+    import subprocess
+
+    dbt = defs.resources["dbt"]
+    printed = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, timeout=120).stdout
+    assert str(dbt._cli_version) == re.search(r"(\d+\.\d+\.\d+)", printed).group(1)
