@@ -85,6 +85,8 @@ class AmoCRMEmulator(Emulator):
         self.api_filter_enabled = api_filter_enabled
         self.next_on_last_full_page = next_on_last_full_page
         self._data_lock = threading.Lock()
+        self._version = 0  # moved on by every change to the rows (touch)
+        self._selections: dict[tuple, tuple] = {}  # listing -> (rows, len, version, filtered and ordered)
         self.contacts = sorted(_read_jsonl(data_dir / "contacts.jsonl"), key=lambda r: r["id"])
         self.leads = sorted(_read_jsonl(data_dir / "leads.jsonl"), key=lambda r: r["id"])
         self._leads_by_contact: dict[int, list[int]] = {}
@@ -200,10 +202,7 @@ class AmoCRMEmulator(Emulator):
             return paging
         page, limit = paging
         with self._data_lock:
-            selected = self._filter(req, rows)
-            if isinstance(selected, Response):
-                return selected
-            selected = self._order(req, selected)
+            selected = self._selection(req, entity, rows)
             if isinstance(selected, Response):
                 return selected
             chunk = [copy.deepcopy(r) for r in selected[(page - 1) * limit: page * limit]]
@@ -218,6 +217,28 @@ class AmoCRMEmulator(Emulator):
             links["next"] = {"href": self._href(base, entity, params, page + 1, limit)}
         body = {"_page": page, "_links": links, "_embedded": {entity: [render(r, self.ACCOUNT_URL, with_) for r in chunk]}}
         return Response(200, json.dumps(body, ensure_ascii=False).encode("utf-8"), HAL)
+
+    def _selection(self, req: Request, entity: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | Response:
+        """The filtered and ordered rows a listing pages through, kept for its next pages (under
+        the data lock). Filtering and sorting every row again for each page made a whole read
+        quadratic: 58 s of this emulator's CPU to serve 250,000 contacts at 1 M people, against
+        1.3 s at 100,000. A kept selection is used only for the same rows list, length, filter
+        switch and data version (`touch` moves it on)."""
+        key = (entity, self.api_filter_enabled,
+               tuple(sorted((k, str(v)) for k, v in req.query.items() if k.startswith(("filter", "order")))))
+        kept = self._selections.get(key)
+        if kept is not None and kept[0] is rows and kept[1] == len(rows) and kept[2] == self._version:
+            return kept[3]
+        selected = self._filter(req, rows)
+        if isinstance(selected, Response):
+            return selected
+        selected = self._order(req, selected)
+        if isinstance(selected, Response):
+            return selected
+        if len(self._selections) >= 8:
+            self._selections.pop(next(iter(self._selections)))
+        self._selections[key] = (rows, len(rows), self._version, selected)
+        return selected
 
     @staticmethod
     def _href(base: str, entity: str, params: dict[str, Any], page: int, limit: int) -> str:
@@ -262,6 +283,7 @@ class AmoCRMEmulator(Emulator):
             stamp = max([int(time.time())] + [r["updated_at"] for r in rows]) + 1
             for r in targets:
                 r["updated_at"] = stamp
+            self._version += 1
             return [r["id"] for r in targets]
 
     def control(self, req: Request) -> Response | None:

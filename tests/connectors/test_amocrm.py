@@ -303,3 +303,24 @@ def test_a_page_without_the_embedded_list_fails_loudly(demo_data, tmp_path):
             _pipeline(tmp_path).run(_source(url))
     finally:
         server.shutdown()
+
+
+def test_the_emulator_pages_a_listing_as_the_data_stands_after_a_touch(amo):
+    """The emulator keeps a listing's filtered, ordered rows between its pages: the same query after
+    records were touched must show them, with their new time, in their new place."""
+    emulator, url = amo
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    newest = max(r["updated_at"] for r in emulator.contacts)
+    query = {"filter[updated_at][from]": newest, "order[updated_at]": "asc", "limit": 250}
+
+    def listed() -> list[tuple[int, int]]:
+        answer = requests.get(f"{url}/api/v4/contacts", params=query, headers=headers, timeout=10)
+        if answer.status_code == 204:
+            return []
+        return [(c["id"], c["updated_at"]) for c in answer.json()["_embedded"]["contacts"]]
+
+    before = listed()
+    touched = emulator.touch("contacts", [emulator.contacts[0]["id"], emulator.contacts[1]["id"]])
+    after = listed()
+    assert {i for i, _ in after} == {i for i, _ in before} | set(touched)
+    assert [i for i, _ in after][-2:] == sorted(touched) and after[-1][1] > newest
