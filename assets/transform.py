@@ -13,7 +13,7 @@ from cdp.dbt_cli import dbt_vars_json
 from cdp.settings import BusinessSettings
 from cdp.systems import SYSTEMS
 from orchestration import build_inputs
-from orchestration.dbt import dbt_project, ensure_manifest, invocation_target
+from orchestration.dbt import dbt_project, ensure_manifest, invocation_target, keep_parse
 from orchestration.keys import CdpDbtTranslator
 from orchestration.resources import Warehouse
 
@@ -72,6 +72,7 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
                 yield from invocation.stream()
             finally:
                 stop(invocation.process)
+                keep_parse(target, manifest)
         finally:
             os.environ.pop(build_inputs.STALE_STAGING_ENV, None)
         if inputs and invocation.is_successful():

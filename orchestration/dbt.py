@@ -87,13 +87,26 @@ def invocation_target(manifest: Path, name: str) -> Path:
     seeds a command's folder only from `target/partial_parse.msgpack`, and ours live per settings
     (ensure_manifest). A full parse is 6.9 s of a command against 3.5 s with the file (`dbt parse`
     on the demo project, this machine); dbt itself checks that the file matches the project, the
-    variables and the profile, and parses in full when it does not."""
+    variables and the profile (the warehouse path among them), and parses in full when it does
+    not. `keep_parse` hands the command's own file back, so the next command on the same
+    warehouse finds one that matches."""
     target = DBT_PROJECT_DIR / "target" / f"{name}-{uuid.uuid4().hex[:12]}"
     target.mkdir(parents=True, exist_ok=True)
     parsed = manifest.parent / "partial_parse.msgpack"
     if parsed.exists():
         shutil.copy2(parsed, target / "partial_parse.msgpack")
     return target
+
+
+def keep_parse(target: Path, manifest: Path) -> None:
+    """The partial-parse file a command wrote, kept beside `manifest` for the next command (one
+    rename, so a reader never sees half a file)."""
+    parsed = target / "partial_parse.msgpack"
+    if not parsed.exists():
+        return
+    scratch = manifest.parent / f"partial_parse.msgpack.{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    shutil.copy2(parsed, scratch)
+    os.replace(scratch, manifest.parent / "partial_parse.msgpack")
 
 
 class DbtCli(DbtCliResource):

@@ -501,18 +501,6 @@ def test_a_run_after_one_crm_changed_keeps_the_other_slices_and_their_passed_tes
                            "where m.record_key in (select 'amocrm:' || min(id) from raw_amocrm.contacts)").fetchone()[0] == 1
 
 
-def test_the_dbt_step_parses_only_what_changed_since_the_settings_were_parsed(run):
-    """The build reads the partial-parse file of its settings' manifest (orchestration/dbt.py):
-    dbt's own log of the step says it parsed partially, not the whole project."""
-    from orchestration.dbt import DBT_PROJECT_DIR
-
-    folders = list((DBT_PROJECT_DIR / "target").glob(f"dbt_models-{run['result'].run_id[:7]}-*"))
-    assert len(folders) == 1, folders
-    log = "".join(p.read_text(encoding="utf-8", errors="replace") for p in folders[0].glob("dbt.log*"))
-    assert "Partial parsing enabled" in log
-    assert "Starting full parse" not in log
-
-
 def test_every_union_row_belongs_to_its_systems_slice(run):
     """What keeping slices relies on (macros/systems/union_slices.sql): a fixed system's rows carry
     its name as source_system, and the spreadsheets' rows a mapping entry's name, never a system's."""
