@@ -123,6 +123,9 @@ class ValueSettings(_Strict):
     # Each fit sees at most this many customers (a fixed pseudo-random sample; every customer is
     # scored). 0 = all. Population parameters need far fewer; this keeps the fit within a minute.
     max_fit_customers: int = Field(default=100_000, ge=0)
+    # False: the models are fitted once per as-of date and kept for the day's later builds while
+    # the customer base holds (int_value_models_fitted); true: fitted again on every build.
+    refit_every_run: bool = False
 
 
 class LiftSettings(_Strict):

@@ -61,7 +61,7 @@ def _build(path: Path, config: Path, models: list[str], refit: bool = False) -> 
     if refit:
         listed = subprocess.run([sys.executable, "-m", "cdp.dbt_cli", "vars"], env=env, capture_output=True,
                                 text=True, timeout=120, cwd=ROOT, check=True)
-        extra = ["--vars", json.dumps({**json.loads(listed.stdout), "value_refit": True})]
+        extra = ["--vars", json.dumps({**json.loads(listed.stdout), "value_refit_every_run": True})]
     done = subprocess.run(
         [sys.executable, "-m", "cdp.dbt_cli", "build", "--select", *models, "--target-path", str(work / "target"),
          "--log-path", str(work / "logs"), *extra],
@@ -170,7 +170,7 @@ def test_too_few_repeat_buyers_means_no_model_and_says_why():
 
 def test_a_fit_is_kept_for_its_as_of_date_until_the_population_moves(warehouse, tmp_path):
     """A second build the same as-of date uses the first fit's parameters and says so; a tenth of the
-    buyers gone refits; var value_refit refits whatever the basis."""
+    buyers gone refits; value.refit_every_run refits whatever the basis."""
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse, path)
     config = tmp_path / "business.yml"

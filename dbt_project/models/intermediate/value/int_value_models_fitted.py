@@ -19,8 +19,8 @@ population: the customers summarised and their repeat purchases, each within REF
 last fit's. Why: the parameters describe the whole customer base, and a load within the day (the
 hourly cart job, a second run, a 1 % change of person records) does not move them, while fitting
 took 12 s of a 55 s build after a 1 % change at 100,000 people. A large load within the day (a
-year of orders from a new 1C export) moves the population past the share and refits; var
-`value_refit: true` refits whatever the basis. `kept` and `fitted_at` say which fit a run used.
+year of orders from a new 1C export) moves the population past the share and refits; the business
+setting `value.refit_every_run: true` (var value_refit_every_run) fits on every build. `kept` and `fitted_at` say which fit a run used.
 """
 
 import hashlib
