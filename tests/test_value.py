@@ -199,3 +199,48 @@ def test_a_fit_is_kept_for_its_as_of_date_until_the_population_moves(warehouse, 
     _build(path, config, ["int_value_models_fitted"], refit=True)
     forced = _df(path, fitted)
     assert not forced["kept"].any() and (forced["fitted_at"] > moved["fitted_at"]).all()
+
+
+def _library_model(model_class, parameters: dict[str, float], data: pd.DataFrame):
+    """A pymc-marketing model carrying given parameters as its fit, as the scoring did before it
+    evaluated the same closed forms with NumPy (cdp/value.py)."""
+    import arviz as az
+    import numpy as np
+
+    from cdp.value import _flat
+
+    model = model_class(model_config=_flat(tuple(parameters)))
+    model.build_model(data=data[data["frequency"] > 0].head(1))
+    model.idata = az.from_dict(posterior={k: np.array([[v]]) for k, v in parameters.items()})
+    return model
+
+
+def test_scoring_gives_what_pymc_marketing_gives_for_the_same_parameters():
+    """The NumPy closed forms against the library's own methods on the 2,357 CDNOW customers, with
+    the published parameters: expected purchases over one horizon and over one per customer,
+    probability alive, expected value per purchase."""
+    import numpy as np
+    from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
+
+    from cdp.value import expected_purchases, expected_spend, probability_alive
+
+    cdnow = pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
+    rft = pd.DataFrame({"customer_id": cdnow["ID"], "frequency": cdnow["x"], "recency": cdnow["t_x"], "T": cdnow["T"]})
+    bgnbd = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    library = _library_model(BetaGeoModel, bgnbd, rft)
+    flat = lambda a: np.asarray(a).reshape(-1)  # noqa: E731
+    horizons = np.linspace(1, 78, len(rft))
+    for t in (39.0, horizons):
+        ours = expected_purchases(bgnbd, rft["frequency"], rft["recency"], rft["T"], t)
+        assert ours == pytest.approx(flat(library.expected_purchases(data=rft, future_t=t)), rel=1e-10)
+    ours = probability_alive(bgnbd, rft["frequency"], rft["recency"], rft["T"])
+    assert ours == pytest.approx(flat(library.expected_probability_alive(data=rft)), rel=1e-10)
+    assert (ours[rft["frequency"].to_numpy() == 0] == 1).all() and (ours < 1).any()
+
+    gamma_gamma = {"p": 6.25, "q": 3.74, "v": 15.44}
+    valued = cdnow["zbar"] > 0
+    spend = pd.DataFrame({"customer_id": cdnow["ID"], "frequency": cdnow["x"].where(valued, 0),
+                          "monetary_value": cdnow["zbar"].where(valued, 0.0)})
+    library = _library_model(GammaGammaModel, gamma_gamma, spend)
+    ours = expected_spend(gamma_gamma, spend["frequency"], spend["monetary_value"])
+    assert ours == pytest.approx(flat(library.expected_customer_spend(data=spend)), rel=1e-10)

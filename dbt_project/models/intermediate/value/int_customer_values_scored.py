@@ -1,5 +1,6 @@
 """Every summarised customer scored with the fitted parameters (int_value_models_fitted), with
-pymc-marketing's own prediction formulas (cdp/value.py), once per period of int_purchase_summaries:
+pymc-marketing's closed forms written in NumPy (cdp/value.py; PyMC is not imported), once per
+period of int_purchase_summaries:
 `current` (predictions over the horizon, var value_horizon_months, and over the next 30 days),
 `month_ago` (the probability of being active a month earlier, for "slipping away"), and
 `calibration` (purchases the calibration fit expects in the holdout period, beside the actual ones).
