@@ -85,6 +85,7 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int
     not the real services' throttles, which it reports separately). `start_timeout`: seconds each
     emulator may take to load its data and answer (the benchmark's 1 M people need minutes)."""
     procs: list[subprocess.Popen] = []
+    restore = _terminate_as_exit()
     try:
         emulated = [*EMULATED_SYSTEMS, *(n for n in EMULATED_DESTINATIONS if n not in EMULATED_SYSTEMS)]
         ports: dict[str, int] = {}
@@ -135,6 +136,28 @@ def running_stack(data_dir: Path, bucket: str = "cdp-audiences", rate_limit: int
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        restore()
+
+
+def _terminate_as_exit():
+    """Make SIGTERM end this process the way Ctrl-C does, by an exception, so the stack's `finally`
+    stops the emulators: Python's default for SIGTERM is to die at once, which left them running
+    on their ports (a benchmark or a script stopped with `kill`). Only from the main thread, where
+    a handler can be set; answers the function that puts the previous handler back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        return lambda: None  # the program has its own way of stopping: leave it
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
