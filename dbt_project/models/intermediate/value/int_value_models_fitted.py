@@ -20,7 +20,8 @@ last fit's. Why: the parameters describe the whole customer base, and a load wit
 hourly cart job, a second run, a 1 % change of person records) does not move them, while fitting
 took 12 s of a 55 s build after a 1 % change at 100,000 people. A large load within the day (a
 year of orders from a new 1C export) moves the population past the share and refits; the business
-setting `value.refit_every_run: true` (var value_refit_every_run) fits on every build. `kept` and `fitted_at` say which fit a run used.
+setting `value.refit_every_run: true` (var value_refit_every_run) fits on every build. `kept` and
+`fitted_at` say which fit a run used.
 """
 
 import hashlib
@@ -32,7 +33,6 @@ import pandas as pd
 # The population may move this much (customers summarised, repeat purchases; each period) before
 # a kept fit is refitted within the same as-of date.
 REFIT_SHARE = 0.05
-PERIODS = ("current", "calibration")
 
 
 def _code_digest() -> str:
