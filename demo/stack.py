@@ -153,8 +153,12 @@ def _terminate_as_exit():
     if previous not in (signal.SIG_DFL, None):
         return lambda: None  # the program has its own way of stopping: leave it
 
+    stopping: list[int] = []
+
     def stop(signum, frame):
-        raise SystemExit(128 + signum)
+        if not stopping:  # a second SIGTERM while the first unwinds must not cut the cleanup short
+            stopping.append(signum)
+            raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
     return lambda: signal.signal(signal.SIGTERM, previous)
