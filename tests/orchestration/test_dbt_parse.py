@@ -22,7 +22,11 @@ def _parse(target: Path, warehouse: Path) -> str:
 
 
 def test_the_next_command_on_the_same_warehouse_parses_only_what_changed(tmp_path):
-    manifest = ensure_manifest()
+    # A copy of the settings' folder: the parse file handed back must not replace the one the
+    # project's own runs use (it would carry this test's warehouse path).
+    settings = tmp_path / ensure_manifest().parent.name
+    shutil.copytree(ensure_manifest().parent, settings)
+    manifest = settings / "manifest.json"
     warehouse = tmp_path / "warehouse.duckdb"  # a profile no earlier parse has seen
     first = invocation_target(manifest, "test_parse")
     second = None
