@@ -15,7 +15,8 @@ final as (
     from identifiers
     join identity using (record_key)
     group by 1, 2
-    having count(distinct identity.customer_id) = 1
+    -- One customer: the least and the greatest agree (a distinct count keeps a set per identifier).
+    having min(identity.customer_id) = max(identity.customer_id)
 )
 
 select * from final

@@ -5,14 +5,22 @@ with events as (
     select * from {{ ref('fct_email_events') }} where customer_id is not null
 ),
 
--- Distinct campaigns per customer and event type in one aggregate, then the event types as
--- columns (six filtered distinct counts over every event cost six hash tables).
-per_event_type as (
+-- One row per customer and campaign with what happened to it, then counted per customer: two plain
+-- groupings instead of a distinct count per customer and event type (at 1 M people, the model run
+-- alone: 6.4-6.8 s against 8.6-10.8 s). An event without a campaign counts in no count, but in
+-- the last open or click.
+per_campaign as (
     select
         customer_id,
-        event_type,
-        count(distinct campaign_key) as campaigns,
-        max(event_at) as last_event_at
+        campaign_key,
+        bool_or(event_type = 'sent') as was_sent,
+        bool_or(event_type = 'delivered') as was_delivered,
+        bool_or(event_type = 'opened') as was_opened,
+        bool_or(event_type = 'clicked') as was_clicked,
+        bool_or(event_type = 'unsubscribed') as was_unsubscribed,
+        bool_or(event_type = 'bounced') as was_bounced,
+        max(event_at) filter (where event_type = 'opened') as last_opened_at,
+        max(event_at) filter (where event_type = 'clicked') as last_clicked_at
     from events
     group by 1, 2
 ),
@@ -20,15 +28,15 @@ per_event_type as (
 per_customer as (
     select
         customer_id,
-        coalesce(max(campaigns) filter (where event_type = 'sent'), 0) as campaigns_sent,
-        coalesce(max(campaigns) filter (where event_type = 'delivered'), 0) as campaigns_delivered,
-        coalesce(max(campaigns) filter (where event_type = 'opened'), 0) as campaigns_opened,
-        coalesce(max(campaigns) filter (where event_type = 'clicked'), 0) as campaigns_clicked,
-        coalesce(max(campaigns) filter (where event_type = 'unsubscribed'), 0) as unsubscribes,
-        coalesce(max(campaigns) filter (where event_type = 'bounced'), 0) as bounces,
-        max(last_event_at) filter (where event_type = 'opened') as last_opened_at,
-        max(last_event_at) filter (where event_type = 'clicked') as last_clicked_at
-    from per_event_type
+        count(*) filter (where was_sent and campaign_key is not null) as campaigns_sent,
+        count(*) filter (where was_delivered and campaign_key is not null) as campaigns_delivered,
+        count(*) filter (where was_opened and campaign_key is not null) as campaigns_opened,
+        count(*) filter (where was_clicked and campaign_key is not null) as campaigns_clicked,
+        count(*) filter (where was_unsubscribed and campaign_key is not null) as unsubscribes,
+        count(*) filter (where was_bounced and campaign_key is not null) as bounces,
+        max(last_opened_at) as last_opened_at,
+        max(last_clicked_at) as last_clicked_at
+    from per_campaign
     group by 1
 ),
 
