@@ -21,22 +21,33 @@ held as (
     left join records using (record_key)
 ),
 
+-- Distinct counts as two groupings (holders first, then counted): a distinct count keeps a set per
+-- group. A record holds a value once (int_identifiers_unioned), so its records are its rows.
+per_holder as (
+    select identifier_type, identifier_value, source_system, holder, count(*) as records
+    from held
+    group by 1, 2, 3, 4
+),
+
 per_system as (
     select
         identifier_type,
         identifier_value,
         source_system,
-        count(distinct record_key) as records_in_system,
-        count(distinct holder) as people_in_system
-    from held
+        cast(sum(records) as bigint) as records_in_system,
+        count(*) as people_in_system
+    from per_holder
     group by 1, 2, 3
 ),
 
 named_people as (
-    select identifier_type, identifier_value, count(distinct records.person_key) as named_people
-    from identifiers
-    join records using (record_key)
-    where records.person_key is not null
+    select identifier_type, identifier_value, count(*) as named_people
+    from (
+        select distinct identifiers.identifier_type, identifiers.identifier_value, records.person_key
+        from identifiers
+        join records using (record_key)
+        where records.person_key is not null
+    )
     group by 1, 2
 ),
 
