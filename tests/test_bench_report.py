@@ -177,3 +177,34 @@ def test_a_benchmark_that_shared_the_machine_says_so():
     assert "a quiet machine" in quiet_text and "not quiet" not in quiet_text
     assert "**the machine was not quiet, and these times are inflated**" in shared_text
     assert "not quiet" not in "\n".join(report.render_scale(hand_made_report()))  # older reports: nothing said
+
+
+def test_the_report_names_code_that_was_not_committed_or_changed_mid_run(tmp_path):
+    """A benchmark measures the working tree: figures taken with uncommitted edits, or with a model
+    edited while the run went on, must not pass for the commit's."""
+    import subprocess
+
+    from demo.bench.__main__ import code_measured, commit, uncommitted
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "model.sql").write_text("select 1\n")
+    git("add", "model.sql")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "first")
+    head = commit(tmp_path)
+    assert len(head) >= 7
+
+    clean = uncommitted(tmp_path)
+    assert clean is None
+    assert code_measured(head, clean, uncommitted(tmp_path)) == head
+
+    (tmp_path / "model.sql").write_text("select 2\n")
+    edited = uncommitted(tmp_path)
+    assert edited is not None
+    assert code_measured(head, clean, edited) == f"{head}, code changed during the run"
+    assert code_measured(head, edited, uncommitted(tmp_path)) == f"{head} with uncommitted changes"
+
+    (tmp_path / "model.sql").write_text("select 3\n")
+    assert uncommitted(tmp_path) not in (None, edited)

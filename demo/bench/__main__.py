@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -26,12 +27,37 @@ def machine() -> dict:
             "load_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
-def commit() -> str:
+def commit(root: Path = ROOT) -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
+
+
+def uncommitted(root: Path = ROOT) -> str | None:
+    """A digest of the checkout's uncommitted changes, None when there are none (or no checkout).
+
+    The benchmark runs the code in the working tree, and dbt reads a model's file only when it
+    builds it: a model edited while a 1 M run is under way lands in that run's later builds (and,
+    being a changed model, makes the next build rewrite every union slice)."""
+    try:
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, check=True).stdout
+        if not status.strip():
+            return None
+        diff = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=root, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return hashlib.sha256(status + diff).hexdigest()[:12]
+
+
+def code_measured(commit_id: str, before: str | None, after: str | None) -> str:
+    """What the figures are of: the commit, or the commit and changes not in it."""
+    if before is None and after is None:
+        return commit_id
+    if before == after:
+        return f"{commit_id} with uncommitted changes"
+    return f"{commit_id}, code changed during the run"
 
 
 def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | None, profile: bool,
@@ -52,6 +78,7 @@ def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | N
         (out / "partial.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 
     data, warehouse = out / "data", (out / "warehouse.duckdb").resolve()
+    tree_at_start = uncommitted()
     report: dict = {"scale": scale, "customers": customers, "commit": commit(), "machine": machine(),
                     "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     with TreeSampler() as sampler:
@@ -86,6 +113,7 @@ def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | N
                 runs["after_own_syncs"] = run_job(env, sampler, "echo of our own syncs")
                 keep(report)
                 runs["no_change"] = run_job(env, sampler, "nothing changed")
+                report["commit"] = code_measured(report["commit"], tree_at_start, uncommitted())
                 report["targets"] = verdicts(report)
                 if profile and any(v["verdict"] == "MISS" for v in report["targets"]):
                     from demo.bench.profile import profile_stage
@@ -119,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         (folder / f"{args.scale}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         for v in report["targets"]:
             print(f"{v['verdict']:4}  {v['target']}: {v['value']} (target {v['limit']})")
+        print(f"code measured: {report['commit']}")
     render(folder, args.docs / "benchmarks.md")
     print(f"wrote {args.docs / 'benchmarks.md'}")
     if args.render_only:
