@@ -13,8 +13,8 @@ from orchestration.dbt import ensure_manifest, invocation_target, keep_parse
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _parse(target: Path, warehouse: Path) -> str:
-    env = {**os.environ, "CDP_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def _parse(target: Path, warehouse: Path, **extra_env: str) -> str:
+    env = {**os.environ, "CDP_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **extra_env}
     done = subprocess.run([sys.executable, "-m", "cdp.dbt_cli", "parse", "--target-path", str(target),
                            "--log-path", str(target)], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
@@ -43,3 +43,15 @@ def test_the_next_command_on_the_same_warehouse_parses_only_what_changed(tmp_pat
         for folder in (first, second):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_manifest_does_not_depend_on_where_the_identity_state_lives(tmp_path):
+    """The record of a build's inputs takes each model's config from the manifest: a value dbt
+    wrote there from the environment at parse time would make a parse with other variables look
+    like a changed model, and the next build would rewrite every union slice."""
+    state = tmp_path / "somewhere-else-state-7f3a"
+    target = tmp_path / "target"
+    _parse(target, tmp_path / "warehouse.duckdb", CDP_STATE_DIR=str(state))
+    manifest = (target / "manifest.json").read_text(encoding="utf-8")
+    assert '"int_customer_ids_assigned"' in manifest
+    assert state.name not in manifest

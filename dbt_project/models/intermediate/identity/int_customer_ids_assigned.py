@@ -30,8 +30,12 @@ REGISTRY_FILE = "customer_ids.parquet"
 EVENTS_FILE = "customer_id_events.parquet"
 
 
-def _state_dir(dbt, session) -> Path:
-    configured = dbt.config.get("state_dir") or ""
+def _state_dir(session) -> Path:
+    """`CDP_STATE_DIR` read when the model runs, like the warehouse path, and not a config set
+    from it in YAML: dbt would write the value into the manifest when it parses, and a manifest
+    parsed without the variable would differ from one parsed with it, so the record of what the
+    last build read would see this model changed and the next build rewrite every union slice."""
+    configured = os.environ.get("CDP_STATE_DIR") or ""
     if configured:
         return Path(configured)
     db_file = session.execute(
@@ -55,7 +59,7 @@ def _write_atomically(session, table: str, path: Path) -> None:
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    state = _state_dir(dbt, session)
+    state = _state_dir(session)
     state.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
