@@ -28,12 +28,12 @@ per_campaign as (
 per_customer as (
     select
         customer_id,
-        count(*) filter (where was_sent and campaign_key is not null) as campaigns_sent,
-        count(*) filter (where was_delivered and campaign_key is not null) as campaigns_delivered,
-        count(*) filter (where was_opened and campaign_key is not null) as campaigns_opened,
-        count(*) filter (where was_clicked and campaign_key is not null) as campaigns_clicked,
-        count(*) filter (where was_unsubscribed and campaign_key is not null) as unsubscribes,
-        count(*) filter (where was_bounced and campaign_key is not null) as bounces,
+        count(campaign_key) filter (where was_sent) as campaigns_sent,
+        count(campaign_key) filter (where was_delivered) as campaigns_delivered,
+        count(campaign_key) filter (where was_opened) as campaigns_opened,
+        count(campaign_key) filter (where was_clicked) as campaigns_clicked,
+        count(campaign_key) filter (where was_unsubscribed) as unsubscribes,
+        count(campaign_key) filter (where was_bounced) as bounces,
         max(last_opened_at) as last_opened_at,
         max(last_clicked_at) as last_clicked_at
     from per_campaign
