@@ -12,7 +12,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from cdp.dbt_cli import dbt_vars_json
 from cdp.settings import BusinessSettings
 from cdp.systems import SYSTEMS
-from orchestration import build_inputs
+from orchestration import build_inputs, cutoff
 from orchestration.dbt import dbt_project, ensure_manifest, invocation_target, keep_parse
 from orchestration.keys import CdpDbtTranslator
 from orchestration.resources import Warehouse
@@ -39,11 +39,14 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
         whole = set(context.selected_asset_keys) == every_model
         inputs = None
         changed_raw = None
+        cutoff_env = None
         if whole:
+            forced = context.run.tags.get(build_inputs.REBUILD_TAG) == "always"
             with duckdb.connect() as con:
                 inputs = build_inputs.collect_inputs(con, manifest, dbt_vars)
                 last = build_inputs.last_built(con)
-            forced = context.run.tags.get(build_inputs.REBUILD_TAG) == "always"
+                cutoff.prepare(con)
+                cutoff_env = cutoff.settings(con, manifest, inputs, keep=not forced)
             if last and last[0] == build_inputs.digest(inputs) and not forced:
                 yield from unchanged(context, last[1])
                 return
@@ -53,7 +56,9 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
                                  + ", ".join(what[:12]) + (" …" if len(what) > 12 else ""))
                 changed_raw = build_inputs.changed_raw_tables(last[2], inputs)
         # Only a whole build after a recorded one may keep union slices: a subset leaves no record.
+        # Only a whole build keeps models whose inputs did not move (macros/materializations/cutoff.sql).
         args = ["build", "--vars", dbt_vars]
+        cutoff.environ_for(cutoff_env)
         if changed_raw is None:
             os.environ.pop(build_inputs.STALE_STAGING_ENV, None)
         else:
@@ -73,8 +78,14 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
             finally:
                 stop(invocation.process)
                 keep_parse(target, manifest)
+            kept = cutoff.kept_in(target)
+            if kept:
+                context.log.info(f"dbt build: {len(kept)} model(s) kept their tables, their inputs unchanged since "
+                                 "their last build: " + ", ".join(k.split(".")[-1] for k in kept[:12])
+                                 + (" …" if len(kept) > 12 else ""))
         finally:
             os.environ.pop(build_inputs.STALE_STAGING_ENV, None)
+            cutoff.environ_for(None)
         if inputs and invocation.is_successful():
             with duckdb.connect() as con:
                 build_inputs.record_built(con, inputs, context.run_id)
