@@ -19,9 +19,11 @@ links as (
 strongest as (
     select
         record_key,
-        arg_max(rule, score * 10 + case rule when 'onec_code' then 6 when 'onec_ref' then 6 when 'loyalty_card' then 5
-                                            when 'email' then 4 when 'phone' then 3 when 'name_birthday' then 2
-                                            when 'repaired_email' then 1 else 0 end) as link_rule,
+        -- Two rules of equal weight (a 1C code and a 1C reference, both 1.0) are told apart by
+        -- name, so the same links always name the same rule (a hash aggregate's order does not).
+        arg_max(rule, (score * 10 + case rule when 'onec_code' then 6 when 'onec_ref' then 6 when 'loyalty_card' then 5
+                                             when 'email' then 4 when 'phone' then 3 when 'name_birthday' then 2
+                                             when 'repaired_email' then 1 else 0 end, rule)) as link_rule,
         max(score) as link_score
     from links
     group by 1
