@@ -15,7 +15,9 @@
     {%- set columns = declared[name] -%}
     {%- set rel = adapter.get_relation(database=target.database, schema='activation', identifier=name) if execute else none -%}
     {%- if rel -%}
-        (select {% for c in columns %}{{ adapter.quote(c) }}{{ ", " if not loop.last }}{% endfor %} from {{ rel }})
+        {#- The marker keeps the reading model out of the early cutoff (macros/materializations/cutoff.sql):
+            dbt's graph does not know this table changes. -#}
+        (select /* cdp: reads outside the dbt graph */ {% for c in columns %}{{ adapter.quote(c) }}{{ ", " if not loop.last }}{% endfor %} from {{ rel }})
     {%- else -%}
         (select {% for c, t in columns.items() %}cast(null as {{ t }}) as {{ adapter.quote(c) }}{{ ", " if not loop.last }}{% endfor %} where false)
     {%- endif -%}

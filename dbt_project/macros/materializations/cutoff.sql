@@ -30,8 +30,10 @@
     code, today, sources, keep) for a whole build; it is read only when a model runs, so it never
     costs a re-parse. Without it (a `dbt build` by hand, a subset run) every model is built and its
     record withdrawn. `keep: false` (a run tagged `cdp/rebuild=always`) builds everything but
-    still records. Never kept: a `--full-refresh`, a model whose code reads files (its input is
-    not in the graph: the identity state folder), and a model configured `cdp_cutoff: false`. -#}
+    still records. Never kept: a `--full-refresh`; a model configured `cdp_cutoff: false`; a model
+    whose code reads what dbt's graph does not know: files (the identity state folder) or a table
+    read by name, which a macro marks with `/* cdp: reads outside the dbt graph */` (the tables
+    the activation engine writes, read by the lift marts: macros/activation/activation_table.sql). -#}
 
 {% materialization table, adapter='duckdb', supported_languages=['sql', 'python'] %}
     {#- call_macro keeps this macro off the call stack, which dbt checks before it runs a Python model -#}
@@ -49,7 +51,7 @@
     {%- set inputs = none -%}
     {%- if settings is not none and logged -%}
         {%- set records = cutoff_records() -%}
-        {%- if not should_full_refresh() and config.get('cdp_cutoff', true) and not cutoff_reads_files(compiled_code) -%}
+        {%- if not should_full_refresh() and config.get('cdp_cutoff', true) and not cutoff_reads_outside(compiled_code) -%}
             {%- set inputs = cutoff_inputs(settings, records) -%}
         {%- endif -%}
         {%- set last = records.get(model.unique_id) -%}
@@ -108,9 +110,10 @@
 {% endmacro %}
 
 
-{% macro cutoff_reads_files(code) %}
+{% macro cutoff_reads_outside(code) %}
     {%- set code = code | lower -%}
-    {%- for word in ['read_parquet', 'read_csv', 'read_json', 'read_text', 'read_blob', 'open('] -%}
+    {%- for word in ['cdp: reads outside the dbt graph', 'read_parquet', 'read_csv', 'read_json', 'read_text',
+                     'read_blob', 'open('] -%}
         {%- if word in code -%}{{ return(true) }}{%- endif -%}
     {%- endfor -%}
     {{ return(false) }}
