@@ -74,7 +74,7 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
             target = invocation_target(manifest, f"dbt_models-{context.run_id[:7]}")
             invocation = dbt.cli(args, context=context, target_path=target)
             try:
-                yield from invocation.stream()
+                yield from marked_kept(invocation, context)
             finally:
                 stop(invocation.process)
                 keep_parse(target, manifest)
@@ -92,6 +92,19 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
 
     every_model = set(dbt_models.keys)
     return dbt_models
+
+
+def marked_kept(invocation, context: dg.AssetExecutionContext):
+    """dagster-dbt's events for the build (what `invocation.stream()` yields), with a model that
+    kept its table (macros/materializations/cutoff.sql) marked `cdp/kept` on its materialisation,
+    so the UI tells a table rebuilt from one kept as it was."""
+    for raw in invocation.stream_raw_events():
+        kept = cutoff.is_kept(raw.raw_event)
+        for event in raw.to_default_asset_events(manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
+                                                 context=context, target_path=invocation.target_path, project=invocation.project):
+            if kept and isinstance(event, (dg.Output, dg.AssetMaterialization)):
+                event = event.with_metadata({**event.metadata, cutoff.KEPT_METADATA: "inputs unchanged since its last build"})
+            yield event
 
 
 def unchanged(context: dg.AssetExecutionContext, built_by: str):

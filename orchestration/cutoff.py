@@ -60,6 +60,17 @@ def settings(con: duckdb.DuckDBPyConnection, manifest_path: Path, inputs: dict[s
                       sort_keys=True)
 
 
+KEPT_METADATA = "cdp/kept"
+
+
+def is_kept(raw_event: dict) -> bool:
+    """Whether a dbt log event (`--log-format json`) is the result of a model that kept its table:
+    the event dagster-dbt turns into the model's materialisation (dbt-core's LogModelResult, whose
+    status is the materialization's message)."""
+    data = raw_event.get("data", {})
+    return raw_event.get("info", {}).get("name") == "LogModelResult" and data.get("status") == "KEPT"
+
+
 def kept_in(target: Path) -> list[str]:
     """The models a dbt command kept (its run_results.json, in its target folder)."""
     results = target / "run_results.json"

@@ -650,8 +650,11 @@ def test_zz_the_gate_blocks_a_wrong_consent_mart(run):
     assert _unisender_members(run) == members and _s3_file(run, "audiences/reactivation") == s3_before
 
 
+# Identity up to the components. Not the id registry's model and its marts: that model reads its
+# registry files and is built every time, and its rows carry each record's previous id, which
+# moves once more on the build after ids change, so its dependants may be built again then.
 IDENTITY_CHAIN = ["int_identifiers_unioned", "int_identity_records", "int_identity_pairs_scored", "int_identity_links",
-                  "int_identity_components", "customer_identity_map"]
+                  "int_identity_components"]
 
 
 def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scratch(run, tmp_path):
@@ -668,11 +671,10 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
 
     kept, scratch = tmp_path / "kept" / "warehouse.duckdb", tmp_path / "scratch" / "warehouse.duckdb"
     state = Path(run["warehouse"]).parent / "state"
-    for copy in (kept, scratch):
-        copy.parent.mkdir()
-        shutil.copy(run["warehouse"], copy)
-        if state.exists():
-            shutil.copytree(state, copy.parent / "state")
+    kept.parent.mkdir()
+    shutil.copy(run["warehouse"], kept)
+    if state.exists():
+        shutil.copytree(state, kept.parent / "state")
 
     def transform(warehouse, tags=None):
         with environment({**run["env"], "CDP_DUCKDB_PATH": str(warehouse), "CDP_STATE_DIR": str(warehouse.parent / "state")}):
@@ -683,11 +685,19 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
             with dg.DagsterInstance.ephemeral() as instance:
                 result = job.execute_in_process(instance=instance, resources=defs.resources, tags=tags)
                 assert result.success
-                return [e.user_message for e in instance.all_logs(result.run_id)]
+                done = [e.event_specific_data.materialization.metadata for e in result.all_events
+                        if e.event_type_value == "ASSET_MATERIALIZATION"]
+                marked = {m["unique_id"].value.split(".")[-1] for m in done if cutoff.KEPT_METADATA in m}
+                return [e.user_message for e in instance.all_logs(result.run_id)], marked
 
-    # The registry's first build leaves each record's previous id empty and every later one fills
-    # it: a build forced through on the same rows settles that, and records what it built.
+    # A build forced through on the same rows records what it built, and settles the ids: the
+    # fixture's registry may hold more than its warehouse (test_customer_ids_survive_a_rebuilt_\
+    # warehouse_and_new_records adds records to it). The build from scratch starts from the same
+    # warehouse and registry, so the two differ only by what each build did.
     transform(kept, tags={"cdp/rebuild": "always"})
+    scratch.parent.mkdir()
+    shutil.copy(kept, scratch)
+    shutil.copytree(kept.parent / "state", scratch.parent / "state")
     for copy in (kept, scratch):
         with duckdb.connect(str(copy)) as con:
             changed = con.execute("update raw_retailcrm.orders set total_summ = total_summ + 1000, _dlt_load_id = '9999999999.1' "
@@ -702,7 +712,7 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
     before = records(kept)
     assert before, "the fixture's build recorded what it built"
 
-    messages = transform(kept)
+    messages, marked = transform(kept)
     assert any("model(s) kept their tables" in m for m in messages)
 
     after = records(kept)
@@ -711,6 +721,7 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
     assert not built & set(IDENTITY_CHAIN), f"identity read no changed row, yet {built & set(IDENTITY_CHAIN)} were built; " \
         f"rebuilt with other content: {moved}"
     assert {"int_orders_unioned", "fct_orders", "rfm", "customer_360"} <= built
+    assert set(IDENTITY_CHAIN) <= marked and not marked & built, "the UI marks exactly the kept models' materialisations"
 
     _run_dbt(run, scratch, ["run", "--full-refresh"], state=scratch.parent / "state")
     with duckdb.connect(str(kept)) as con:

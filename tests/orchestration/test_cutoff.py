@@ -92,3 +92,10 @@ def test_kept_models_are_read_from_dbts_run_results(tmp_path):
         {"unique_id": "model.cdp.b", "message": "KEPT"}, {"unique_id": "model.cdp.a", "message": "OK"},
         {"unique_id": "model.cdp.c", "message": "KEPT"}]}))
     assert cutoff.kept_in(tmp_path) == ["model.cdp.b", "model.cdp.c"]
+
+
+def test_a_kept_model_is_told_from_the_result_event_dagster_dbt_materialises():
+    result = lambda status: {"info": {"name": "LogModelResult"}, "data": {"status": status, "node_info": {}}}  # noqa: E731
+    assert cutoff.is_kept(result("KEPT"))
+    assert not cutoff.is_kept(result("OK"))
+    assert not cutoff.is_kept({"info": {"name": "LogTestResult"}, "data": {"status": "KEPT"}})
