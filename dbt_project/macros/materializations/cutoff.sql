@@ -125,12 +125,20 @@
 
 {#- This model's inputs as one digest, or none when one of them is unknown (never kept then). -#}
 {% macro cutoff_inputs(settings, records) %}
-    {%- set parts = [settings.get('code'), model.checksum.checksum, tojson(model.config, sort_keys=true),
-                     tojson(model.columns, sort_keys=true), local_md5(compiled_code)] -%}
-    {%- if cutoff_reads_clock(compiled_code) -%}
+    {%- set own = [settings.get('code'), model.checksum.checksum, tojson(model.config, sort_keys=true),
+                   tojson(model.columns, sort_keys=true), local_md5(compiled_code)] -%}
+    {{ return(cutoff_digest(own, compiled_code, model.depends_on.nodes, settings, records)) }}
+{% endmacro %}
+
+
+{#- A node's own parts, "today" when `code` reads the clock, and the content of each parent, as one
+    digest; none when a parent's content is unknown. -#}
+{% macro cutoff_digest(own, code, parents, settings, records) %}
+    {%- set parts = own -%}
+    {%- if cutoff_reads_clock(code) -%}
         {%- do parts.append('today=' ~ settings.get('today')) -%}
     {%- endif -%}
-    {%- for uid in model.depends_on.nodes | sort -%}
+    {%- for uid in parents | sort -%}
         {%- set state = cutoff_content(uid, settings, records) -%}
         {%- if state is none -%}{{ return(none) }}{%- endif -%}
         {%- do parts.append(uid ~ '=' ~ state) -%}
@@ -151,16 +159,8 @@
     {%- elif node.resource_type == 'seed' -%}
         {{ return('seed:' ~ node.checksum.checksum) }}
     {%- elif node.config.materialized in ('view', 'ephemeral') -%}
-        {%- set parts = ['view', node.checksum.checksum, tojson(node.config, sort_keys=true)] -%}
-        {%- if cutoff_reads_clock(node.raw_code) -%}
-            {%- do parts.append('today=' ~ settings.get('today')) -%}
-        {%- endif -%}
-        {%- for parent in node.depends_on.nodes | sort -%}
-            {%- set state = cutoff_content(parent, settings, records) -%}
-            {%- if state is none -%}{{ return(none) }}{%- endif -%}
-            {%- do parts.append(parent ~ '=' ~ state) -%}
-        {%- endfor -%}
-        {{ return(local_md5(parts | join('\n'))) }}
+        {%- set own = ['view', node.checksum.checksum, tojson(node.config, sort_keys=true)] -%}
+        {{ return(cutoff_digest(own, node.raw_code, node.depends_on.nodes, settings, records)) }}
     {%- else -%}
         {%- set last = records.get(uid) -%}
         {{ return(last.content if last else none) }}
