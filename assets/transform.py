@@ -45,9 +45,11 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
             with duckdb.connect() as con:
                 inputs = build_inputs.collect_inputs(con, manifest, dbt_vars)
                 last = build_inputs.last_built(con)
-                cutoff.prepare(con)
-                cutoff_env = cutoff.settings(con, manifest, inputs, keep=not forced)
-            if last and last[0] == build_inputs.digest(inputs) and not forced:
+                skip = last and last[0] == build_inputs.digest(inputs) and not forced
+                if not skip:
+                    cutoff.prepare(con)
+                    cutoff_env = cutoff.settings(con, manifest, inputs, keep=not forced)
+            if skip:
                 yield from unchanged(context, last[1])
                 return
             if last and not forced:

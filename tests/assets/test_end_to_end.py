@@ -469,14 +469,27 @@ def test_identity_components_propagate_only_where_changed_records_sit_and_end_as
         assert con.execute(f"select count(*) from {table} where record_key = ?", [amocrm]).fetchone()[0] == 1
 
 
+def _transform(run, warehouse: Path, tags: dict[str, str] | None = None):
+    """The dbt step and its checks through Dagster (every asset but the raw loads and activation) on
+    `warehouse`, its id registry in `state/` beside it: the run's result and its log messages."""
+    from orchestration.definitions import build_definitions
+
+    with environment({**run["env"], "CDP_DUCKDB_PATH": str(warehouse), "CDP_STATE_DIR": str(warehouse.parent / "state")}):
+        defs = build_definitions()
+        job = dg.define_asset_job("transform", selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(["raw"])
+                                  - dg.AssetSelection.key_prefixes(["activation"]))
+        job = job.resolve(asset_graph=defs.resolve_asset_graph())
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(instance=instance, resources=defs.resources, tags=tags)
+            return result, [e.user_message for e in instance.all_logs(result.run_id)]
+
+
 def test_a_run_after_one_crm_changed_keeps_the_other_slices_and_their_passed_tests(run, tmp_path):
     """Through Dagster, on a copy of the warehouse: one amoCRM contact changed since the last build.
     The build is told which raw table moved, runs no unit test and no test on staging data that did
     not change (they passed on the same rows and code), still runs the tests above staging, and
     rebuilds the marts."""
     import shutil
-
-    from orchestration.definitions import build_definitions
 
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(run["warehouse"], copy)
@@ -486,14 +499,7 @@ def test_a_run_after_one_crm_changed_keeps_the_other_slices_and_their_passed_tes
     with duckdb.connect(str(copy)) as con:
         con.execute("update raw_amocrm.contacts set name = 'Изменённый Контакт', first_name = null, last_name = null, "
                     "_dlt_load_id = '9999999999.1' where id = (select min(id) from raw_amocrm.contacts)")
-    with environment({**run["env"], "CDP_DUCKDB_PATH": str(copy)}):
-        defs = build_definitions()
-        job = dg.define_asset_job("transform", selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(["raw"])
-                                  - dg.AssetSelection.key_prefixes(["activation"]))
-        job = job.resolve(asset_graph=defs.resolve_asset_graph())
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = job.execute_in_process(instance=instance, resources=defs.resources)
-            messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    result, messages = _transform(run, copy)
     assert result.success
     assert any("1 input(s) changed" in m and "raw_amocrm.contacts" in m for m in messages)
     assert any("union tables rewrite only the slices" in m for m in messages)
@@ -667,7 +673,6 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
     import shutil
 
     from orchestration import cutoff
-    from orchestration.definitions import build_definitions
 
     kept, scratch = tmp_path / "kept" / "warehouse.duckdb", tmp_path / "scratch" / "warehouse.duckdb"
     state = Path(run["warehouse"]).parent / "state"
@@ -677,18 +682,11 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
         shutil.copytree(state, kept.parent / "state")
 
     def transform(warehouse, tags=None):
-        with environment({**run["env"], "CDP_DUCKDB_PATH": str(warehouse), "CDP_STATE_DIR": str(warehouse.parent / "state")}):
-            defs = build_definitions()
-            job = dg.define_asset_job("transform", selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(["raw"])
-                                      - dg.AssetSelection.key_prefixes(["activation"]))
-            job = job.resolve(asset_graph=defs.resolve_asset_graph())
-            with dg.DagsterInstance.ephemeral() as instance:
-                result = job.execute_in_process(instance=instance, resources=defs.resources, tags=tags)
-                assert result.success
-                done = [e.event_specific_data.materialization.metadata for e in result.all_events
-                        if e.event_type_value == "ASSET_MATERIALIZATION"]
-                marked = {m["unique_id"].value.split(".")[-1] for m in done if cutoff.KEPT_METADATA in m}
-                return [e.user_message for e in instance.all_logs(result.run_id)], marked
+        result, messages = _transform(run, warehouse, tags)
+        assert result.success
+        done = [e.event_specific_data.materialization.metadata for e in result.all_events
+                if e.event_type_value == "ASSET_MATERIALIZATION"]
+        return messages, {m["unique_id"].value.split(".")[-1] for m in done if cutoff.KEPT_METADATA in m}
 
     # A build forced through on the same rows records what it built, and settles the ids: the
     # fixture's registry may hold more than its warehouse (test_customer_ids_survive_a_rebuilt_\
