@@ -72,12 +72,14 @@ def is_kept(raw_event: dict) -> bool:
 
 
 def kept_in(target: Path) -> list[str]:
-    """The models a dbt command kept (its run_results.json, in its target folder)."""
+    """The models and data tests a dbt command kept (its run_results.json, in its target folder): a
+    kept model's message is KEPT; a kept test passes, its adapter response saying KEPT."""
     results = target / "run_results.json"
     if not results.exists():
         return []
     done = json.loads(results.read_text(encoding="utf-8")).get("results", [])
-    return sorted(r["unique_id"] for r in done if r.get("message") == "KEPT")
+    return sorted(r["unique_id"] for r in done
+                  if r.get("message") == "KEPT" or (r.get("adapter_response") or {}).get("code") == "KEPT")
 
 
 def environ_for(value: str | None) -> None:

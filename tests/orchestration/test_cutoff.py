@@ -86,12 +86,15 @@ def test_prepare_keeps_only_each_models_newest_record(setup):
     assert sorted(con.execute(f"select node, inputs_digest from {cutoff.TABLE}").fetchall()) == [("a", "2"), ("b", "1")]
 
 
-def test_kept_models_are_read_from_dbts_run_results(tmp_path):
+def test_kept_models_and_tests_are_read_from_dbts_run_results(tmp_path):
     assert cutoff.kept_in(tmp_path) == []
     (tmp_path / "run_results.json").write_text(json.dumps({"results": [
         {"unique_id": "model.cdp.b", "message": "KEPT"}, {"unique_id": "model.cdp.a", "message": "OK"},
-        {"unique_id": "model.cdp.c", "message": "KEPT"}]}))
-    assert cutoff.kept_in(tmp_path) == ["model.cdp.b", "model.cdp.c"]
+        {"unique_id": "model.cdp.c", "message": "KEPT"},
+        # A test's message is dbt's own (none on a pass); a kept one says so in its adapter response.
+        {"unique_id": "test.cdp.t.1", "message": None, "adapter_response": {"_message": "KEPT", "code": "KEPT"}},
+        {"unique_id": "test.cdp.u.2", "message": None, "adapter_response": {"_message": "OK"}}]}))
+    assert cutoff.kept_in(tmp_path) == ["model.cdp.b", "model.cdp.c", "test.cdp.t.1"]
 
 
 def test_a_kept_model_is_told_from_the_result_event_dagster_dbt_materialises():
