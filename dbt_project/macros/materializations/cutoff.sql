@@ -58,10 +58,11 @@
 
 {% macro cutoff_test(run) %}
     {%- set settings = cutoff_settings() -%}
-    {%- if settings is none or should_store_failures() or not cutoff_logged() -%}
+    {#- The orchestrator sets CDP_DBT_CUTOFF only after creating the record table. -#}
+    {%- if settings is none or should_store_failures() -%}
         {{ return(run.call_macro()) }}
     {%- endif -%}
-    {%- set records = cutoff_records() -%}
+    {%- set records = cutoff_records([model.unique_id] + cutoff_tables_read(model.depends_on.nodes)) -%}
     {%- set inputs = none -%}
     {%- if config.get('cdp_cutoff', true) and not cutoff_reads_outside(compiled_code) -%}
         {%- set own = [settings.get('code'), 'test', tojson(model.config, sort_keys=true), local_md5(compiled_code)] -%}
@@ -75,14 +76,15 @@
         {%- do store_raw_result('main', message='KEPT', code='KEPT', rows_affected=0, agate_table=load_result('main').table) -%}
         {{ return({'relations': []}) }}
     {%- endif -%}
-    {%- do run_query(cutoff_record_sql(none, none)) -%}
+    {#- The orchestrator records the passes after the build (orchestration/cutoff.py
+        record_passed_tests), from this digest in each result's adapter response: a row written
+        here per test cost more than the test itself at 20k people. No record is withdrawn: a pass
+        is only trusted on the same inputs, which give the same result. -#}
     {%- set relations = run.call_macro() -%}
-    {%- set verdict = load_result('main').table.rows[0] -%}
-    {%- if inputs is not none and verdict['failures'] == 0 and not verdict['should_warn'] and not verdict['should_error'] -%}
-        {#- The test's query opened a transaction, which dbt rolls back after a test: the record is
-            written in it, and it is committed (it only read). -#}
-        {%- do run_query(cutoff_record_sql(inputs, 'pass')) -%}
-        {%- do adapter.commit() -%}
+    {%- if inputs is not none -%}
+        {%- set result = load_result('main') -%}
+        {%- do store_raw_result('main', message=result.response | string, code='cdp-inputs:' ~ inputs,
+                                rows_affected=result.response.rows_affected, agate_table=result.table) -%}
     {%- endif -%}
     {{ return(relations) }}
 {% endmacro %}
@@ -93,7 +95,7 @@
     {%- set logged = cutoff_logged() -%}
     {%- set inputs = none -%}
     {%- if settings is not none and logged -%}
-        {%- set records = cutoff_records() -%}
+        {%- set records = cutoff_records([model.unique_id] + cutoff_tables_read(model.depends_on.nodes)) -%}
         {%- if not should_full_refresh() and config.get('cdp_cutoff', true) and not cutoff_reads_outside(compiled_code) -%}
             {%- set inputs = cutoff_inputs(settings, records) -%}
         {%- endif -%}
@@ -132,15 +134,33 @@
 {% endmacro %}
 
 
-{#- The newest record of every model: {unique_id: {inputs, content}}. -#}
-{% macro cutoff_records() %}
-    {%- set found = run_query("select node, inputs_digest, content_digest from ops.dbt_model_digests "
-                              "qualify row_number() over (partition by node order by seq desc) = 1") -%}
+{#- The newest record of each node in `nodes`: {unique_id: {inputs, content}}. Asked for only the
+    nodes a node reads, since the whole table, models and tests, is a few hundred rows that dbt
+    would turn into an agate table for each node. -#}
+{% macro cutoff_records(nodes) %}
+    {%- set found = run_query("select node, inputs_digest, content_digest from ops.dbt_model_digests where node in ('"
+                              ~ nodes | join("', '") ~ "') qualify row_number() over (partition by node order by seq desc) = 1") -%}
     {%- set records = {} -%}
     {%- for row in found.rows -%}
         {%- do records.update({row[0]: {'inputs': row[1], 'content': row[2]}}) -%}
     {%- endfor -%}
     {{ return(records) }}
+{% endmacro %}
+
+
+{#- The tables (and incremental models, snapshots) `nodes` read, directly or through views. -#}
+{% macro cutoff_tables_read(nodes) %}
+    {%- set found = [] -%}
+    {%- for uid in nodes -%}
+        {%- set node = graph.nodes.get(uid) -%}
+        {%- if node is none or node.resource_type == 'seed' -%}
+        {%- elif node.config.materialized in ('view', 'ephemeral') -%}
+            {%- do found.extend(cutoff_tables_read(node.depends_on.nodes)) -%}
+        {%- else -%}
+            {%- do found.append(uid) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
 {% endmacro %}
 
 
