@@ -80,18 +80,11 @@ def build_dbt_assets(settings: BusinessSettings) -> dg.AssetsDefinition:
             finally:
                 stop(invocation.process)
                 keep_parse(target, manifest)
-                if cutoff_env is not None:  # a failed build's passes hold as well
-                    with duckdb.connect() as con:
-                        cutoff.record_passed_tests(con, target)
             kept = cutoff.kept_in(target)
-            models = [k for k in kept if k.startswith("model.")]
-            if models:
-                context.log.info(f"dbt build: {len(models)} model(s) kept their tables, their inputs unchanged since "
-                                 "their last build: " + ", ".join(k.split(".")[-1] for k in models[:12])
-                                 + (" …" if len(models) > 12 else ""))
-            if len(kept) > len(models):
-                context.log.info(f"dbt build: {len(kept) - len(models)} data test(s) not run again: they passed on the "
-                                 "same inputs in an earlier build")
+            if kept:
+                context.log.info(f"dbt build: {len(kept)} model(s) kept their tables, their inputs unchanged since "
+                                 "their last build: " + ", ".join(k.split(".")[-1] for k in kept[:12])
+                                 + (" …" if len(kept) > 12 else ""))
         finally:
             os.environ.pop(build_inputs.STALE_STAGING_ENV, None)
             cutoff.environ_for(None)

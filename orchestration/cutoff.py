@@ -72,35 +72,12 @@ def is_kept(raw_event: dict) -> bool:
 
 
 def kept_in(target: Path) -> list[str]:
-    """The models and data tests a dbt command kept (its run_results.json, in its target folder): a
-    kept model's message is KEPT; a kept test passes, its adapter response saying KEPT."""
+    """The models a dbt command kept (its run_results.json, in its target folder)."""
     results = target / "run_results.json"
     if not results.exists():
         return []
     done = json.loads(results.read_text(encoding="utf-8")).get("results", [])
-    return sorted(r["unique_id"] for r in done
-                  if r.get("message") == "KEPT" or (r.get("adapter_response") or {}).get("code") == "KEPT")
-
-
-INPUTS_CODE = "cdp-inputs:"
-
-
-def record_passed_tests(con: duckdb.DuckDBPyConnection, target: Path) -> int:
-    """Record each data test that ran and passed in a dbt command, with the inputs digest its
-    materialization put in the result's adapter response, so the next build need not run it on
-    the same inputs. Only a pass: a test that failed, warned or errored runs again. One insert for
-    the whole build; a row per test written from inside dbt cost more than the test at 20k people."""
-    results = target / "run_results.json"
-    if not results.exists():
-        return 0
-    run = json.loads(results.read_text(encoding="utf-8"))
-    invocation = run.get("metadata", {}).get("invocation_id")
-    passed = [(r["unique_id"], code[len(INPUTS_CODE):], "pass", invocation) for r in run.get("results", [])
-              if r["unique_id"].startswith("test.") and r.get("status") == "pass"
-              and (code := str((r.get("adapter_response") or {}).get("code") or "")).startswith(INPUTS_CODE)]
-    if passed:
-        con.executemany(f"insert into {TABLE} (node, inputs_digest, content_digest, invocation_id) values (?, ?, ?, ?)", passed)
-    return len(passed)
+    return sorted(r["unique_id"] for r in done if r.get("message") == "KEPT")
 
 
 def environ_for(value: str | None) -> None:

@@ -332,7 +332,7 @@ UNIONS = ["int_person_records_raw", "int_identifiers_raw", "int_consent_events_r
 
 
 def _run_dbt(run, warehouse: Path, args: list[str], changed_raw: list[str] | None = None, state: Path | None = None,
-             cutoff: str | None = None, ok: bool = True) -> None:
+             cutoff: str | None = None) -> None:
     env = {**os.environ, **run["env"], "CDP_DUCKDB_PATH": str(warehouse)}
     env.pop("CDP_DBT_STALE_STAGING", None)
     env.pop("CDP_DBT_CUTOFF", None)
@@ -348,7 +348,7 @@ def _run_dbt(run, warehouse: Path, args: list[str], changed_raw: list[str] | Non
             stale = UnchangedReads(ensure_manifest(), changed_raw).stale_staging()
         env["CDP_DBT_STALE_STAGING"] = json.dumps(stale)
     done = subprocess.run([sys.executable, "-m", "cdp.dbt_cli", *args], env=env, capture_output=True, text=True, timeout=600)
-    assert (done.returncode == 0) is ok, done.stdout[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_path):
@@ -703,8 +703,7 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
                                   "returning id").fetchone()[0]
     def records(warehouse) -> dict[str, tuple]:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            # model.<project>.<name>, test.<project>.<name>.<hash>
-            return {node.split(".")[2]: (seq, content) for node, seq, content in con.execute(
+            return {node.split(".")[-1]: (seq, content) for node, seq, content in con.execute(
                 f"select node, seq, content_digest from {cutoff.TABLE} "
                 "qualify row_number() over (partition by node order by seq desc) = 1").fetchall()}
 
@@ -713,7 +712,6 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
 
     messages, marked = transform(kept)
     assert any("model(s) kept their tables" in m for m in messages)
-    assert any("data test(s) not run again" in m for m in messages)
 
     after = records(kept)
     built = {node for node, (seq, _) in after.items() if before.get(node, (None,))[0] != seq}
@@ -722,12 +720,6 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
         f"rebuilt with other content: {moved}"
     assert {"int_orders_unioned", "fct_orders", "rfm", "customer_360"} <= built
     assert set(IDENTITY_CHAIN) <= marked and not marked & built, "the UI marks exactly the kept models' materialisations"
-    # The data tests on the kept identity tables passed on these inputs before: not run again. Those
-    # on the orders read changed rows: run, and passed.
-    on_identity = {n for n in before if n.startswith(("unique_int_identity_records", "not_null_int_identity_records"))}
-    assert on_identity and not on_identity & built
-    on_orders = {n for n in after if n.startswith("not_null_fct_orders")}
-    assert on_orders and on_orders <= built and all(after[n][1] == "pass" for n in on_orders)
 
     _run_dbt(run, scratch, ["run", "--full-refresh"], state=scratch.parent / "state")
     with duckdb.connect(str(kept)) as con:
@@ -778,16 +770,3 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
     last = records(kept)
     assert last["fct_orders"][0] == after["fct_orders"][0], "fct_orders' inputs did not move, yet it was built"
     assert last["campaign_lift"][0] != after["campaign_lift"][0] and last["campaign_metrics"][0] != after["campaign_metrics"][0]
-
-    # A test whose input moved runs again, though it passed last time: fct_orders gets a row the
-    # test rejects, recorded as a build would record it, and the test fails, each time (only the
-    # orchestrator records passes: tests/orchestration/test_cutoff.py).
-    with duckdb.connect(str(kept)) as con:
-        con.execute("update marts.fct_orders set source_system = null where order_id = (select min(order_id) from marts.fct_orders)")
-        content = con.execute("select count(*)::varchar || ':' || coalesce(sum(hash(t)::hugeint), 0)::varchar "
-                              "from marts.fct_orders t").fetchone()[0]
-        con.execute(f"insert into {cutoff.TABLE} (node, inputs_digest, content_digest) select node, inputs_digest, ? "
-                    f"from {cutoff.TABLE} where node like '%.fct_orders' order by seq desc limit 1", [content])
-    for _ in range(2):
-        _run_dbt(run, kept, ["test", "--select", "not_null_fct_orders_source_system"], state=kept.parent / "state",
-                 cutoff=on, ok=False)

@@ -86,15 +86,12 @@ def test_prepare_keeps_only_each_models_newest_record(setup):
     assert sorted(con.execute(f"select node, inputs_digest from {cutoff.TABLE}").fetchall()) == [("a", "2"), ("b", "1")]
 
 
-def test_kept_models_and_tests_are_read_from_dbts_run_results(tmp_path):
+def test_kept_models_are_read_from_dbts_run_results(tmp_path):
     assert cutoff.kept_in(tmp_path) == []
     (tmp_path / "run_results.json").write_text(json.dumps({"results": [
         {"unique_id": "model.cdp.b", "message": "KEPT"}, {"unique_id": "model.cdp.a", "message": "OK"},
-        {"unique_id": "model.cdp.c", "message": "KEPT"},
-        # A test's message is dbt's own (none on a pass); a kept one says so in its adapter response.
-        {"unique_id": "test.cdp.t.1", "message": None, "adapter_response": {"_message": "KEPT", "code": "KEPT"}},
-        {"unique_id": "test.cdp.u.2", "message": None, "adapter_response": {"_message": "OK"}}]}))
-    assert cutoff.kept_in(tmp_path) == ["model.cdp.b", "model.cdp.c", "test.cdp.t.1"]
+        {"unique_id": "model.cdp.c", "message": "KEPT"}]}))
+    assert cutoff.kept_in(tmp_path) == ["model.cdp.b", "model.cdp.c"]
 
 
 def test_a_kept_model_is_told_from_the_result_event_dagster_dbt_materialises():
@@ -102,22 +99,3 @@ def test_a_kept_model_is_told_from_the_result_event_dagster_dbt_materialises():
     assert cutoff.is_kept(result("KEPT"))
     assert not cutoff.is_kept(result("OK"))
     assert not cutoff.is_kept({"info": {"name": "LogTestResult"}, "data": {"status": "KEPT"}})
-
-
-def test_only_the_tests_that_passed_are_recorded_with_their_inputs(setup, tmp_path):
-    con, _ = setup
-    cutoff.prepare(con)
-    assert cutoff.record_passed_tests(con, tmp_path) == 0
-    result = lambda uid, status, code: {"unique_id": uid, "status": status, "adapter_response": {"code": code}}  # noqa: E731
-    (tmp_path / "run_results.json").write_text(json.dumps({"metadata": {"invocation_id": "inv-1"}, "results": [
-        result("test.cdp.passed.1", "pass", "cdp-inputs:aaa"),
-        result("test.cdp.failed.2", "fail", "cdp-inputs:bbb"),
-        result("test.cdp.warned.3", "warn", "cdp-inputs:ccc"),
-        result("test.cdp.errored.4", "error", "cdp-inputs:ddd"),
-        result("test.cdp.unknown_inputs.5", "pass", "OK"),  # a parent's content unknown: no digest
-        result("test.cdp.kept.6", "pass", "KEPT"),  # its record stands
-        result("model.cdp.m", "success", "cdp-inputs:eee"),
-    ]}))
-    assert cutoff.record_passed_tests(con, tmp_path) == 1
-    assert con.execute(f"select node, inputs_digest, content_digest, invocation_id from {cutoff.TABLE}").fetchall() == [
-        ("test.cdp.passed.1", "aaa", "pass", "inv-1")]

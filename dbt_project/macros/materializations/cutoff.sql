@@ -45,57 +45,15 @@
 {% endmaterialization %}
 
 
-{#- A data test whose inputs (its compiled code and config, the project's code, "today" when it
-    reads the clock, and the content of what it reads) are those of a run in which it passed is not
-    run again: it passes, and its result says KEPT (run_results.json, adapter_response.code). The
-    query it would run reads the same rows with the same code, so it would pass again; in the 1 M
-    echo run the tests on kept models took 33.7 s. Never kept: a test that stores its failures, a
-    test configured `cdp_cutoff: false`, one reading outside dbt's graph, a forced run. -#}
-{%- materialization test, default -%}
-    {{ return(cutoff_test.call_macro(dbt.materialization_test_default)) }}
-{%- endmaterialization -%}
-
-
-{% macro cutoff_test(run) %}
-    {%- set settings = cutoff_settings() -%}
-    {#- The orchestrator sets CDP_DBT_CUTOFF only after creating the record table. -#}
-    {%- if settings is none or should_store_failures() -%}
-        {{ return(run.call_macro()) }}
-    {%- endif -%}
-    {%- set records = cutoff_records([model.unique_id] + cutoff_tables_read(model.depends_on.nodes)) -%}
-    {%- set inputs = none -%}
-    {%- if config.get('cdp_cutoff', true) and not cutoff_reads_outside(compiled_code) -%}
-        {%- set own = [settings.get('code'), 'test', tojson(model.config, sort_keys=true), local_md5(compiled_code)] -%}
-        {%- set inputs = cutoff_digest(own, compiled_code, model.depends_on.nodes, settings, records) -%}
-    {%- endif -%}
-    {%- set last = records.get(model.unique_id) -%}
-    {%- if settings.get('keep', true) and inputs is not none and last and last.inputs == inputs and last.content == 'pass' -%}
-        {%- call statement('main', fetch_result=True) -%}
-            select 0 as failures, false as should_warn, false as should_error
-        {%- endcall -%}
-        {%- do store_raw_result('main', message='KEPT', code='KEPT', rows_affected=0, agate_table=load_result('main').table) -%}
-        {{ return({'relations': []}) }}
-    {%- endif -%}
-    {#- The orchestrator records the passes after the build (orchestration/cutoff.py
-        record_passed_tests), from this digest in each result's adapter response: a row written
-        here per test cost more than the test itself at 20k people. No record is withdrawn: a pass
-        is only trusted on the same inputs, which give the same result. -#}
-    {%- set relations = run.call_macro() -%}
-    {%- if inputs is not none -%}
-        {%- set result = load_result('main') -%}
-        {%- do store_raw_result('main', message=result.response | string, code='cdp-inputs:' ~ inputs,
-                                rows_affected=result.response.rows_affected, agate_table=result.table) -%}
-    {%- endif -%}
-    {{ return(relations) }}
-{% endmacro %}
-
-
 {% macro cutoff_materialize(build) %}
     {%- set settings = cutoff_settings() -%}
-    {%- set logged = cutoff_logged() -%}
+    {#- Asked with run_query, which opens no transaction: adapter.get_relation would, and a Python
+        model writes its table on another cursor, which a transaction opened before it cannot see. -#}
+    {%- set logged = run_query("select count(*) from information_schema.tables where table_catalog = current_database() "
+                               "and table_schema = 'ops' and table_name = 'dbt_model_digests'").columns[0].values()[0] > 0 -%}
     {%- set inputs = none -%}
     {%- if settings is not none and logged -%}
-        {%- set records = cutoff_records([model.unique_id] + cutoff_tables_read(model.depends_on.nodes)) -%}
+        {%- set records = cutoff_records() -%}
         {%- if not should_full_refresh() and config.get('cdp_cutoff', true) and not cutoff_reads_outside(compiled_code) -%}
             {%- set inputs = cutoff_inputs(settings, records) -%}
         {%- endif -%}
@@ -119,48 +77,21 @@
 {% endmacro %}
 
 
-{#- Whether the record table exists. Asked with run_query, which opens no transaction:
-    adapter.get_relation would, and a Python model writes its table on another cursor, which a
-    transaction opened before it cannot see. -#}
-{% macro cutoff_logged() %}
-    {{ return(run_query("select count(*) from information_schema.tables where table_catalog = current_database() "
-                        "and table_schema = 'ops' and table_name = 'dbt_model_digests'").columns[0].values()[0] > 0) }}
-{% endmacro %}
-
-
 {% macro cutoff_settings() %}
     {%- set listed = env_var('CDP_DBT_CUTOFF', '') -%}
     {{ return(fromjson(listed) if listed else none) }}
 {% endmacro %}
 
 
-{#- The newest record of each node in `nodes`: {unique_id: {inputs, content}}. Asked for only the
-    nodes a node reads, since the whole table, models and tests, is a few hundred rows that dbt
-    would turn into an agate table for each node. -#}
-{% macro cutoff_records(nodes) %}
-    {%- set found = run_query("select node, inputs_digest, content_digest from ops.dbt_model_digests where node in ('"
-                              ~ nodes | join("', '") ~ "') qualify row_number() over (partition by node order by seq desc) = 1") -%}
+{#- The newest record of every model: {unique_id: {inputs, content}}. -#}
+{% macro cutoff_records() %}
+    {%- set found = run_query("select node, inputs_digest, content_digest from ops.dbt_model_digests "
+                              "qualify row_number() over (partition by node order by seq desc) = 1") -%}
     {%- set records = {} -%}
     {%- for row in found.rows -%}
         {%- do records.update({row[0]: {'inputs': row[1], 'content': row[2]}}) -%}
     {%- endfor -%}
     {{ return(records) }}
-{% endmacro %}
-
-
-{#- The tables (and incremental models, snapshots) `nodes` read, directly or through views. -#}
-{% macro cutoff_tables_read(nodes) %}
-    {%- set found = [] -%}
-    {%- for uid in nodes -%}
-        {%- set node = graph.nodes.get(uid) -%}
-        {%- if node is none or node.resource_type == 'seed' -%}
-        {%- elif node.config.materialized in ('view', 'ephemeral') -%}
-            {%- do found.extend(cutoff_tables_read(node.depends_on.nodes)) -%}
-        {%- else -%}
-            {%- do found.append(uid) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(found) }}
 {% endmacro %}
 
 
