@@ -208,3 +208,29 @@ def test_the_report_names_code_that_was_not_committed_or_changed_mid_run(tmp_pat
 
     (tmp_path / "model.sql").write_text("select 3\n")
     assert uncommitted(tmp_path) not in (None, edited)
+
+
+def test_the_critical_path_is_the_longest_chain_of_waiting_nodes_and_is_reported(tmp_path):
+    """a (10 s) → b (2 s) → a test on b (1 s); c (8 s) on the other thread; d (3.5 s) waits for a
+    and c. The chain is a → d (13.5 s), not a → b → its test (13 s) nor c → d (11.5 s)."""
+    from demo.bench.stages import critical_path
+
+    def node(uid, start, took, deps=()):
+        at = lambda t: f"2026-12-06T10:00:{t:06.3f}Z"  # noqa: E731
+        return ({"unique_id": uid, "timing": [{"name": "compile", "started_at": at(start), "completed_at": at(start)},
+                                              {"name": "execute", "started_at": at(start), "completed_at": at(start + took)}]},
+                (uid, {"depends_on": {"nodes": list(deps)}}))
+
+    made = [node("model.p.a", 0, 10), node("model.p.c", 0, 8), node("model.p.b", 10, 2, ["model.p.a"]),
+            node("test.p.not_null_b.x1", 12, 1, ["model.p.b"]), node("model.p.d", 10, 3.5, ["model.p.a", "model.p.c"])]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [r for r, _ in made]}))
+    assert critical_path(tmp_path) is None, "no manifest beside the results: no graph"
+    (tmp_path / "manifest.json").write_text(json.dumps({"nodes": dict(n for _, n in made)}))
+    path = critical_path(tmp_path)
+    assert [n["node"] for n in path["path"]] == ["a", "d"]
+    assert path["path_s"] == 13.5 and path["span_s"] == 13.5 and path["node_s"] == 24.5
+
+    r = hand_made_report()
+    r["runs"]["change"]["dbt_critical_path"] = path
+    text = "\n".join(report.render_scale(r))
+    assert "| change | 13.5 | 24.5 | 13.5 | a 10.0 → d 3.5 |" in text

@@ -108,6 +108,21 @@ def _quiet_or_not(report: dict) -> list[str]:
     return [f"{line}: a quiet machine."]
 
 
+def _critical_paths(runs: dict) -> list[str]:
+    """Where each run's dbt step waited (demo/bench/stages.py critical_path)."""
+    rows = [(key, run["dbt_critical_path"]) for key, run in runs.items() if (run or {}).get("dbt_critical_path")]
+    if not rows:
+        return []
+    lines = ["", "### The dbt step's critical path", "",
+             "The longest chain of models and tests each waiting for the one before, by their own times; node time "
+             "is every node's time summed (two dbt threads share it).", "",
+             "| run | step span s | node time s | critical path s | the chain (nodes over 1 s) |", "|---|---:|---:|---:|---|"]
+    for key, c in rows:
+        chain = " → ".join(f"{n['node']} {_fmt(n['seconds'])}" for n in c["path"] if n["seconds"] > 1)
+        lines.append(f"| {key} | {_fmt(c['span_s'])} | {_fmt(c['node_s'])} | {_fmt(c['path_s'])} | {chain} |")
+    return lines
+
+
 def render_scale(report: dict) -> list[str]:
     runs = report["runs"]
     full = runs["full"]
@@ -130,6 +145,7 @@ def render_scale(report: dict) -> list[str]:
                 note = ", ".join(f"{k} {v:,}" for k, v in c["changed"].items()) + f" ({_fmt((c.get('share') or 0) * 100, 2)} % of person records)"
             t = run["total"]
             lines.append(f"| {label} | {_fmt(t['wall_s'])} | {_fmt(t['cpu_s'])} | {_fmt(t['peak_rss_gib'], 2)} | {note} |")
+    lines += _critical_paths(runs)
     floor, pandas = report.get("floor") or {}, report.get("pandas") or {}
     ident = full["identity"]
     lines += ["", "### Identity, the floor and pandas", "",

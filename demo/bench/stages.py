@@ -100,16 +100,55 @@ def run_job(env: dict[str, str], sampler: TreeSampler, name: str) -> dict:
     total = figures(name, sampler.window(started, ended), sum(r for s, r in rows.items() if s.startswith("extract:")))
     models = dbt_models(started)
     return {"total": total, "stages": stages, "dbt_models": models,
-            "identity": identity_figures(models, sampler)}
+            "identity": identity_figures(models, sampler), "dbt_critical_path": critical_path(_dbt_target(started))}
+
+
+def _dbt_target(since: float) -> Path | None:
+    """The target folder of the dbt step that ran after `since` (dagster-dbt gives each invocation
+    its own)."""
+    found = [p for p in DBT_TARGET.rglob("run_results.json") if p.stat().st_mtime >= since]
+    return max(found, key=lambda p: p.stat().st_mtime).parent if found else None
+
+
+def _at(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def critical_path(target: Path | None) -> dict | None:
+    """The longest chain of nodes (models and tests) each waiting for the one before, by their own
+    times in run_results.json, with the graph from the manifest beside it. When it is most of the
+    step's span, the step waits on that chain and not on the work in all: a model on it shortens
+    the run by what it saves, one off it by about half of that on two threads."""
+    if target is None or not (target / "manifest.json").exists():
+        return None
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    spans = {}
+    for r in results:
+        timing = {t["name"]: t for t in r.get("timing", []) if t.get("started_at")}
+        if "execute" in timing:
+            spans[r["unique_id"]] = (_at(timing.get("compile", timing["execute"])["started_at"]),
+                                     _at(timing["execute"]["completed_at"]))
+    if not spans:
+        return None
+    took = {uid: end - start for uid, (start, end) in spans.items()}
+    longest: dict[str, tuple[float, list[str]]] = {}
+    for uid in sorted(took, key=lambda u: spans[u][0]):  # a node starts after everything it waits for
+        before = [longest[p] for p in (nodes.get(uid, {}).get("depends_on") or {}).get("nodes", []) if p in longest]
+        length, chain = max(before, default=(0.0, []), key=lambda x: x[0])
+        longest[uid] = (length + took[uid], [*chain, uid])
+    length, chain = max(longest.values(), key=lambda x: x[0])
+    return {"span_s": round(max(e for _, e in spans.values()) - min(s for s, _ in spans.values()), 2),
+            "node_s": round(sum(took.values()), 2), "path_s": round(length, 2),
+            "path": [{"node": uid.split(".")[2], "seconds": round(took[uid], 2)} for uid in chain]}
 
 
 def dbt_models(since: float) -> list[dict]:
-    """Per-model times of the dbt step that ran after `since` (its run_results.json; dagster-dbt
-    gives each invocation its own target folder)."""
-    found = [p for p in DBT_TARGET.rglob("run_results.json") if p.stat().st_mtime >= since]
-    if not found:
+    """Per-model times of the dbt step that ran after `since` (its run_results.json)."""
+    target = _dbt_target(since)
+    if target is None:
         return []
-    results = json.loads(max(found, key=lambda p: p.stat().st_mtime).read_text())["results"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
     models = []
     for r in results:
         if not r["unique_id"].startswith("model."):
