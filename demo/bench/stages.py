@@ -98,9 +98,10 @@ def run_job(env: dict[str, str], sampler: TreeSampler, name: str) -> dict:
     order = sorted(spans, key=lambda s: spans[s][0])
     stages = [figures(s, sampler.window(*spans[s]), rows.get(s)) for s in order]
     total = figures(name, sampler.window(started, ended), sum(r for s, r in rows.items() if s.startswith("extract:")))
-    models = dbt_models(started)
+    target = _dbt_target(started)
+    models = dbt_models(target)
     return {"total": total, "stages": stages, "dbt_models": models,
-            "identity": identity_figures(models, sampler), "dbt_critical_path": critical_path(_dbt_target(started))}
+            "identity": identity_figures(models, sampler), "dbt_critical_path": critical_path(target)}
 
 
 def _dbt_target(since: float) -> Path | None:
@@ -143,9 +144,8 @@ def critical_path(target: Path | None) -> dict | None:
             "path": [{"node": uid.split(".")[2], "seconds": round(took[uid], 2)} for uid in chain]}
 
 
-def dbt_models(since: float) -> list[dict]:
-    """Per-model times of the dbt step that ran after `since` (its run_results.json)."""
-    target = _dbt_target(since)
+def dbt_models(target: Path | None) -> list[dict]:
+    """Per-model times of a dbt step (the run_results.json in its target folder)."""
     if target is None:
         return []
     results = json.loads((target / "run_results.json").read_text())["results"]
@@ -154,8 +154,7 @@ def dbt_models(since: float) -> list[dict]:
         if not r["unique_id"].startswith("model."):
             continue
         execute = next((t for t in r.get("timing", []) if t["name"] == "execute"), None)
-        span = [datetime.fromisoformat(execute[k].replace("Z", "+00:00")).timestamp()
-                for k in ("started_at", "completed_at")] if execute and execute.get("started_at") else None
+        span = [_at(execute[k]) for k in ("started_at", "completed_at")] if execute and execute.get("started_at") else None
         models.append({"model": r["unique_id"].split(".")[-1], "seconds": round(r["execution_time"], 2),
                        "status": r["status"], "rows": (r.get("adapter_response") or {}).get("rows_affected"),
                        "span": span})
