@@ -9,3 +9,9 @@
         when not regexp_matches(lower(trim({{ column }})), '^[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}$') then 'not an e-mail address'
     end
 {%- endmacro %}
+
+
+{#- The local parts of a role mailbox (a team's address, not a person's): never used to link. -#}
+{% macro role_mailbox_pattern() -%}
+^(info|sales|admin|office|support|noreply|no-reply|mail|zakaz|order|shop)@
+{%- endmacro %}

@@ -29,10 +29,14 @@ repaired as (
     where raw.identifier_type = 'email' and parsed.email_repaired is not null
 ),
 
+-- A repaired address the record also holds as written is not a repaired one. Linkable rows are
+-- one per record and value already, so the repaired ones are added where they are new (a
+-- grouping of the union cost a pass over every identifier).
 identifiers as (
-    select record_key, identifier_type, identifier_value, bool_and(is_repaired) as is_repaired
-    from (select * from linkable union all select * from repaired)
-    group by 1, 2, 3
+    select * from linkable
+    union all
+    select * from repaired
+    anti join linkable using (record_key, identifier_type, identifier_value)
 ),
 
 records as (

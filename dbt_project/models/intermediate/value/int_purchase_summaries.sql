@@ -30,8 +30,7 @@ purchase_days as (
 in_period as (
     select
         periods.period, periods.cutoff_date, periods.as_of_date, purchase_days.customer_id,
-        purchase_days.purchase_date, purchase_days.revenue,
-        row_number() over (partition by periods.period, purchase_days.customer_id order by purchase_days.purchase_date) as purchase_no
+        purchase_days.purchase_date, purchase_days.revenue
     from purchase_days
     join periods on purchase_days.purchase_date <= periods.cutoff_date
 ),
@@ -44,7 +43,10 @@ summarised as (
         min(purchase_date) as first_purchase_date,
         max(purchase_date) as last_purchase_date,
         count(*) - 1 as frequency,
-        sum(revenue) filter (where purchase_no > 1) as repeat_revenue
+        -- Every purchase day but the first: a customer's days are distinct and their revenue never
+        -- null (fct_orders), so the total less the first day's, without numbering the days in a
+        -- window that sorts each customer's rows.
+        case when count(*) > 1 then sum(revenue) - arg_min(revenue, purchase_date) end as repeat_revenue
     from in_period
     group by 1, 2
 ),

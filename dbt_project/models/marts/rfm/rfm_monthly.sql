@@ -24,15 +24,34 @@ month_ends as (
         ) as months(month_start)
 ),
 
-per_customer as (
+bounds as (
+    select min(as_of_date) as first_end, max(as_of_date) as last_end from month_ends
+),
+
+-- Each order is counted once, in the first month end on or after it (the window's first for
+-- older orders), and a month end sums the buckets up to it: the range join runs over customer
+-- months, not over every order once per month end (5 M orders × 12 month ends at 1 M people).
+buckets as (
     select
-        month_ends.as_of_date,
         orders.customer_id,
+        greatest(bounds.first_end, least(last_day(orders.ordered_date), bounds.last_end)) as bucket_end,
         max(orders.ordered_date) as last_purchase_date,
         count(*) as frequency,
         sum(orders.net_revenue) as monetary
+    from orders, bounds
+    where orders.ordered_date <= bounds.last_end
+    group by 1, 2
+),
+
+per_customer as (
+    select
+        month_ends.as_of_date,
+        buckets.customer_id,
+        max(buckets.last_purchase_date) as last_purchase_date,
+        cast(sum(buckets.frequency) as bigint) as frequency,
+        sum(buckets.monetary) as monetary
     from month_ends
-    join orders on orders.ordered_date <= month_ends.as_of_date
+    join buckets on buckets.bucket_end <= month_ends.as_of_date
     group by 1, 2
 ),
 
