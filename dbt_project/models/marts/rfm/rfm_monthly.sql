@@ -61,8 +61,7 @@ with_recency as (
 ),
 
 scored as (
-    select *, {{ rfm_scores('as_of_date') }}
-    from with_recency
+    {{ rfm_scored('with_recency', 'as_of_date') }}
 ),
 
 segment_map as (
