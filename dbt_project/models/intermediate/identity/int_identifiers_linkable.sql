@@ -36,18 +36,15 @@ name_birthday as (
       and birth_date is not null
 ),
 
--- Counted by groupings joined back, not windows (which sort every row per partition).
-name_birthday_rare_values as (
-    select identifier_value
-    from (select identifier_value, source_system, count(*) as records_in_system from name_birthday group by 1, 2)
-    group by 1
-    having max(records_in_system) <= {{ var('identity_max_records_per_identifier') }}
+name_birthday_counted as (
+    select *, count(*) over (partition by identifier_value, source_system) as records_in_system
+    from name_birthday
 ),
 
 name_birthday_rare as (
     select record_key, identifier_type, identifier_value
-    from name_birthday
-    semi join name_birthday_rare_values using (identifier_value)
+    from name_birthday_counted
+    qualify max(records_in_system) over (partition by identifier_value) <= {{ var('identity_max_records_per_identifier') }}
 ),
 
 final as (
