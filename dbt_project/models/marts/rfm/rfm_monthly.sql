@@ -30,7 +30,7 @@ bounds as (
 
 -- Each order is counted once, in the first month end on or after it (the window's first for
 -- older orders), and a month end sums the buckets up to it: the range join runs over customer
--- months, not over every order once per month end (5 M orders × 12 month ends at 1 M people).
+-- months, not over every order once per month end (each order twelve times, by default).
 buckets as (
     select
         orders.customer_id,
