@@ -3,7 +3,7 @@
 -- int_consent_addresses and int_consent_address_records are built beside identity, and only
 -- consent_events and consent_current, which name the customer, wait for it (a 1 M change run's
 -- dbt step waited on one chain through identity and then consent: docs/benchmarks/notes.md).
--- Consent is held per address: an event that names its address applies to that address; an event
+-- An event that names its address applies to that address; an event
 -- that does not (a CRM record's subscription tick) applies to the addresses of that same record
 -- only, never to other records of the customer, so a merge, right or wrong, never lends one
 -- record's grant to another record's address. Nothing here decides; int_consent_addresses does.
