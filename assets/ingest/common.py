@@ -7,6 +7,7 @@ from typing import Callable
 
 import dagster as dg
 
+from cdp.memory import release_freed_memory
 from orchestration.keys import CdpDltTranslator
 from orchestration.resources import Warehouse
 
@@ -63,3 +64,6 @@ def run_and_report(context: dg.AssetExecutionContext, dlt_resource, source, pipe
                 result = result._replace(metadata={**(result.metadata or {}), "dagster/row_count": dg.MetadataValue.int(total)})
             yield result
     report_quarantine(context, warehouse, system)
+    # The steps after this one run in this process (and the dbt step beside it): the load's pages,
+    # Arrow buffers and DuckDB's scratch go back to the system instead of staying with Python.
+    release_freed_memory()

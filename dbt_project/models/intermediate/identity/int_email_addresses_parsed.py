@@ -19,7 +19,7 @@ import pyarrow as pa
 def model(dbt, session):
     dbt.config(materialized="incremental", on_schema_change="append_new_columns")
     from cdp.normalize import email_parser_version, parse_emails, repair_emails
-    from cdp.parse_cache import VERSION_COLUMN, unparsed
+    from cdp.parse_cache import VERSION_COLUMN, parse_in_batches, unparsed
 
     version = email_parser_version()
     sources = [
@@ -32,15 +32,19 @@ def model(dbt, session):
     for other in sources[1:]:
         raw = raw.union(other)
     seen = raw.distinct().filter("email_raw is not null")
-    values = unparsed(dbt, session, seen, ["email_raw"], version).to_arrow_table().column("email_raw").to_pylist()
-    parsed = parse_emails(values)
-    repaired = repair_emails(values)
-    return pa.table({
-        "email_raw": pa.array(values, pa.string()),
-        "email": pa.array([e.address for e in parsed], pa.string()),
-        "email_ascii": pa.array([e.ascii for e in parsed], pa.string()),
-        "email_issue": pa.array([e.issue for e in parsed], pa.string()),
-        "email_repaired": pa.array([r.address for r in repaired], pa.string()),
-        "email_repair": pa.array([r.repair for r in repaired], pa.string()),
-        VERSION_COLUMN: pa.array([version] * len(values), pa.string()),
-    })
+    values = unparsed(dbt, session, seen, ["email_raw"], version).to_arrow_table().column("email_raw")
+
+    def parse(batch: list) -> pa.Table:
+        parsed = parse_emails(batch)
+        repaired = repair_emails(batch)
+        return pa.table({
+            "email_raw": pa.array(batch, pa.string()),
+            "email": pa.array([e.address for e in parsed], pa.string()),
+            "email_ascii": pa.array([e.ascii for e in parsed], pa.string()),
+            "email_issue": pa.array([e.issue for e in parsed], pa.string()),
+            "email_repaired": pa.array([r.address for r in repaired], pa.string()),
+            "email_repair": pa.array([r.repair for r in repaired], pa.string()),
+        })
+
+    table = parse_in_batches(values, parse)
+    return table.append_column(VERSION_COLUMN, pa.repeat(version, table.num_rows).cast(pa.string()))

@@ -14,16 +14,20 @@ import pyarrow as pa
 def model(dbt, session):
     dbt.config(materialized="incremental", on_schema_change="append_new_columns")
     from cdp.names import name_parser_version, split_full_names
-    from cdp.parse_cache import VERSION_COLUMN, unparsed
+    from cdp.parse_cache import VERSION_COLUMN, parse_in_batches, unparsed
 
     version = name_parser_version()
     seen = dbt.ref("int_person_records_raw").filter("full_name is not null").select("full_name").distinct()
-    values = unparsed(dbt, session, seen, ["full_name"], version).to_arrow_table().column("full_name").to_pylist()
-    parsed = split_full_names(values)
-    return pa.table({
-        "full_name": pa.array(values, pa.string()),
-        "surname": pa.array([p.surname for p in parsed], pa.string()),
-        "given_name": pa.array([p.given_name for p in parsed], pa.string()),
-        "patronymic": pa.array([p.patronymic for p in parsed], pa.string()),
-        VERSION_COLUMN: pa.array([version] * len(values), pa.string()),
-    })
+    values = unparsed(dbt, session, seen, ["full_name"], version).to_arrow_table().column("full_name")
+
+    def parse(batch: list) -> pa.Table:
+        parsed = split_full_names(batch)
+        return pa.table({
+            "full_name": pa.array(batch, pa.string()),
+            "surname": pa.array([p.surname for p in parsed], pa.string()),
+            "given_name": pa.array([p.given_name for p in parsed], pa.string()),
+            "patronymic": pa.array([p.patronymic for p in parsed], pa.string()),
+        })
+
+    table = parse_in_batches(values, parse)
+    return table.append_column(VERSION_COLUMN, pa.repeat(version, table.num_rows).cast(pa.string()))
