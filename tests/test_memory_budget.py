@@ -1,0 +1,73 @@
+"""The run's memory budget: DuckDB held to it in dlt's loads, spellings parsed a batch at a time,
+and freed memory handed back (cdp/memory.py; the figures are in docs/benchmarks/notes.md)."""
+
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pyarrow as pa
+
+from cdp.normalize import parse_emails
+from cdp.parse_cache import parse_in_batches
+
+
+def _emails(batch: list) -> pa.Table:
+    parsed = parse_emails(batch)
+    return pa.table({"email_raw": pa.array(batch, pa.string()),
+                     "email": pa.array([e.address for e in parsed], pa.string()),
+                     "email_issue": pa.array([e.issue for e in parsed], pa.string())})
+
+
+def test_parsing_in_batches_gives_the_one_parse_row_for_row():
+    values = pa.array(["Anna@Mail.RU", None, "нет", "b@пример.рф", " c@x.ru ", "a@@mail.ru", "d@x.ru"] * 3)
+    whole = _emails(values.to_pylist())
+    for size in (1, 2, 5, 100):
+        assert parse_in_batches(values, _emails, size=size).equals(whole), size
+    empty = parse_in_batches(pa.array([], pa.string()), _emails, size=2)
+    assert empty.num_rows == 0 and empty.schema == whole.schema
+
+
+def test_dlt_loads_hold_duckdb_to_the_memory_budget(tmp_path, monkeypatch):
+    from orchestration.resources import MEMORY_LIMIT_ENV, Warehouse
+
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "123MB")
+    pipeline = Warehouse(path=str(tmp_path / "wh.duckdb")).dlt_pipeline("budget")
+    pipeline.run([{"id": 1}], table_name="rows")
+    with pipeline.sql_client() as client:
+        during_load = client.execute_sql("select current_setting('memory_limit')")[0][0]
+    with duckdb.connect() as con:
+        con.execute("set memory_limit = '123MB'")
+        assert during_load == con.execute("select current_setting('memory_limit')").fetchone()[0]
+    with duckdb.connect() as con:
+        assert during_load != con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+def test_freed_memory_goes_back_to_the_system():
+    """200 MB of blocks freed below one that stays (so glibc cannot shrink its heap by itself):
+    the process's resident set falls once release_freed_memory has run. In a child, so the test
+    runner's own heap does not blur the figure."""
+    script = textwrap.dedent("""
+        import sys
+        from cdp.memory import _malloc_trim, release_freed_memory
+
+        def rss():
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * 4096
+
+        if _malloc_trim() is None:
+            print("skip")
+            sys.exit()
+        blocks = [bytes(2000) + bytes([i % 256]) for i in range(100_000)]
+        pin = bytes(2000) + b"pin"
+        del blocks
+        before = rss()
+        release_freed_memory()
+        print(before - rss())
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    if out == "skip":
+        import pytest
+
+        pytest.skip("no malloc_trim in this C library")
+    assert int(out) > 100 * 2**20, f"only {int(out) / 2**20:.0f} MiB returned"
