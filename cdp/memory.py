@@ -1,10 +1,10 @@
 """Handing freed memory back to the system, for the long-lived processes of a run.
 
 A run is one process for its ingest steps (Dagster's in-process executor) and one dbt process for
-its models. Python and its allocators keep what a step freed for reuse: at a million people the
-Dagster process still held about 1 GB of RetailCRM's load when the dbt step started beside it, and
-the dbt process about 1 GB of e-mail spellings parsed in Python while DuckDB used its own budget.
-That is memory the machine cannot give the next step, so a step that freed a lot returns it.
+its models. Python and the C allocators keep what a step freed for reuse by that process: RetailCRM's
+load at a million people left its process about 1 GB above where it started. What the next step
+(or the dbt process beside it) needs, the machine then has to find elsewhere, so a step that freed
+a lot hands it back.
 """
 
 from __future__ import annotations

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 VERSION_COLUMN = "parser_version"
-# Spellings parsed per batch: the Python objects of one batch at a time. All at once, a million
-# e-mail spellings and their parse results held about 1 GB in the dbt process, beside DuckDB's own
-# budget, and the allocator kept it for the rest of the build.
+# Spellings parsed per batch, so the Python objects of one batch live at a time and the model's
+# memory does not grow with the number of new spellings. At a million people (1,036,438 e-mail
+# spellings) the e-mail model alone peaked at 1.73 GiB against 1.79 GiB all at once: DuckDB's
+# reading of the spellings is most of it.
 BATCH = 100_000
 
 

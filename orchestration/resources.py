@@ -19,9 +19,8 @@ import dagster as dg
 import dlt
 import duckdb
 from botocore.config import Config as BotoConfig
-from pydantic import Field, create_model
-
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from pydantic import Field, create_model
 
 from cdp.settings import BusinessSettings
 from cdp.systems import SYSTEMS, System
