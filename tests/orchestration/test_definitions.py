@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"raw": "ingest", "staging": "staging", "intermediate": "intermediate", "marts": "marts",
           "segments": "segments", "reference": "reference", "audience": "activate", "activation": "activate"}
 DESTINATION_SETTINGS = [s for d in DESTINATIONS.values() for s in d.settings.values()]
-# Read outside the resources: the environment's name (orchestration/env.py, profiles.yml) and the
-# settings file itself (cdp/settings.py).
-NOT_RESOURCE_VARIABLES = {"CDP_ENV", "CDP_BUSINESS_CONFIG", "CDP_DUCKDB_MEMORY_LIMIT"}  # dbt's profile reads these
+# Read outside the resources' fields: the environment's name (orchestration/env.py, profiles.yml),
+# the settings file itself (cdp/settings.py) and DuckDB's memory cap (profiles.yml, and
+# Warehouse.dlt_pipeline when a load starts).
+NOT_RESOURCE_VARIABLES = {"CDP_ENV", "CDP_BUSINESS_CONFIG", "CDP_DUCKDB_MEMORY_LIMIT"}
 
 
 @pytest.fixture(scope="module")
