@@ -30,10 +30,6 @@ def profile_stage(stage: str, warehouse: Path, scratch: Path, out: Path) -> Path
     """Profile `stage` and write pyinstrument's text report to `out`."""
     import dagster as dg
 
-    from cdp.settings import load_settings
-    from orchestration.definitions import build_definitions, build_resources
-    from orchestration.resources import Warehouse
-
     if stage == "transform":
         from dbt.cli.main import dbtRunner
 
@@ -46,20 +42,27 @@ def profile_stage(stage: str, warehouse: Path, scratch: Path, out: Path) -> Path
         finally:
             os.environ.pop("DBT_SINGLE_THREADED", None)
     else:
-        defs = build_definitions()
-        graph = defs.resolve_asset_graph()
-        settings = load_settings()
+        from orchestration.definitions import build_definitions
+
+        # The assets carry their resources, the warehouse read from CDP_DUCKDB_PATH when a step
+        # starts: an extract goes to a scratch warehouse by pointing the variable there.
+        op, path = None, warehouse
         if stage.startswith("extract:"):
             op = f"{stage.split(':', 1)[1]}_ingest"
             scratch.mkdir(parents=True, exist_ok=True)
-            target = Warehouse(path=str(scratch / "warehouse.duckdb"))
-        else:
-            op, target = None, Warehouse(path=str(warehouse))
-        assets = [a for a in graph.assets_defs
-                  if (op and a.op.name == op) or (not op and a.is_executable and a.key.path[0] == "activation")]
-        required = {k for a in assets for k in a.required_resource_keys}
-        resources = {**build_resources(settings, required), "duckdb": target}
-        profiler = _profiled(lambda: dg.materialize(assets, resources=resources, raise_on_error=False))
+            path = scratch / "warehouse.duckdb"
+        before = os.environ.get("CDP_DUCKDB_PATH")
+        os.environ["CDP_DUCKDB_PATH"] = str(path)
+        try:
+            graph = build_definitions().resolve_asset_graph()
+            assets = [a for a in graph.assets_defs
+                      if (op and a.op.name == op) or (not op and a.is_executable and a.key.path[0] == "activation")]
+            profiler = _profiled(lambda: dg.materialize(assets, raise_on_error=False))
+        finally:
+            if before is None:
+                os.environ.pop("CDP_DUCKDB_PATH", None)
+            else:
+                os.environ["CDP_DUCKDB_PATH"] = before
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
     return out

@@ -770,3 +770,17 @@ def test_a_build_keeps_the_models_whose_inputs_did_not_move_and_ends_as_from_scr
     last = records(kept)
     assert last["fct_orders"][0] == after["fct_orders"][0], "fct_orders' inputs did not move, yet it was built"
     assert last["campaign_lift"][0] != after["campaign_lift"][0] and last["campaign_metrics"][0] != after["campaign_metrics"][0]
+
+
+def test_the_benchmarks_profile_reruns_an_extract_into_a_scratch_warehouse(run, tmp_path):
+    """`python -m demo.bench --profile` on an extract: the system's ingest again, under the profiler,
+    into a scratch warehouse (the assets bring their own resources), and the run's warehouse
+    named again afterwards."""
+    from demo.bench.profile import profile_stage
+
+    report = profile_stage("extract:amocrm", run["warehouse"], tmp_path / "scratch", tmp_path / "profile.txt")
+    assert "run_and_report" in report.read_text(encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "scratch" / "warehouse.duckdb"), read_only=True) as con:
+        loaded = con.execute("select count(*) from raw_amocrm.contacts").fetchone()[0]
+    assert loaded > 0 and loaded == _q(run, "select count(*) from raw_amocrm.contacts")[0][0]
+    assert os.environ["CDP_DUCKDB_PATH"] == str(run["warehouse"])
