@@ -63,6 +63,13 @@ def unparsed(dbt, session, values, keys: list[str], version: str):
     return values.join(done, ", ".join(keys), how="anti")
 
 
+def stamped(table: pa.Table, version: str) -> pa.Table:
+    """`table` with the rules' version as its last column, on every row (what `unparsed` reads)."""
+    import pyarrow as pa
+
+    return table.append_column(VERSION_COLUMN, pa.repeat(version, table.num_rows).cast(pa.string()))
+
+
 def parse_in_batches(values, parse: Callable[[list], pa.Table], size: int = BATCH) -> pa.Table:
     """`parse` (a list of spellings → an Arrow table, one row per spelling in order) over `values`
     (an Arrow array) a batch at a time, into one table; the freed batches go back to the system."""

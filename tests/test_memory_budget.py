@@ -71,3 +71,17 @@ def test_freed_memory_goes_back_to_the_system():
 
         pytest.skip("no malloc_trim in this C library")
     assert int(out) > 100 * 2**20, f"only {int(out) / 2**20:.0f} MiB returned"
+
+
+def test_the_budget_has_one_default_wherever_it_is_read():
+    """dbt's profile, dlt's pipeline and .env.example name the same default cap."""
+    import re
+    from pathlib import Path
+
+    from orchestration.resources import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+
+    root = Path(__file__).resolve().parents[1]
+    profile = (root / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    assert re.findall(rf"env_var\('{MEMORY_LIMIT_ENV}', '([^']+)'\)", profile) == [DEFAULT_MEMORY_LIMIT]
+    example = (root / ".env.example").read_text(encoding="utf-8").splitlines()
+    assert f"{MEMORY_LIMIT_ENV}={DEFAULT_MEMORY_LIMIT}" in example

@@ -19,7 +19,7 @@ import pyarrow as pa
 def model(dbt, session):
     dbt.config(materialized="incremental", on_schema_change="append_new_columns")
     from cdp.normalize import email_parser_version, parse_emails, repair_emails
-    from cdp.parse_cache import VERSION_COLUMN, parse_in_batches, unparsed
+    from cdp.parse_cache import parse_in_batches, stamped, unparsed
 
     version = email_parser_version()
     sources = [
@@ -47,4 +47,4 @@ def model(dbt, session):
         })
 
     table = parse_in_batches(values, parse)
-    return table.append_column(VERSION_COLUMN, pa.repeat(version, table.num_rows).cast(pa.string()))
+    return stamped(table, version)

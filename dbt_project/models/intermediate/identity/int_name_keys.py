@@ -15,7 +15,7 @@ import pyarrow as pa
 def model(dbt, session):
     dbt.config(materialized="incremental", on_schema_change="append_new_columns")
     from cdp.names import given_name_keys, latin_skeleton, name_parser_version, surname_key
-    from cdp.parse_cache import VERSION_COLUMN, unparsed
+    from cdp.parse_cache import stamped, unparsed
 
     version = name_parser_version()
     records = dbt.ref("int_source_records_unioned")
@@ -38,10 +38,9 @@ def model(dbt, session):
         word_col.append(word)
         key_col.append(key)
         keys_col.append(keys)
-    return pa.table({
+    return stamped(pa.table({
         "name_part": pa.array(part_col, pa.string()),
         "word": pa.array(word_col, pa.string()),
         "name_key": pa.array(key_col, pa.string()),
         "given_keys": pa.array(keys_col, pa.list_(pa.string())),
-        VERSION_COLUMN: pa.array([version] * len(word_col), pa.string()),
-    })
+    }), version)

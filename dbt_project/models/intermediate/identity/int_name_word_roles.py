@@ -15,16 +15,15 @@ import pyarrow as pa
 def model(dbt, session):
     dbt.config(materialized="incremental", on_schema_change="append_new_columns")
     from cdp.names import name_parser_version, word_roles
-    from cdp.parse_cache import VERSION_COLUMN, unparsed
+    from cdp.parse_cache import stamped, unparsed
 
     version = name_parser_version()
     records = dbt.ref("int_person_records_raw").filter("surname is not null and given_name is not null")
     seen = records.select("surname as word").union(records.select("given_name as word")).distinct()
     words = unparsed(dbt, session, seen, ["word"], version).to_arrow_table().column("word").to_pylist()
     roles = [word_roles(w) for w in words]
-    return pa.table({
+    return stamped(pa.table({
         "word": pa.array(words, pa.string()),
         "is_given_name": pa.array([r[0] for r in roles], pa.bool_()),
         "is_only_surname": pa.array([r[1] for r in roles], pa.bool_()),
-        VERSION_COLUMN: pa.array([version] * len(words), pa.string()),
-    })
+    }), version)

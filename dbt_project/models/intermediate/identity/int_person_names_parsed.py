@@ -14,7 +14,7 @@ import pyarrow as pa
 def model(dbt, session):
     dbt.config(materialized="incremental", on_schema_change="append_new_columns")
     from cdp.names import name_parser_version, split_full_names
-    from cdp.parse_cache import VERSION_COLUMN, parse_in_batches, unparsed
+    from cdp.parse_cache import parse_in_batches, stamped, unparsed
 
     version = name_parser_version()
     seen = dbt.ref("int_person_records_raw").filter("full_name is not null").select("full_name").distinct()
@@ -30,4 +30,4 @@ def model(dbt, session):
         })
 
     table = parse_in_batches(values, parse)
-    return table.append_column(VERSION_COLUMN, pa.repeat(version, table.num_rows).cast(pa.string()))
+    return stamped(table, version)

@@ -11,13 +11,11 @@ Incremental: the table is a cache keyed by spelling, so a run parses only spelli
 seen, and everything again when the rules change (parser_version; cdp/parse_cache.py).
 """
 
-import pyarrow as pa
-
 
 def model(dbt, session):
     dbt.config(materialized="incremental", on_schema_change="append_new_columns")
     from cdp.normalize import parse_phones_arrow, phone_parser_version
-    from cdp.parse_cache import VERSION_COLUMN, unparsed
+    from cdp.parse_cache import stamped, unparsed
 
     version = phone_parser_version()
     identifiers = dbt.ref("int_identifiers_raw").filter("identifier_type = 'phone'").select("identifier_raw as phone_raw")
@@ -26,4 +24,4 @@ def model(dbt, session):
     seen = identifiers.union(orders).union(consent).distinct().filter("phone_raw is not null")
     values = unparsed(dbt, session, seen, ["phone_raw"], version).to_arrow_table().column("phone_raw")
     parsed = parse_phones_arrow(values)
-    return parsed.append_column(VERSION_COLUMN, pa.repeat(version, parsed.num_rows).cast(pa.string()))
+    return stamped(parsed, version)
