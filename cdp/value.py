@@ -166,3 +166,42 @@ def predicted_holdout(summary: pd.DataFrame, bgnbd: Fit, holdout_weeks: pd.Serie
     if not bgnbd.ok or summary.empty:
         return np.full(len(summary), np.nan)
     return expected_purchases(bgnbd.parameters, summary["frequency"], summary["recency"], summary["T"], holdout_weeks)
+
+
+def _fit_all(current: pd.DataFrame, calibration: pd.DataFrame, minimum: int) -> list[tuple[str, Fit]]:
+    return [("current", fit_bgnbd(current, minimum)), ("current", fit_gamma_gamma(current, minimum)),
+            ("calibration", fit_bgnbd(calibration, minimum))]
+
+
+def fit_all_apart(current: pd.DataFrame, calibration: pd.DataFrame, minimum: int) -> list[tuple[str, Fit]]:
+    """BG/NBD and Gamma-Gamma on the current period and BG/NBD on the calibration period, fitted in
+    a child process (`python -m cdp.value`; the frames go over a pipe, pickled). Why: importing
+    PyMC and PyTensor alone takes about 0.3 GiB (298 MiB measured), which the dbt process, where
+    the fit is a model, would keep for the rest of the build beside DuckDB's own budget; the child
+    gives back that and what the fit used when it ends. It costs a Python start (the import is paid
+    either way). The fits are the same as `_fit_all` in this process, number for number."""
+    import pickle
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "cdp.value"], input=pickle.dumps((current, calibration, minimum)),
+                          capture_output=True, check=False)
+    if done.returncode:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError("the value fit's process failed: " + (said[-1] if said else f"exit code {done.returncode}"))
+    return pickle.loads(done.stdout)
+
+
+if __name__ == "__main__":  # fit_all_apart's child: frames in on stdin, fits out on stdout, both pickled
+    import pickle
+    import sys
+
+    from cdp import value  # the module by its name: a Fit pickled from `__main__` would not load in the caller
+
+    import os
+
+    answer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever the libraries print goes to stderr, never into the pickled answer
+    frames = pickle.loads(sys.stdin.buffer.read())
+    with answer:
+        answer.write(pickle.dumps(value._fit_all(*frames)))

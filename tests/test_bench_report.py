@@ -234,3 +234,30 @@ def test_the_critical_path_is_the_longest_chain_of_waiting_nodes_and_is_reported
     r["runs"]["change"]["dbt_critical_path"] = path
     text = "\n".join(report.render_scale(r))
     assert "| change | 13.5 | 24.5 | 13.5 | a 10.0 → d 3.5 |" in text
+
+
+def test_the_runs_memory_is_its_own_processes_not_the_benchmarks():
+    """The daily job runs in a process of its own (demo/bench/job.py), as a deployment runs it: its
+    memory and its dbt child's are the run's; what the benchmark's own process holds (the generated
+    data) is reported beside, never added to the run."""
+    import subprocess
+    import sys
+
+    from demo.bench.sampler import TreeSampler
+
+    mib = 2**20
+    held = b"\x01" * (600 * mib)  # the benchmark's leftovers
+    child = "import time; b = b'\\x01' * ({n} * 2**20); time.sleep({s})"
+    run = (f"import subprocess, sys, time; b = b'\\x01' * (200 * 2**20); "
+           f"subprocess.run([sys.executable, '-c', {child.format(n=100, s=0.6)!r}]); time.sleep(0.3)")
+    with TreeSampler(interval=0.05) as sampler:
+        started = __import__("time").time()
+        proc = sampler.spawn_run([sys.executable, "-c", run], stdout=subprocess.DEVNULL)
+        assert proc.wait(timeout=60) == 0
+        sampler.sample()
+        window = sampler.window(started, __import__("time").time())
+    assert len(held) == 600 * mib
+    assert window.peak_rss_main >= 600 * mib
+    assert window.peak_rss_children >= 100 * mib  # the run's own child (dbt in a real run)
+    assert 300 * mib <= window.peak_rss_job < 600 * mib  # both of the run's processes, not the benchmark
+    assert window.peak_rss_pipeline >= 900 * mib  # everything ours, as before

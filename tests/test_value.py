@@ -244,3 +244,35 @@ def test_scoring_gives_what_pymc_marketing_gives_for_the_same_parameters():
     library = _library_model(GammaGammaModel, gamma_gamma, spend)
     ours = expected_spend(gamma_gamma, spend["frequency"], spend["monetary_value"])
     assert ours == pytest.approx(flat(library.expected_customer_spend(data=spend)), rel=1e-10)
+
+
+def test_the_fits_in_a_child_process_equal_the_fits_here_and_leave_pymc_out_of_the_caller():
+    """int_value_models_fitted fits in a child (cdp.value.fit_all_apart) so PyMC's 0.3 GiB leaves the
+    dbt process with it: the child's fits must be this process's, number for number, and the caller
+    must not have imported PyMC. Run in a fresh interpreter, since this test process may hold PyMC."""
+    check = """
+import sys, pandas as pd
+from cdp.value import _fit_all, fit_all_apart
+summary = pd.read_csv(sys.argv[1]).rename(columns={"ID": "customer_id", "x": "frequency", "t_x": "recency",
+                                                   "zbar": "monetary_value"})
+apart = fit_all_apart(summary, summary.head(600), 30)
+assert "pymc" not in sys.modules and "pytensor" not in sys.modules, "the caller imported PyMC"
+here = _fit_all(summary, summary.head(600), 30)
+assert [p for p, _ in apart] == ["current", "current", "calibration"]
+assert [f.model for _, f in apart] == ["bgnbd", "gamma_gamma", "bgnbd"]
+assert all(f.ok for _, f in apart), [f.status for _, f in apart]
+assert [(f.parameters, f.customers, f.status) for _, f in apart] == [(f.parameters, f.customers, f.status) for _, f in here]
+print("same")
+"""
+    done = subprocess.run([sys.executable, "-c", check, str(CDNOW / "cdnow_customers_summary_with_transactions.csv")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "same"
+
+
+def test_a_failed_fit_in_the_child_process_fails_the_model_with_its_reason():
+    from cdp.value import fit_all_apart
+
+    broken = pd.DataFrame({"customer_id": ["a"], "recency": [1.0]})  # no frequency column
+    with pytest.raises(RuntimeError, match="the value fit's process failed: KeyError"):
+        fit_all_apart(broken, broken, 1)

@@ -285,7 +285,11 @@ def render(folder: Path, out: Path, plots: bool = True) -> str:
              f"`{_shown(folder)}/<scale>.json`; do not edit by hand. Targets (issue 15) are stated for 1 M people "
              "on the 2-core, 24 GiB machine; smaller scales are checked against the same ceilings.",
              "Times are wall seconds; CPU is user + system of the pipeline's processes (the emulators' in brackets); "
-             "memory is the peak resident set of the process tree during the stage (the emulators' in brackets).", ""]
+             "memory is the peak resident set of the process tree during the stage (the emulators' in brackets). "
+             "Each run of the daily job is a process of its own, as a deployment launches it: its figures are that "
+             "process's and its dbt's, not the benchmark's own process, which generated the data (reports before "
+             "2026-12-06 evening ran the job inside it and counted both); its `start` stage is that process's launch "
+             "up to the first step.", ""]
     if plots and reports:
         made = plot(reports, folder)
         lines += [f"![{p.stem}]({p.relative_to(out.parent).as_posix()})" for p in made] + [""]

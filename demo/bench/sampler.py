@@ -3,7 +3,9 @@
 Why a sampler and not `getrusage`: ru_maxrss is one process's peak over its whole life, so it
 cannot say which stage used the memory, and dbt runs in a child. The emulators (and moto) are
 children too but stand for outside services: they are counted apart so the pipeline's own figures
-are not inflated by them. CPU per process is the last value seen while it lived, so a child that
+are not inflated by them. The daily job runs in a child of its own, as a deployment runs it (a run
+launcher starts a process per run): that process and its descendants (dbt) are the run's figures,
+apart from this process, which generated the data and keeps the report. CPU per process is the last value seen while it lived, so a child that
 exits keeps its share (minus at most one sampling interval).
 
 The machine's busy CPU is sampled too: what is not ours or the emulators' is another process's, and
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import bisect
 import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
@@ -34,10 +38,17 @@ class Sample:
     cpu_children: float
     cpu_outside: float
     cpu_machine: float = 0.0  # seconds the whole machine was busy (all CPUs), cumulative
+    rss_run: int = 0  # bytes: the job's process (`TreeSampler.run_pid`); its dbt is in rss_children
+    cpu_run: float = 0.0
 
     @property
     def rss_pipeline(self) -> int:
-        return self.rss_main + self.rss_children
+        return self.rss_main + self.rss_run + self.rss_children
+
+    @property
+    def rss_job(self) -> int:
+        """The run's processes: the job's own and its descendants (dbt), not this one."""
+        return self.rss_run + self.rss_children
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,9 @@ class Window:
     peak_rss_children: int
     peak_rss_outside: int
     cpu_others: float = 0.0  # CPU seconds of processes that are neither ours nor the emulators'
+    cpu_job: float = 0.0  # the job's process and its descendants
+    peak_rss_job: int = 0
+    peak_rss_main: int = 0  # this process alone
 
 
 def machine_busy_seconds() -> float:
@@ -65,6 +79,7 @@ class TreeSampler:
         self.samples: list[Sample] = []
         self._cpu: dict[int, tuple[int, float]] = {}  # pid -> (0 main, 1 child, 2 outside; last cpu seconds)
         self._kind: dict[int, bool] = {}
+        self.run_pid: int | None = None  # the job's process while one runs (stages.run_job)
         self._base: tuple[float, float, float, float] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -93,6 +108,13 @@ class TreeSampler:
             self._kind[proc.pid] = any(mark in line for mark in OUTSIDE)
         return self._kind[proc.pid]
 
+    def spawn_run(self, args: list[str], **popen: Any) -> subprocess.Popen:
+        """Start the job's process, sampled as the run from its first sample on."""
+        with self._lock:
+            proc = subprocess.Popen(args, **popen)
+            self.run_pid = proc.pid
+        return proc
+
     def sample(self) -> Sample:
         """One sample now (also called at stage boundaries, so windows start and end exactly)."""
         with self._lock:
@@ -100,7 +122,7 @@ class TreeSampler:
                 procs = [self.me, *self.me.children(recursive=True)]
             except psutil.Error:
                 procs = [self.me]
-            rss = [0, 0, 0]
+            rss = [0, 0, 0, 0]
             for proc in procs:
                 try:
                     with proc.oneshot():
@@ -108,14 +130,14 @@ class TreeSampler:
                         cpu = proc.cpu_times()
                 except (psutil.Error, OSError):
                     continue
-                kind = 0 if proc is self.me else 2 if self._outside(proc) else 1
+                kind = 0 if proc is self.me else 3 if proc.pid == self.run_pid else 2 if self._outside(proc) else 1
                 rss[kind] += mem
                 self._cpu[proc.pid] = (kind, cpu.user + cpu.system)
-            cpu = [sum(c for k, c in self._cpu.values() if k == kind) for kind in range(3)] + [machine_busy_seconds()]
+            cpu = [sum(c for k, c in self._cpu.values() if k == kind) for kind in range(4)] + [machine_busy_seconds()]
             if self._base is None:
                 self._base = tuple(cpu)
             cpu = [c - b for c, b in zip(cpu, self._base)]
-            s = Sample(time.time(), rss[0], rss[1], rss[2], cpu[0], cpu[1], cpu[2], cpu[3])
+            s = Sample(time.time(), rss[0], rss[1], rss[2], cpu[0], cpu[1], cpu[2], cpu[4], rss[3], cpu[3])
             self.samples.append(s)
             return s
 
@@ -129,7 +151,7 @@ class TreeSampler:
         j = min(bisect.bisect_right(times, end), len(samples) - 1)
         inside = samples[i:j + 1] or samples[-1:]
         first, last = inside[0], inside[-1]
-        pipeline = (last.cpu_main + last.cpu_children) - (first.cpu_main + first.cpu_children)
+        pipeline = (last.cpu_main + last.cpu_run + last.cpu_children) - (first.cpu_main + first.cpu_run + first.cpu_children)
         outside = last.cpu_outside - first.cpu_outside
         return Window(
             wall=end - start,
@@ -140,4 +162,7 @@ class TreeSampler:
             peak_rss_pipeline=max(s.rss_pipeline for s in inside),
             peak_rss_children=max(s.rss_children for s in inside),
             peak_rss_outside=max(s.rss_outside for s in inside),
+            cpu_job=(last.cpu_run + last.cpu_children) - (first.cpu_run + first.cpu_children),
+            peak_rss_job=max(s.rss_job for s in inside),
+            peak_rss_main=max(s.rss_main for s in inside),
         )

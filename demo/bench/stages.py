@@ -1,16 +1,19 @@
-"""The measured runs: the daily job as it runs in production (one in-process run, steps one after
-another), cut into stages at its own step boundaries. A step start or end takes a sample of the
-process tree at once (orchestration/progress.py's `on_event`), so a stage's CPU and peak memory are
-those between its boundaries: extract per source system (its ingest step), transform (the dbt
-step), activation (everything after: the consent-gate checks and the syncs).
+"""The measured runs: the daily job as it runs in production (one run in a process of its own, as
+Dagster's run launcher starts it, steps one after another in it), cut into stages at its own step
+boundaries. The job's process reports each step start and end on a pipe (demo/bench/job.py) and
+each report takes a sample of the process tree at once, so a stage's CPU and peak memory are those
+between its boundaries: extract per source system (its ingest step), transform (the dbt step),
+activation (everything after: the consent-gate checks and the syncs).
 
-Memory is the process tree's: after extract the Dagster process keeps what Python allocated, so a
-later stage's peak includes it; the dbt step's own process is reported apart (`peak_rss_children`).
+Memory is the run's processes': the job's own (after extract it keeps what Python allocated, so a
+later stage's peak includes it) and dbt's, which is also reported apart (`peak_rss_children`). This
+process, which generated the data, is not the run: its size is reported beside (`peak_rss_bench_gib`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -28,13 +31,16 @@ IDENTITY_MODELS_DIR = ROOT / "dbt_project" / "models" / "intermediate" / "identi
 NOT_IDENTITY = {"int_orders_unioned"}  # lives beside the identity models, feeds the marts
 
 
-def figures(name: str, w: Window, rows: int | None = None) -> dict:
+def figures(name: str, w: Window, rows: int | None = None, job: bool = False) -> dict:
+    """`job`: a stage of the daily job, whose figures are the run's processes, not this one."""
     return {
-        "stage": name, "wall_s": round(w.wall, 2), "cpu_s": round(w.cpu_pipeline, 2),
+        "stage": name, "wall_s": round(w.wall, 2), "cpu_s": round(w.cpu_job if job else w.cpu_pipeline, 2),
         "cpu_children_s": round(w.cpu_children, 2), "cpu_emulators_s": round(w.cpu_outside, 2),
         "cpu_others_s": round(w.cpu_others, 2),
-        "peak_rss_gib": round(w.peak_rss_pipeline / GIB, 3), "peak_rss_children_gib": round(w.peak_rss_children / GIB, 3),
+        "peak_rss_gib": round((w.peak_rss_job if job else w.peak_rss_pipeline) / GIB, 3),
+        "peak_rss_children_gib": round(w.peak_rss_children / GIB, 3),
         "peak_rss_emulators_gib": round(w.peak_rss_outside / GIB, 3),
+        **({"peak_rss_bench_gib": round(w.peak_rss_main / GIB, 3)} if job else {}),
         "rows": rows, "rows_per_s": round(rows / w.wall) if rows and w.wall > 0 else None,
     }
 
@@ -43,19 +49,6 @@ def stage_of(step: str) -> str:
     if step.endswith("_ingest"):
         return f"extract:{step.removesuffix('_ingest')}"
     return "transform" if step == "dbt_models" else "activation"
-
-
-def _rows_loaded(result) -> dict[str, int]:
-    """Rows dlt loaded per step (its `rows_loaded` metadata); the audience sizes for syncs."""
-    rows: dict[str, int] = {}
-    for event in result.all_events:
-        if event.event_type_value != "ASSET_MATERIALIZATION":
-            continue
-        meta = event.event_specific_data.materialization.metadata
-        value = meta.get("rows_loaded") or meta.get("audience")
-        if value is not None and isinstance(getattr(value, "value", None), int):
-            rows[event.step_key] = rows.get(event.step_key, 0) + value.value
-    return rows
 
 
 def raw_rows(warehouse: Path) -> int:
@@ -67,37 +60,50 @@ def raw_rows(warehouse: Path) -> int:
 
 
 def run_job(env: dict[str, str], sampler: TreeSampler, name: str) -> dict:
-    """The daily job once, its stages measured; raises if a step fails."""
-    from demo.pipeline import materialize_all
-
-    marks: list[tuple[float, str, str]] = []
-
-    def on_event(kind: str, step: str) -> None:
-        if kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
-            sampler.sample()
-            marks.append((time.time(), kind, step))
-
+    """The daily job once in a process of its own, its stages measured; raises if a step fails."""
     warehouse = Path(env["CDP_DUCKDB_PATH"])
+    out = warehouse.parent / f"job-{time.time_ns()}.json"
+    marks: list[tuple[float, str, str]] = []
+    read_end, write_end = os.pipe()
     started = time.time()
     sampler.sample()
-    result = materialize_all(env, on_event=on_event)
-    sampler.sample()
+    proc = sampler.spawn_run([sys.executable, "-m", "demo.bench.job", "--json", str(out), "--marks-fd", str(write_end)],
+                             env={**os.environ, **env}, cwd=ROOT, pass_fds=(write_end,))
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, encoding="utf-8") as reported:
+            for line in reported:  # a step started or ended: sample now, so its window starts or ends here
+                kind, step = json.loads(line)
+                sampler.sample()
+                marks.append((time.time(), kind, step))
+        code = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sampler.sample()
+        sampler.run_pid = None
     ended = time.time()
-    if not result.success:
-        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        raise RuntimeError(f"{name}: the daily job failed in {failed}")
+    if code or not out.exists():
+        raise RuntimeError(f"{name}: the daily job's process ended with code {code}")
+    result = json.loads(out.read_text())
+    out.unlink()
+    if result["failed"]:
+        raise RuntimeError(f"{name}: the daily job failed in {result['failed']}")
     starts = {step: t for t, kind, step in marks if kind == "STEP_START"}
     ends = {step: t for t, kind, step in marks if kind != "STEP_START"}
     spans: dict[str, list[float]] = {}
     for step, t0 in starts.items():
         span = spans.setdefault(stage_of(step), [t0, ends.get(step, ended)])
         span[0], span[1] = min(span[0], t0), max(span[1], ends.get(step, ended))
-    loaded = _rows_loaded(result)
+    if marks:  # launching the run's process (imports, the definitions, Dagster's run setup) to its first step
+        spans["start"] = [started, marks[0][0]]
+    loaded = result["rows_loaded"]
     rows = {stage: sum(n for step, n in loaded.items() if stage_of(step) == stage) for stage in spans}
     rows["transform"] = raw_rows(warehouse)
     order = sorted(spans, key=lambda s: spans[s][0])
-    stages = [figures(s, sampler.window(*spans[s]), rows.get(s)) for s in order]
-    total = figures(name, sampler.window(started, ended), sum(r for s, r in rows.items() if s.startswith("extract:")))
+    stages = [figures(s, sampler.window(*spans[s]), rows.get(s), job=True) for s in order]
+    total = figures(name, sampler.window(started, ended), sum(r for s, r in rows.items() if s.startswith("extract:")),
+                    job=True)
     target = _dbt_target(started)
     models = dbt_models(target)
     return {"total": total, "stages": stages, "dbt_models": models,

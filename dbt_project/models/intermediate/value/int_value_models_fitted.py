@@ -100,7 +100,7 @@ def model(dbt, session):
             # This run spent nothing on fitting; the parameters are the kept fit's.
             return kept.assign(kept=True, fit_seconds=0.0, basis=json.dumps(basis, sort_keys=True))
 
-    from cdp.value import fit_bgnbd, fit_gamma_gamma
+    from cdp.value import fit_all_apart
 
     columns = 'customer_id, frequency, recency, "T", monetary_value'
 
@@ -109,11 +109,7 @@ def model(dbt, session):
         return (rel.order("md5(customer_id)").limit(limit) if limit else rel).df()
 
     current, calibration = summary("current"), summary("calibration")
-    fits = [
-        ("current", fit_bgnbd(current, minimum)),
-        ("current", fit_gamma_gamma(current, minimum)),
-        ("calibration", fit_bgnbd(calibration, minimum)),
-    ]
+    fits = fit_all_apart(current, calibration, minimum)  # in a child process: PyMC's memory goes with it
     fitted_at = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
     for period, fit in fits:
