@@ -103,7 +103,6 @@ def _likelihood(word: str, role: str) -> float:
     return _role_likelihoods(word)[role]
 
 
-@lru_cache(maxsize=500_000)
 def split_full_name(full: str | None) -> PersonName:
     if not full or not full.strip():
         return PersonName(None, None, None)

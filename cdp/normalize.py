@@ -3,6 +3,13 @@
 `8 (912) 345-67-89`, `+7 912 3456789`, `79123456789` and `9123456789` all become `+79123456789`;
 `+7 7…` stays Kazakh (`+77…`), `8 800…` is toll-free, and anything libphonenumber does not call a
 valid number is flagged with a reason, never guessed.
+
+A whole value (a phone, an address) is parsed without a cache: the parse models hand each distinct
+spelling over once per build (cdp/parse_cache.py), so a cache kept every answer alive for the rest
+of the dbt process and never answered twice. At a million people caches of up to 1,000,000 answers
+(these and cdp/names.py's whole names) held about 0.8 GiB beside DuckDB's budget through identity,
+the consent marts and the 360 (docs/benchmarks/notes.md). What repeats across spellings is cached:
+a mail domain, and in cdp/names.py a word.
 """
 
 from __future__ import annotations
@@ -44,7 +51,6 @@ class Phone(NamedTuple):
     region: str | None = None
 
 
-@lru_cache(maxsize=1_000_000)
 def parse_phone(raw: str | None, region: str = "RU") -> Phone:
     if raw is None or not raw.strip():
         return Phone(None, None)
@@ -273,7 +279,6 @@ _LABEL = re.compile(r"^[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?$")
 _TLD = re.compile(r"^(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})$")
 
 
-@lru_cache(maxsize=1_000_000)
 def parse_email(raw: str | None) -> Email:
     """Trim, lower-case and check an address; internationalised domains (.рф, or the same in
     punycode `xn--p1ai`) are valid and both spellings get one matching form. Never raises: a
@@ -364,7 +369,6 @@ def _repaired_domain(domain: str) -> str | None:
     return fixed if fixed in KNOWN_MAIL_DOMAINS else None
 
 
-@lru_cache(maxsize=1_000_000)
 def repair_email(raw: str | None) -> EmailRepair:
     """A candidate for what a mistyped address meant, only towards a well-known mail domain:
     `@@`, spaces, a comma for a dot, a cut or doubled top-level domain (`mail.r`, `mail.ru.ru`) and

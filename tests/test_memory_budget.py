@@ -85,3 +85,44 @@ def test_the_budget_has_one_default_wherever_it_is_read():
     assert re.findall(rf"env_var\('{MEMORY_LIMIT_ENV}', '([^']+)'\)", profile) == [DEFAULT_MEMORY_LIMIT]
     example = (root / ".env.example").read_text(encoding="utf-8").splitlines()
     assert f"{MEMORY_LIMIT_ENV}={DEFAULT_MEMORY_LIMIT}" in example
+
+
+def test_the_parsers_keep_no_answer_once_the_caller_drops_it():
+    """The parse models hand each distinct spelling over once per build: a parser that cached whole
+    answers kept them all alive for the rest of the dbt process (about 0.8 GiB at a million people)
+    and never answered from the cache. What repeats across spellings (a mail domain, a name word)
+    may stay cached; the answers themselves must go when the caller drops them."""
+    import gc
+    import tracemalloc
+
+    from cdp.names import split_full_names
+    from cdp.normalize import parse_emails, parse_phones, repair_emails
+
+    surnames = ["Иванов", "Петрова", "Smirnov", "Кузнецова", "Попов", "Васильева", "Соколов", "Михайлова"]
+    given = ["Анна", "Иван", "Ольга", "Sergey", "Мария", "Дмитрий", "Елена", "Алексей"]
+    middle = ["Ивановна", "Петрович", "Сергеевна", "Алексеевич", ""]
+    def spellings(tag: str, ends: range) -> tuple[list[str], list[str], list[str]]:
+        domains = ("mail.ru", "yandex.ru", "gmail.com", "пример.рф", "mial.ru")
+        return ([f"{tag}.{i}@{domains[i % 5]}" for i in range(20_000)],
+                [f"8 (9{len(tag)}2) {i // 10_000:03d}-{i // 100 % 100:02d}-{i % 100:02d}" for i in range(20_000)],
+                [f"{s} {g} {m}".strip() + " " * k for s in surnames for g in given for m in middle for k in ends])
+
+    # Warm up on other spellings of the same domains and words: the dictionary, the phone metadata
+    # and the per-domain and per-word caches load once.
+    emails, phones, names = spellings("warm", range(1))
+    parse_emails(emails), repair_emails(emails), parse_phones(phones), split_full_names(names)
+    emails, phones, names = spellings("user", range(1, 9))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        answers = [parse_emails(emails), repair_emails(emails), parse_phones(phones), split_full_names(names)]
+        assert sum(len(a) for a in answers) == 40_000 + 20_000 + len(names)
+        held = tracemalloc.get_traced_memory()[0] - before
+        del answers
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held > 4 * 2**20  # the answers did take memory while the caller held them
+    assert kept < 256 * 2**10, f"{kept / 2**20:.1f} MiB of answers outlived their caller"

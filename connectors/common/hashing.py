@@ -13,7 +13,7 @@ the SQL is tested against and the check a client runs on what it is about to upl
 - one value per hash, lower-case hex: SHA-256 for Yandex Audience (MD5 is refused for new data
   since January 2025), MD5 for VK Ads (its lists take plain values or MD5 sums).
 
-Work is per distinct value (the parsers are cached) and hashlib over a list: fine for a client's
+Work is per value (the parsers) and hashlib over a list: fine for a client's
 check of one upload; the customer base is hashed in the warehouse.
 """
 
