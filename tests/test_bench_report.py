@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -261,3 +263,19 @@ def test_the_runs_memory_is_its_own_processes_not_the_benchmarks():
     assert window.peak_rss_children >= 100 * mib  # the run's own child (dbt in a real run)
     assert 300 * mib <= window.peak_rss_job < 600 * mib  # both of the run's processes, not the benchmark
     assert window.peak_rss_pipeline >= 900 * mib  # everything ours, as before
+
+
+def test_the_benchmarks_children_import_its_own_checkout_first(tmp_path):
+    """A benchmark run from a second worktree that shares the virtual environment must measure its
+    own `cdp/` (the editable install points at the checkout that installed it)."""
+    import subprocess
+    import sys
+
+    from demo.bench.__main__ import ROOT, own_code_first
+
+    environ = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    own_code_first(environ)
+    assert environ["PYTHONPATH"].split(os.pathsep) == [str(ROOT), str(tmp_path)]
+    found = subprocess.run([sys.executable, "-c", "import cdp; print(cdp.__file__)"], env={**os.environ, **environ},
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(found).resolve() == (ROOT / "cdp" / "__init__.py").resolve()

@@ -60,6 +60,16 @@ def code_measured(commit_id: str, before: str | None, after: str | None) -> str:
     return f"{commit_id}, code changed during the run"
 
 
+def own_code_first(environ: dict[str, str] | os._Environ = os.environ) -> None:
+    """Put this checkout first on the children's PYTHONPATH. The benchmark measures the code of its
+    own checkout, but its children (the job's process, dbt through the `cdp-dbt` script, the value
+    fit's process) find `cdp` through the virtual environment's editable install, which points at
+    whichever checkout installed it: a benchmark run from a second worktree sharing that
+    environment would measure the other checkout's `cdp/` and dbt project."""
+    others = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
+    environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *others])
+
+
 def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | None, profile: bool,
           docs: Path) -> dict:
     from cdp.identity_quality import measure
@@ -70,6 +80,7 @@ def bench(scale: str, out: Path, pandas_timeout: float, pandas_max_rows: int | N
     from demo.stack import environment, running_stack
 
     customers = SCALES[scale]
+    own_code_first()
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
 
