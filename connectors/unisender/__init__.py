@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any, Iterator
 
 import dlt
@@ -105,21 +106,23 @@ def unisender_source(base_url: str = dlt.config.value, api_key: str = dlt.secret
 
     @dlt.resource(name="contacts", primary_key="email", write_disposition="merge")
     def contacts() -> Iterator[Any]:
-        rows = client.export_contacts()
+        rows = client.export_contacts()  # read a chunk at a time, never the whole list as dicts
         unchanged = UnchangedRows("contacts", "email")
-        for start in range(0, len(rows), CONTACTS_CHUNK):
+        read = 0
+        while chunk := list(islice(rows, CONTACTS_CHUNK)):
             good = []
-            for line, row in enumerate(rows[start:start + CONTACTS_CHUNK], start=start + 2):
+            for line, row in enumerate(chunk, start=read + 2):
                 email = (row.get("email") or "").strip().lower()
                 if "@" not in email:
                     yield quarantined(SOURCE, f"exportContacts line {line}", "row has no e-mail", row)
                 else:
                     good.append({**row, "email": email})
+            read += len(chunk)
             fresh = unchanged.new(good)  # a contact loaded as it is now is not loaded again
             if fresh:
                 yield rows_as_arrow(fresh)
         log.info("unisender/contacts: %d of %d exported rows loaded as they are, not loaded again",
-                 unchanged.skipped, len(rows))
+                 unchanged.skipped, read)
 
     @dlt.resource(name="lists", primary_key="id", write_disposition="merge")
     def lists() -> Iterator[Any]:

@@ -214,3 +214,38 @@ def test_activation_calls_still_work(uni):
     client.exclude(list_id, "new.person@example.org")
     client.exclude(list_id, "nobody@example.org")  # unknown contacts are not an error for a segment exit
     assert emulator.contacts.get("new.person@example.org").status != "unsubscribed"
+
+
+def test_the_contact_export_is_read_in_chunks_and_a_row_without_an_email_keeps_its_line(uni, tmp_path, monkeypatch):
+    """The export is read a chunk at a time (a million contacts as dicts at once stayed in the run's
+    process as over a gigabyte): a row with no address is quarantined with its line in the file
+    (the header is line 1) across chunk boundaries, and every other row loads."""
+    import csv
+    import io
+
+    import connectors.unisender as unisender
+    from connectors.unisender.client import UnisenderClient
+    from connectors.unisender.settings import EXPORT_FIELDS
+
+    emulator, url = uni
+    monkeypatch.setattr(unisender, "CONTACTS_CHUNK", 2)
+    addresses = ["a@example.ru", "B@Example.ru", "", "c@example.ru", "not an address", "d@example.ru", "e@example.ru"]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(EXPORT_FIELDS)
+    for a in addresses:
+        writer.writerow([a, "active", "available", "2026-01-01 10:00:00", "1", "", ""])
+    read: list[str] = []
+
+    def export(self, list_id=None, **kwargs):
+        for row in csv.DictReader(io.StringIO(text.getvalue())):
+            read.append(row["email"])
+            yield row
+
+    monkeypatch.setattr(UnisenderClient, "export_contacts", export)
+    _pipeline(tmp_path).run(unisender_source(base_url=url, api_key="demo-key").with_resources("contacts", "quarantine"))
+    assert read == addresses  # read to its end, once
+    loaded = [r[0] for r in _query(tmp_path, "select email from raw_unisender.contacts order by email")]
+    assert loaded == ["a@example.ru", "b@example.ru", "c@example.ru", "d@example.ru", "e@example.ru"]
+    quarantined = _query(tmp_path, "select position, reason from raw_unisender.quarantine order by position")
+    assert quarantined == [("exportContacts line 4", "row has no e-mail"), ("exportContacts line 6", "row has no e-mail")]
