@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
+import os
 from functools import lru_cache
+
+# A step that grew its process by more than this collects Python's reference cycles before the
+# pages go back. Unisender's contact export at a million people: the step left its process
+# 0.5 GiB larger (the export's read-back digests, held by cycles through dlt's configuration
+# frames and exceptions), and one collection took it back, in 0.25-0.4 s over about 570,000 live
+# objects. Steps that grew less (every step of a run with nothing new but that one) skip it.
+COLLECT_ABOVE = 256 * 2**20
 
 
 @lru_cache(maxsize=1)
@@ -24,14 +33,27 @@ def _malloc_trim():
         return None
 
 
-def release_freed_memory() -> None:
+def resident_bytes() -> int | None:
+    """This process's resident memory now (Linux's /proc), None where that cannot be read."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def release_freed_memory(since: int | None = None) -> None:
     """Return free pages to the system: Arrow's pool (mimalloc or jemalloc keep freed buffers) and
     the C heap (glibc keeps freed small blocks below its top).
 
-    No full garbage collection first: it walks every live object, and in the 1 M benchmark's
-    process it made each ingest step 0.5-0.6 s longer even when the step loaded nothing (8 steps
-    in a run whose target is 15 s). What a step frees goes by reference counting; cycles wait for
-    Python's own collector."""
+    `since`: the process's resident bytes (`resident_bytes`) when the work began. Only when it
+    grew by more than COLLECT_ABOVE does a full garbage collection run first: it walks every live
+    object, and run after every step it made each one 0.5-0.6 s longer even when the step loaded
+    nothing (in a process that also held the benchmark's generated data). Without it, what a
+    step frees goes by reference counting, and cycles wait for Python's own collector."""
+    now = resident_bytes() if since is not None else None
+    if now is not None and now - since > COLLECT_ABOVE:
+        gc.collect()
     try:
         import pyarrow as pa
 

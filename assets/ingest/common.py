@@ -7,7 +7,7 @@ from typing import Callable
 
 import dagster as dg
 
-from cdp.memory import release_freed_memory
+from cdp.memory import release_freed_memory, resident_bytes
 from orchestration.keys import CdpDltTranslator
 from orchestration.resources import Warehouse
 
@@ -51,6 +51,7 @@ def report_quarantine(context: dg.AssetExecutionContext, warehouse: Warehouse, s
 def run_and_report(context: dg.AssetExecutionContext, dlt_resource, source, pipeline, warehouse: Warehouse, system: str):
     """Run a dlt source as its assets, then add each table's total row count (`dagster/row_count`,
     shown in the UI next to dlt's rows-loaded-this-run) and report the quarantine."""
+    started_at = resident_bytes()
     results = list(dlt_resource.run(context, dlt_source=source, dlt_pipeline=pipeline,
                                     loader_file_format=LOADER_FILE_FORMAT))
     with warehouse.connect(read_only=True) as con:
@@ -66,4 +67,4 @@ def run_and_report(context: dg.AssetExecutionContext, dlt_resource, source, pipe
     report_quarantine(context, warehouse, system)
     # The steps after this one run in this process (and the dbt step beside it): the load's pages,
     # Arrow buffers and DuckDB's scratch go back to the system instead of staying with Python.
-    release_freed_memory()
+    release_freed_memory(since=started_at)
