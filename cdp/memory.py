@@ -17,9 +17,10 @@ from functools import lru_cache
 
 # A step that grew its process by more than this collects Python's reference cycles before the
 # pages go back. Unisender's contact export at a million people: the step left its process
-# 0.5 GiB larger (the export's read-back digests, held by cycles through dlt's configuration
-# frames and exceptions), and one collection took it back, in 0.25-0.4 s over about 570,000 live
-# objects. Steps that grew less (every step of a run with nothing new but that one) skip it.
+# 0.5 GiB larger, unreachable but in reference cycles (the collected garbage held the read-back
+# digests beside dlt's configuration frames and exceptions), and one collection took it back, in
+# 0.25-0.4 s over about 570,000 live objects. Steps that grew less (every step of a run with
+# nothing new but that one) skip it.
 COLLECT_ABOVE = 256 * 2**20
 
 

@@ -193,12 +193,11 @@ def fit_all_apart(current: pd.DataFrame, calibration: pd.DataFrame, minimum: int
 
 
 if __name__ == "__main__":  # fit_all_apart's child: frames in on stdin, fits out on stdout, both pickled
+    import os
     import pickle
     import sys
 
     from cdp import value  # the module by its name: a Fit pickled from `__main__` would not load in the caller
-
-    import os
 
     answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever the libraries print goes to stderr, never into the pickled answer

@@ -140,8 +140,8 @@ class UnisenderClient:
     def export_contacts(self, list_id: int | None = None, poll_seconds: float = 0.5,
                         max_wait: float = 600) -> Iterator[dict[str, str]]:
         """The export's rows, read from the downloaded file as they are asked for: a million
-        contacts made into dicts all at once took over a gigabyte that the run's process kept to
-        its end (freed, but too scattered for Python to hand back)."""
+        contacts made into dicts at once are over a gigabyte of Python objects, and a reader that
+        takes a chunk at a time holds one chunk (the file's text stays until the last row)."""
         params: list[tuple[str, Any]] = [(f"field_names[{i}]", f) for i, f in enumerate(EXPORT_FIELDS)]
         if list_id is not None:
             params.append(("list_id", list_id))

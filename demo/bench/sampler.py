@@ -5,8 +5,9 @@ cannot say which stage used the memory, and dbt runs in a child. The emulators (
 children too but stand for outside services: they are counted apart so the pipeline's own figures
 are not inflated by them. The daily job runs in a child of its own, as a deployment runs it (a run
 launcher starts a process per run): that process and its descendants (dbt) are the run's figures,
-apart from this process, which generated the data and keeps the report. CPU per process is the last value seen while it lived, so a child that
-exits keeps its share (minus at most one sampling interval).
+apart from this process, which generated the data and keeps the report. CPU per process is the
+last value seen while it lived, so a child that exits keeps its share (minus at most one sampling
+interval).
 
 The machine's busy CPU is sampled too: what is not ours or the emulators' is another process's, and
 a benchmark that shared the machine is not one (a test suite at nice 19 beside the 100k run made it
