@@ -244,6 +244,7 @@ def test_the_runs_memory_is_its_own_processes_not_the_benchmarks():
     data) is reported beside, never added to the run."""
     import subprocess
     import sys
+    import time
 
     from demo.bench.sampler import TreeSampler
 
@@ -253,11 +254,11 @@ def test_the_runs_memory_is_its_own_processes_not_the_benchmarks():
     run = (f"import subprocess, sys, time; b = b'\\x01' * (200 * 2**20); "
            f"subprocess.run([sys.executable, '-c', {child.format(n=100, s=0.6)!r}]); time.sleep(0.3)")
     with TreeSampler(interval=0.05) as sampler:
-        started = __import__("time").time()
+        started = time.time()
         proc = sampler.spawn_run([sys.executable, "-c", run], stdout=subprocess.DEVNULL)
         assert proc.wait(timeout=60) == 0
         sampler.sample()
-        window = sampler.window(started, __import__("time").time())
+        window = sampler.window(started, time.time())
     assert len(held) == 600 * mib
     assert window.peak_rss_main >= 600 * mib
     assert window.peak_rss_children >= 100 * mib  # the run's own child (dbt in a real run)
@@ -279,3 +280,17 @@ def test_the_benchmarks_children_import_its_own_checkout_first(tmp_path):
     found = subprocess.run([sys.executable, "-c", "import cdp; print(cdp.__file__)"], env={**os.environ, **environ},
                            cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
     assert Path(found).resolve() == (ROOT / "cdp" / "__init__.py").resolve()
+
+
+def test_the_profile_reruns_every_activation_asset_or_one_ingest_step():
+    """`--profile` on activation reran nothing: it asked each definition for its one key, and the
+    dbt step's definition has many (Dagster refuses). Selection by each definition's keys."""
+    from demo.bench.profile import stage_assets
+    from orchestration.definitions import build_definitions
+
+    graph = build_definitions().resolve_asset_graph()
+    activation = stage_assets(graph, "activation")
+    assert activation and all(k.path[0] == "activation" for a in activation for k in a.keys)
+    assert not any(a.op.name == "dbt_models" for a in activation)
+    extract = stage_assets(graph, "extract:retailcrm")
+    assert [a.op.name for a in extract] == ["retailcrm_ingest"]

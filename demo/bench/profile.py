@@ -26,6 +26,16 @@ def _profiled(run) -> "object":
     return profiler
 
 
+def stage_assets(graph, stage: str) -> list:
+    """The assets a stage other than the transform reruns: an extract's ingest step, or every
+    activation asset. By each definition's keys: the dbt step is one definition of many keys,
+    whose single `key` does not exist."""
+    if stage.startswith("extract:"):
+        op = f"{stage.split(':', 1)[1]}_ingest"
+        return [a for a in graph.assets_defs if a.op.name == op]
+    return [a for a in graph.assets_defs if a.is_executable and any(k.path[0] == "activation" for k in a.keys)]
+
+
 def profile_stage(stage: str, warehouse: Path, scratch: Path, out: Path) -> Path:
     """Profile `stage` and write pyinstrument's text report to `out`."""
     import dagster as dg
@@ -42,27 +52,18 @@ def profile_stage(stage: str, warehouse: Path, scratch: Path, out: Path) -> Path
         finally:
             os.environ.pop("DBT_SINGLE_THREADED", None)
     else:
+        from demo.stack import environment
         from orchestration.definitions import build_definitions
 
         # The assets carry their resources, the warehouse read from CDP_DUCKDB_PATH when a step
         # starts: an extract goes to a scratch warehouse by pointing the variable there.
-        op, path = None, warehouse
+        path = warehouse
         if stage.startswith("extract:"):
-            op = f"{stage.split(':', 1)[1]}_ingest"
             scratch.mkdir(parents=True, exist_ok=True)
             path = scratch / "warehouse.duckdb"
-        before = os.environ.get("CDP_DUCKDB_PATH")
-        os.environ["CDP_DUCKDB_PATH"] = str(path)
-        try:
-            graph = build_definitions().resolve_asset_graph()
-            assets = [a for a in graph.assets_defs
-                      if (op and a.op.name == op) or (not op and a.is_executable and a.key.path[0] == "activation")]
+        with environment({"CDP_DUCKDB_PATH": str(path)}):
+            assets = stage_assets(build_definitions().resolve_asset_graph(), stage)
             profiler = _profiled(lambda: dg.materialize(assets, raise_on_error=False))
-        finally:
-            if before is None:
-                os.environ.pop("CDP_DUCKDB_PATH", None)
-            else:
-                os.environ["CDP_DUCKDB_PATH"] = before
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
     return out
