@@ -272,3 +272,38 @@ def test_a_refused_key_stops_the_batch_instead_of_trying_every_contact(mb):
         _client(url, api_key="wrong-secret-77", concurrency=4).add(ref, _emails(200))
     refused = [e for e in emulator.journal if e["status"] == 401]
     assert 1 <= len(refused) <= 8, len(refused)
+
+
+def test_an_answer_that_is_not_json_is_asked_again_and_applied_once(mb):
+    """A 200 whose body is not JSON (a proxy's page) is asked again with the same transactionId, as
+    the sources' session asks again; past the attempts it is an error that says so."""
+    emulator, url = mb
+    client = _client(url)
+    ref = client.ensure_list("Мусор в ответе", "email", None)
+    emulator.journal.clear()
+    emulator.faults.garbage_next = 1
+    assert client.add(ref, _emails(1)).accepted == ["client0@example.ru"]
+    writes = [e for e in emulator.journal if e["path"] == "/v3/operations/sync"]
+    assert len(writes) == 3 and writes[0]["query"]["transactionId"] == writes[1]["query"]["transactionId"]
+    assert _customer(url, email="client0@example.ru")["actions"] == 2  # one import, one segment change
+
+    emulator.faults.garbage_next = 5
+    with pytest.raises(DestinationError, match="not JSON .*after 2 attempt"):
+        _client(url, attempts=2).add(ref, _emails(1, start=1))
+
+
+def test_a_mindbox_that_does_not_answer_in_time_is_a_timeout():
+    """A server that accepts the connection and never answers: the read times out, and the error
+    names the timeout and where, not the request."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        client = MindboxDestination(url, "mb-secret", ENDPOINT, attempts=1, timeout=0.3)
+        with pytest.raises(DestinationError, match=f"Timeout reaching {url}$"):
+            client.add(client.ensure_list("Тишина", "email", None), _emails(1))
+    finally:
+        listener.close()
