@@ -24,7 +24,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 
 from connectors.common.quarantine import quarantined
 from connectors.common.unchanged import UnchangedRows
-from connectors.retailcrm.helpers import account_now, get_json, pages
+from connectors.retailcrm.helpers import account_now, ahead, get_json, pages
 from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CART_FOLLOW_DAYS, CART_OVERLAP_DAYS
 
 CART_COLUMNS = {
@@ -55,8 +55,13 @@ def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOO
         batch: list[dict[str, Any]] = []
         # Most carts read again are as they were: only those that moved are loaded.
         unchanged = UnchangedRows("carts", "externalId")
-        for customer_id, site in sorted(candidates.items()):
-            body = get_json(client, f"/customer-interaction/{site}/cart/{customer_id}", {"by": "id"}, missing_ok=True)
+
+        def read(worker: RESTClient, candidate: tuple[int, str]) -> tuple[int, str, dict[str, Any] | None]:
+            customer_id, site = candidate
+            return customer_id, site, get_json(worker, f"/customer-interaction/{site}/cart/{customer_id}", {"by": "id"},
+                                               missing_ok=True)
+
+        for customer_id, site, body in ahead(client, read, sorted(candidates.items())):
             cart = (body or {}).get("cart")
             if not cart:
                 continue  # no cart (or the customer is gone): nothing to record

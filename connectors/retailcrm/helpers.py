@@ -4,26 +4,45 @@ read by `sinceId`, and the error envelope."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
+from connectors.common.ahead import PerThread, in_order
 from connectors.common.http import (
     AUTH_STATUSES, SourceError, credentials_refused, describe_http_error, json_body, retrying_session,
     setting_names,
 )
-from connectors.retailcrm.settings import API_PREFIX, CLOCK_PROBE_DATE, IDS_PER_REQUEST, PAGE_LIMIT
+from connectors.retailcrm.settings import API_PREFIX, CLOCK_PROBE_DATE, IDS_PER_REQUEST, IN_FLIGHT, PAGE_LIMIT
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def make_client(base_url: str, api_key: str, timeout: float = 30.0, attempts: int = 6) -> RESTClient:
-    return RESTClient(
+def make_client(base_url: str, api_key: str, timeout: float = 30.0, attempts: int = 6,
+                in_flight: int = IN_FLIGHT) -> RESTClient:
+    """The client, with `workers`: a client of its own for each thread that reads ahead (pages
+    and carts, `in_flight` requests at once; 1 = one after another in the caller's thread)."""
+    client = RESTClient(
         base_url=base_url.rstrip("/") + API_PREFIX,
         auth=APIKeyAuth(name="X-API-KEY", api_key=api_key, location="header"),
         # RESTClient raises itself
         session=retrying_session(timeout=timeout, attempts=attempts, raise_for_status=False),
     )
+    client.workers = PerThread(lambda: make_client(base_url, api_key, timeout, attempts, in_flight=1))  # type: ignore[attr-defined]
+    client.in_flight = max(1, in_flight)  # type: ignore[attr-defined]
+    return client
+
+
+def ahead(client: RESTClient, call: Callable[[RESTClient, T], R], args: Iterable[T]) -> Iterator[R]:
+    """`call(worker client, a)` for each `a`, the client's `in_flight` at once, in order
+    (connectors/common/ahead.py). A client made elsewhere (a test's) reads one at a time."""
+    workers = getattr(client, "workers", None)
+    if workers is None or getattr(client, "in_flight", 1) <= 1:
+        return (call(client, a) for a in args)
+    return in_order(lambda a: call(workers.get(), a), args, client.in_flight)
 
 
 def _http_error(exc: requests.HTTPError) -> SourceError:
@@ -45,24 +64,33 @@ def _http_error(exc: requests.HTTPError) -> SourceError:
 
 
 def pages(client: RESTClient, path: str, key: str, params: dict[str, Any] | None = None) -> Iterator[tuple[int, list[Any]]]:
-    """Yield (page number, records) until `currentPage` reaches `totalPageCount` or a page is
-    empty. Each page is fetched and parsed once (dlt's paginator parsed it again for the total)."""
-    page_no = 0
-    while True:
-        page_no += 1
-        body = get_json(client, path, {"limit": PAGE_LIMIT, **(params or {}), "page": page_no}, where=f"page {page_no}")
-        records = body.get(key)
-        records = [] if records is None else records if isinstance(records, list) else [records]
+    """Yield (page number, records) until `totalPageCount` is reached or a page is empty. Each
+    page is fetched and parsed once (dlt's paginator parsed it again for the total). The first
+    page gives the count; the rest are asked for ahead of the reader (`ahead`)."""
+
+    def fetch(worker: RESTClient, page_no: int) -> dict[str, Any]:
+        return get_json(worker, path, {"limit": PAGE_LIMIT, **(params or {}), "page": page_no}, where=f"page {page_no}")
+
+    first = fetch(client, 1)
+    records = _records_of(first, key)
+    yield 1, records
+    if not records:
+        return
+    total = (first.get("pagination") or {}).get("totalPageCount")
+    try:
+        total = int(total)
+    except (TypeError, ValueError):
+        raise SourceError(f"RetailCRM {path} page 1: pagination.totalPageCount is {total!r}, not a number") from None
+    for page_no, body in zip(range(2, total + 1), ahead(client, fetch, range(2, total + 1))):
+        records = _records_of(body, key)
         yield page_no, records
         if not records:
             return
-        total = (body.get("pagination") or {}).get("totalPageCount")
-        try:
-            total = int(total)
-        except (TypeError, ValueError):
-            raise SourceError(f"RetailCRM {path} page {page_no}: pagination.totalPageCount is {total!r}, not a number") from None
-        if page_no >= total:
-            return
+
+
+def _records_of(body: dict[str, Any], key: str) -> list[Any]:
+    records = body.get(key)
+    return [] if records is None else records if isinstance(records, list) else [records]
 
 
 def get_json(client: RESTClient, path: str, params: dict[str, Any] | None = None,
@@ -129,8 +157,13 @@ def account_now(client: RESTClient) -> datetime:
 
 
 def by_ids(client: RESTClient, path: str, key: str, ids: list[int]) -> Iterator[tuple[str, list[Any]]]:
-    """Re-read records by internal id (`filter[ids][]`), a chunk per call; yields (position, records)."""
-    for start in range(0, len(ids), IDS_PER_REQUEST):
-        chunk = ids[start:start + IDS_PER_REQUEST]
-        for page_no, records in pages(client, path, key, {"filter[ids][]": chunk}):
+    """Re-read records by internal id (`filter[ids][]`), a chunk per call, chunks read ahead;
+    yields (position, records)."""
+
+    def read(worker: RESTClient, chunk: list[int]) -> tuple[list[int], list[tuple[int, list[Any]]]]:
+        return chunk, list(pages(worker, path, key, {"filter[ids][]": chunk}))
+
+    chunks = [ids[start:start + IDS_PER_REQUEST] for start in range(0, len(ids), IDS_PER_REQUEST)]
+    for chunk, chunk_pages in ahead(client, read, chunks):
+        for page_no, records in chunk_pages:
             yield f"{path} ids {chunk[0]}..{chunk[-1]} page {page_no}", records

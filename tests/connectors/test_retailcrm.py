@@ -349,3 +349,26 @@ def test_carts_of_recent_visitors_load_and_follow_up_on_open_ones(crm, tmp_path,
     last = _q(tmp_path, "select max(_dlt_load_id) from raw_retailcrm.carts")[0][0]
     assert {i for (i,) in _q(tmp_path, "select external_id from raw_retailcrm.carts where _dlt_load_id = ?", last)} \
         == {open_cart["cart_id"], "cart-new-1"}
+
+
+def test_pages_and_carts_are_asked_for_two_at_a_time_and_each_once(crm, tmp_path, demo_data):
+    """Every answer is delayed by 0.1 s, as a network would: one request after another, answers
+    would be at least that far apart; with the next page or cart asked for while one is read, some
+    arrive together. Each page and each cart is still asked for exactly once and all rows land."""
+    emulator, url = crm
+    emulator.faults.slow_ms = 100
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(retailcrm_source(base_url=url, api_key="demo-key").with_resources("customers", "carts"))
+    emulator.faults.slow_ms = 0
+
+    listed = [e for e in emulator.journal if e["path"] == "/api/v5/customers" and "filter[lastWebVisitFrom]" not in e["query"]]
+    pages_asked = sorted(int(e["query"]["page"]) for e in listed)
+    assert len(pages_asked) > 3 and pages_asked == list(range(1, len(pages_asked) + 1))
+    at = sorted(e["at"] for e in listed)
+    assert min(b - a for a, b in zip(at, at[1:])) < 0.05
+    assert _q(tmp_path, "select count(*), count(distinct id) from raw_retailcrm.customers")[0] == (len(emulator.customers),) * 2
+
+    cart_reads = [e["path"] for e in emulator.journal if "/cart/" in e["path"]]
+    assert len(cart_reads) == len(set(cart_reads)) > 3
+    carts = pd.read_parquet(demo_data / "retailcrm" / "carts.parquet")
+    assert dict(_q(tmp_path, "select external_id, customer_id from raw_retailcrm.carts")) == dict(zip(carts["cart_id"], carts["customer_id"]))
