@@ -64,4 +64,22 @@ def in_order(call: Callable[[T], R], args: Iterable[T], in_flight: int) -> Itera
                 future.cancel()
 
 
-__all__ = ["PerThread", "in_order"]
+def reading_ahead(client: C, factory: Callable[[], C], in_flight: int) -> C:
+    """`client`, marked to read `in_flight` requests at once through `ahead`, each worker thread
+    with a client of its own from `factory` (which should make one that reads one at a time)."""
+    client.workers = PerThread(factory)  # type: ignore[attr-defined]
+    client.in_flight = max(1, in_flight)  # type: ignore[attr-defined]
+    return client
+
+
+def ahead(client: C, call: Callable[[C, T], R], args: Iterable[T]) -> Iterator[R]:
+    """`call(worker's client, a)` for each `a`, the client's `in_flight` at once, in order. A
+    client not marked by `reading_ahead` (a test's, a worker's own) reads one at a time, itself."""
+    workers = getattr(client, "workers", None)
+    in_flight = getattr(client, "in_flight", 1)
+    if workers is None or in_flight <= 1:
+        return (call(client, a) for a in args)
+    return in_order(lambda a: call(workers.get(), a), args, in_flight)
+
+
+__all__ = ["PerThread", "ahead", "in_order", "reading_ahead"]

@@ -22,9 +22,10 @@ from typing import Any, Iterator
 import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 
+from connectors.common.ahead import ahead
 from connectors.common.quarantine import quarantined
 from connectors.common.unchanged import UnchangedRows
-from connectors.retailcrm.helpers import account_now, ahead, get_json, pages
+from connectors.retailcrm.helpers import account_now, get_json, pages
 from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CART_FOLLOW_DAYS, CART_OVERLAP_DAYS
 
 CART_COLUMNS = {

@@ -4,45 +4,31 @@ read by `sinceId`, and the error envelope."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Iterator
 
 import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
-from connectors.common.ahead import PerThread, in_order
+from connectors.common.ahead import ahead, reading_ahead
 from connectors.common.http import (
     AUTH_STATUSES, SourceError, credentials_refused, describe_http_error, json_body, retrying_session,
     setting_names,
 )
 from connectors.retailcrm.settings import API_PREFIX, CLOCK_PROBE_DATE, IDS_PER_REQUEST, IN_FLIGHT, PAGE_LIMIT
 
-T = TypeVar("T")
-R = TypeVar("R")
-
 
 def make_client(base_url: str, api_key: str, timeout: float = 30.0, attempts: int = 6,
                 in_flight: int = IN_FLIGHT) -> RESTClient:
-    """The client, with `workers`: a client of its own for each thread that reads ahead (pages
-    and carts, `in_flight` requests at once; 1 = one after another in the caller's thread)."""
+    """The client; pages and carts are read `in_flight` requests at once (`ahead`), each worker
+    thread with a client of its own."""
     client = RESTClient(
         base_url=base_url.rstrip("/") + API_PREFIX,
         auth=APIKeyAuth(name="X-API-KEY", api_key=api_key, location="header"),
         # RESTClient raises itself
         session=retrying_session(timeout=timeout, attempts=attempts, raise_for_status=False),
     )
-    client.workers = PerThread(lambda: make_client(base_url, api_key, timeout, attempts, in_flight=1))  # type: ignore[attr-defined]
-    client.in_flight = max(1, in_flight)  # type: ignore[attr-defined]
-    return client
-
-
-def ahead(client: RESTClient, call: Callable[[RESTClient, T], R], args: Iterable[T]) -> Iterator[R]:
-    """`call(worker client, a)` for each `a`, the client's `in_flight` at once, in order
-    (connectors/common/ahead.py). A client made elsewhere (a test's) reads one at a time."""
-    workers = getattr(client, "workers", None)
-    if workers is None or getattr(client, "in_flight", 1) <= 1:
-        return (call(client, a) for a in args)
-    return in_order(lambda a: call(workers.get(), a), args, client.in_flight)
+    return reading_ahead(client, lambda: make_client(base_url, api_key, timeout, attempts, in_flight=1), in_flight)
 
 
 def _http_error(exc: requests.HTTPError) -> SourceError:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from connectors.common.ahead import PerThread, in_order
+from connectors.common.ahead import PerThread, ahead, in_order, reading_ahead
 
 
 def test_results_come_in_the_order_asked_even_when_answers_arrive_out_of_order():
@@ -98,3 +98,26 @@ def test_each_worker_thread_gets_its_own_client():
     list(in_order(call, range(20), in_flight=2))
     assert all(len(ids) == 1 for ids in seen.values())  # a thread keeps its client
     assert len({i for ids in seen.values() for i in ids}) == len(seen) == len(made) == 2
+
+
+def test_a_marked_client_reads_through_its_workers_and_an_unmarked_one_reads_itself():
+    class Client:
+        pass
+
+    main, made = Client(), []
+
+    def factory() -> Client:
+        made.append(Client())
+        return made[-1]
+
+    def call(client: Client, n: int) -> tuple[int, int]:
+        time.sleep(0.01)
+        return id(client), n
+
+    plain = list(ahead(main, call, range(6)))
+    assert plain == [(id(main), n) for n in range(6)] and not made
+
+    reading_ahead(main, factory, in_flight=2)
+    marked = list(ahead(main, call, range(6)))
+    assert [n for _, n in marked] == list(range(6))
+    assert {c for c, _ in marked} == {id(c) for c in made} and len(made) == 2 and id(main) not in {c for c, _ in marked}
