@@ -17,7 +17,7 @@ repeated one with the first result, so a call retried after a lost answer does n
 Calls go through urllib3's pool, not the `requests` session the sources share: a segment is one
 or two calls per contact, and our side of a call is CPU. Against the emulator on loopback, 1,000
 imports took 0.86 ms of our CPU per call through `requests` (preparing the request, the retry
-wrapper, the environment and netrc lookups) and 0.40 ms through urllib3 (docs/benchmarks/notes.md,
+wrapper, the environment and netrc lookups) and 0.41 ms through urllib3 (docs/benchmarks/notes.md,
 "Mindbox's calls"). urllib3's Retry does what the session did: 429, 5xx and broken
 connections retried with exponential backoff up to 20 s, Retry-After honoured, POST included
 (the transactionId makes a repeated write harmless).
