@@ -23,6 +23,8 @@ RetryPredicate = Callable[[Optional[requests.Response], Optional[BaseException]]
 
 
 _PARSED = "_cdp_json"  # where `not_json` leaves the parsed body on the response, for `json_body`
+# The shared retry schedule: exponential from this factor, no wait longer than the cap.
+BACKOFF_SECONDS, MAX_RETRY_DELAY_SECONDS = 0.5, 20.0
 
 
 def json_body(response: requests.Response) -> Any:
@@ -35,13 +37,19 @@ def json_body(response: requests.Response) -> Any:
     if cached is not _PARSED:
         return cached
     try:
-        parsed = orjson.loads(_without_bom(response.content))
+        parsed = utf8_json(response.content)
     except orjson.JSONDecodeError:
         # JSON in another declared charset (`requests` decodes by the Content-Type), or not JSON:
         # then this raises as `.json()` does.
         parsed = requests.Response.json(response)
     setattr(response, _PARSED, parsed)
     return parsed
+
+
+def utf8_json(content: bytes) -> Any:
+    """UTF-8 JSON bytes parsed by orjson, a leading byte-order mark skipped; raises
+    `orjson.JSONDecodeError` (a `ValueError`) on anything else."""
+    return orjson.loads(_without_bom(content))
 
 
 def _without_bom(content: bytes) -> bytes:
@@ -69,8 +77,8 @@ def retrying_session(
     *,
     timeout: float = 30.0,
     attempts: int = 6,
-    backoff: float = 0.5,
-    max_delay: float = 20.0,
+    backoff: float = BACKOFF_SECONDS,
+    max_delay: float = MAX_RETRY_DELAY_SECONDS,
     extra_conditions: Iterable[RetryPredicate] = (),
     raise_for_status: bool = True,
     status_codes: Sequence[int] = DEFAULT_RETRY_STATUS,

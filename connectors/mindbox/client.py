@@ -32,10 +32,10 @@ from urllib.parse import urlencode
 import orjson
 import urllib3
 
-from connectors.common.http import DEFAULT_RETRY_STATUS, AuthError, SourceError, shown_url
+from connectors.common.http import (
+    BACKOFF_SECONDS, DEFAULT_RETRY_STATUS, MAX_RETRY_DELAY_SECONDS, AuthError, SourceError, shown_url, utf8_json,
+)
 from connectors.mindbox.settings import AUTH_SCHEMES, SYNC_PATH
-
-BACKOFF_SECONDS, BACKOFF_MAX_SECONDS = 0.5, 20.0
 
 
 def _env(arg: str) -> str:
@@ -65,7 +65,7 @@ class MindboxClient:
         self.endpoint_id = endpoint_id
         self.attempts = max(1, attempts)
         retries = urllib3.Retry(
-            total=max(0, attempts - 1), backoff_factor=BACKOFF_SECONDS, backoff_max=BACKOFF_MAX_SECONDS,
+            total=max(0, attempts - 1), backoff_factor=BACKOFF_SECONDS, backoff_max=MAX_RETRY_DELAY_SECONDS,
             status_forcelist=DEFAULT_RETRY_STATUS, allowed_methods=None, respect_retry_after_header=True,
             raise_on_status=False, redirect=False)
         self.pool = urllib3.PoolManager(
@@ -96,7 +96,7 @@ class MindboxClient:
                 if attempt == self.attempts:
                     raise MindboxError(f"Mindbox {operation}: answer is not JSON (HTTP {response.status}) "
                                        f"after {attempt} attempt(s)") from None
-                time.sleep(min(BACKOFF_MAX_SECONDS, BACKOFF_SECONDS * 2 ** (attempt - 1)))
+                time.sleep(min(MAX_RETRY_DELAY_SECONDS, BACKOFF_SECONDS * 2 ** (attempt - 1)))
         status = answer.get("status") if isinstance(answer, dict) else None
         if status in ("Success", "ValidationError"):
             return answer
@@ -126,8 +126,9 @@ class MindboxClient:
 
 
 def _json(response: urllib3.BaseHTTPResponse) -> Any:
-    """The answer's JSON; ValueError when it is not JSON (orjson's error is one)."""
-    return orjson.loads(response.data)
+    """The answer's JSON (a byte-order mark skipped, as the sources' session does); ValueError when
+    it is not JSON."""
+    return utf8_json(response.data)
 
 
 def _failure(exc: urllib3.exceptions.HTTPError) -> str:

@@ -307,3 +307,31 @@ def test_a_mindbox_that_does_not_answer_in_time_is_a_timeout():
             client.add(client.ensure_list("Тишина", "email", None), _emails(1))
     finally:
         listener.close()
+
+
+def test_an_answer_after_a_byte_order_mark_is_read_as_json():
+    """Some Windows servers put a UTF-8 byte-order mark before the JSON; the sources' session skips
+    it, and so does Mindbox's client."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"\xef\xbb\xbf" + json.dumps({"status": "Success", "customer": {"processingStatus": "Found"}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = MindboxClient(f"http://127.0.0.1:{server.server_port}", ENDPOINT, "mb-secret", attempts=1)
+        assert api.call("CdpLite.ImportCustomer", {"customer": {"email": "bom@example.ru"}})["status"] == "Success"
+    finally:
+        server.shutdown()
