@@ -53,6 +53,10 @@ class Clock:
     def text(self) -> str:
         return self.now().strftime("%Y-%m-%d %H:%M:%S")
 
+    def advance(self, by: timedelta) -> None:
+        """Move the account's clock on, as if `by` had passed (tests of what a later run does)."""
+        self.as_of += by
+
 
 @dataclass
 class SeedPart:

@@ -6,9 +6,12 @@ time (`GET customer-interaction/{site}/cart/{customerId}`, api-client-php
 `ResourceGroup/CustomerInteraction.php`); there is no list and no journal of carts. A cart only
 changes while its owner is on the site, so the run asks RetailCRM who visited lately
 (`/customers?filter[lastWebVisitFrom]=`, a documented customer filter fed by its web analytics) and
-reads those customers' carts, plus every cart that was still open last time (to see it cleared
-or turned into an order). The window starts a day before the previous run's account time, read
-from the API (`generatedAt`), never from this machine's clock.
+reads those customers' carts. A cart can also be cleared without a visit (the shop's back office
+clears it with a phoned-in order, or expires it), so every cart still open is read again too, but
+once a day (`CART_RECHECK_HOURS`), not on every run: the hourly cart job would otherwise ask for
+every open cart of the last month each hour, tens of thousands of calls at 10 a second on a large
+account. The visitors' window starts a day before the previous run's account time, and the
+recheck's clock is the account's too, read from the API (`generatedAt`), never this machine's.
 
 Rows are the cart as received, keyed by the cart's `externalId` (the site's cart id), plus
 `customer_id`: whose cart we asked for, since the answer need not name its owner.
@@ -16,7 +19,7 @@ Rows are the cart as received, keyed by the cart's `externalId` (the site's cart
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 import dlt
@@ -26,7 +29,7 @@ from connectors.common.ahead import ahead
 from connectors.common.quarantine import quarantined
 from connectors.common.unchanged import UnchangedRows
 from connectors.retailcrm.helpers import account_now, get_json, pages
-from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CART_FOLLOW_DAYS, CART_OVERLAP_DAYS
+from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CART_FOLLOW_DAYS, CART_OVERLAP_DAYS, CART_RECHECK_HOURS
 
 CART_COLUMNS = {
     "external_id": {"data_type": "text"},
@@ -46,12 +49,16 @@ def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOO
         state = dlt.current.resource_state()
         now = account_now(client)
         visits_from = state.get("visits_from") or (now - timedelta(days=first_lookback_days)).strftime("%Y-%m-%d")
-        candidates: dict[int, str] = {int(k): v for k, v in (state.get("open_carts") or {}).items()}
+        open_carts: dict[int, str] = {int(k): v for k, v in (state.get("open_carts") or {}).items()}
+        checked = state.get("open_carts_read_at")
+        recheck = checked is None or now - datetime.fromisoformat(checked) >= timedelta(hours=CART_RECHECK_HOURS)
+        candidates = dict(open_carts) if recheck else {}
         for _, customers in pages(client, "/customers", "customers", {"filter[lastWebVisitFrom]": visits_from}):
             for c in customers:
                 if isinstance(c, dict) and isinstance(c.get("id"), int) and c.get("site"):
                     candidates[c["id"]] = c["site"]
-        still_open: dict[str, str] = {}
+        # open carts not read this time stay followed as they were; those read are judged afresh
+        still_open = {str(k): site for k, site in open_carts.items() if k not in candidates}
         follow_from = (now - timedelta(days=CART_FOLLOW_DAYS)).strftime("%Y-%m-%d")
         batch: list[dict[str, Any]] = []
         # Most carts read again are as they were: only those that moved are loaded.
@@ -78,6 +85,8 @@ def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOO
         if batch:
             yield from unchanged.filter([batch])
         state["open_carts"] = still_open
+        if recheck:
+            state["open_carts_read_at"] = now.isoformat(sep=" ")
         state["visits_from"] = (now - timedelta(days=CART_OVERLAP_DAYS)).strftime("%Y-%m-%d")
 
     return carts

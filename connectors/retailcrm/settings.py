@@ -19,9 +19,13 @@ IN_FLIGHT = 2
 # later runs start a day before the previous run's account time, so nobody between runs is missed.
 CART_FIRST_LOOKBACK_DAYS = 7
 CART_OVERLAP_DAYS = 1
-# An open cart untouched this long is abandoned for good: stop re-reading it every run (a new
+# An open cart untouched this long is abandoned for good: stop re-reading it each day (a new
 # visit by its owner brings it back through the visitors list).
 CART_FOLLOW_DAYS = 30
+# Open carts are all read again once this long has passed since they last were (account time):
+# each daily run does it, the hourly cart runs between read only the visitors' carts. Under a day,
+# so a daily run that starts a little earlier than yesterday's still does.
+CART_RECHECK_HOURS = 20
 # A `startDate` no account has history for: the cheapest history call, read for its `generatedAt`.
 CLOCK_PROBE_DATE = "2999-01-01 00:00:00"
 

@@ -6,6 +6,7 @@ changes a test makes, never from the emulator's constants.
 
 import json
 import os
+from datetime import timedelta
 import subprocess
 import sys
 from pathlib import Path
@@ -330,9 +331,16 @@ def test_carts_of_recent_visitors_load_and_follow_up_on_open_ones(crm, tmp_path,
     assert got == dict(zip(ordered["cart_id"], ordered["order_id"])) and len(ordered) > 0
     assert {int(i) for i in ordered["order_id"]} <= set(emulator.orders["id"].astype(int)), "the cart's order exists"
 
-    # The site orders one open cart and a new visitor fills one: the next run sees both.
+    # Two days on, the daily run reads every open cart again (nothing moved). Then the back office
+    # clears one open cart with an order (no visit to the site) and a new visitor fills one. The
+    # run an hour later reads the visitors' carts only: it sees the new cart, not the cleared one.
+    # The next day's run reads every open cart again and sees the clear.
+    emulator.clock.advance(timedelta(days=2))
+    pipeline.run(retailcrm_source(base_url=url, api_key="demo-key").with_resources("carts"))
+    still_open = carts[carts["cleared_at"].isna() & (carts["order_id"] < 0)]
+    assert len(still_open) > 3
+    open_cart = still_open.iloc[0]
     s = _api(url)
-    open_cart = carts[carts["order_id"] < 0].iloc[0]
     new_order = int(emulator.orders["id"].iloc[0])
     assert s.post(f"{url}/api/v5/customer-interaction/linzy-shop/cart/clear",
                   data={"cart": json.dumps({"customer": {"id": int(open_cart["customer_id"])}, "order": {"id": new_order}})}).ok
@@ -340,15 +348,32 @@ def test_carts_of_recent_visitors_load_and_follow_up_on_open_ones(crm, tmp_path,
     assert s.post(f"{url}/api/v5/customer-interaction/linzy-shop/cart/set",
                   data={"cart": json.dumps({"externalId": "cart-new-1", "customer": {"id": newcomer},
                                             "items": [{"offer": {"externalId": "AC1D-30", "name": "x"}, "quantity": 2, "price": 2190}]})}).ok
-    pipeline.run(retailcrm_source(base_url=url, api_key="demo-key").with_resources("carts"))
-    assert _q(tmp_path, "select cast(\"order\"->>'$.id' as bigint), cleared_at is not null from raw_retailcrm.carts where external_id = ?",
-              open_cart["cart_id"]) == [(new_order, True)]
+
+    def run_an_hour_later() -> set[int]:
+        """Whose carts the run asked for."""
+        emulator.clock.advance(timedelta(hours=1))
+        asked = len(emulator.journal)
+        pipeline.run(retailcrm_source(base_url=url, api_key="demo-key").with_resources("carts"))
+        return {int(e["path"].rsplit("/", 1)[-1]) for e in emulator.journal[asked:] if "/cart/" in e["path"]}
+
+    def cart(external_id):
+        return _q(tmp_path, "select cast(\"order\"->>'$.id' as bigint), cleared_at is not null from raw_retailcrm.carts "
+                            "where external_id = ?", external_id)
+
+    asked = run_an_hour_later()
+    assert asked == {newcomer}
     assert _q(tmp_path, "select customer_id from raw_retailcrm.carts where external_id = 'cart-new-1'") == [(newcomer,)]
+    assert cart(open_cart["cart_id"]) == [(None, False)]
+
+    emulator.clock.advance(timedelta(hours=19))
+    asked = run_an_hour_later()
+    assert set(still_open["customer_id"].astype(int)) <= asked
+    assert cart(open_cart["cart_id"]) == [(new_order, True)]
     assert _q(tmp_path, "select count(*), count(distinct external_id) from raw_retailcrm.carts")[0] == (len(carts) + 1,) * 2
-    # Every open cart was read again; only the two that moved were loaded.
+    # Every open cart was read again; only the one that moved was loaded.
     last = _q(tmp_path, "select max(_dlt_load_id) from raw_retailcrm.carts")[0][0]
     assert {i for (i,) in _q(tmp_path, "select external_id from raw_retailcrm.carts where _dlt_load_id = ?", last)} \
-        == {open_cart["cart_id"], "cart-new-1"}
+        == {open_cart["cart_id"]}
 
 
 def test_pages_and_carts_are_asked_for_two_at_a_time_and_each_once(crm, tmp_path, demo_data):
