@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import dlt
 import orjson
@@ -62,14 +62,23 @@ def _snake(name: str) -> str:
     return NamingConvention().normalize_identifier(name)
 
 
-def _hinted(pa: Any, values: list[Any], data_type: str | None) -> tuple[Any, list[Any]]:
+_NONE = type(None)
+
+
+def _hinted(pa: Any, values: Sequence[Any], data_type: str | None) -> tuple[Any, Sequence[Any]]:
     """(Arrow type, values) for a column the resource declared; raises TypeError when a value
-    would not be what dlt makes of it as a dict row."""
+    would not be what dlt makes of it as a dict row. The common case is told by the set of the
+    values' exact types (one C-level pass); only a column that fails it is looked at value by
+    value, so subclasses of dict, list, int and float are still taken."""
     if data_type == "json":
-        if any(v is not None and not isinstance(v, (dict, list)) for v in values):
+        if not set(map(type, values)) <= {dict, list, _NONE} \
+                and any(v is not None and not isinstance(v, (dict, list)) for v in values):
             raise TypeError("scalar in a json column")
-        return pa.string(), [None if v is None else orjson.dumps(v).decode() for v in values]
+        # orjson's bytes go to Arrow as they are: Arrow checks them as UTF-8, no str made per value
+        return pa.string(), [None if v is None else orjson.dumps(v) for v in values]
     if data_type == "double":
+        if set(map(type, values)) <= {int, float, _NONE}:
+            return pa.float64(), values  # Arrow makes the ints floats, as float() would
         if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in values):
             raise TypeError("not a number")
         return pa.float64(), [None if v is None else float(v) for v in values]
@@ -117,11 +126,10 @@ def rows_as_arrow(rows: list[dict[str, Any]], hints: dict[str, dict[str, Any]] |
         return rows
     import pyarrow as pa
 
-    names = list(dict.fromkeys(name for row in rows for name in row))
+    names, columns = _columns(rows)
     arrays, fields = [], []
     try:
-        for name in names:
-            values = [row.get(name) for row in rows]
+        for name, values in zip(names, columns):
             if hints is None:
                 kind = _arrow_type(pa, values)
             else:
@@ -133,6 +141,17 @@ def rows_as_arrow(rows: list[dict[str, Any]], hints: dict[str, dict[str, Any]] |
     except (TypeError, OverflowError, pa.ArrowException):
         return rows
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _columns(rows: list[dict[str, Any]]) -> tuple[Sequence[str], list[Sequence[Any]]]:
+    """Column names in first-seen order and each column's values (None where a row lacks the key).
+    An API's page usually has the same keys in the same order in every record: then the values
+    are transposed in one C-level `zip` instead of a lookup per row and column."""
+    first = tuple(rows[0])
+    if all(tuple(row) == first for row in rows):
+        return first, list(zip(*[row.values() for row in rows]))
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return names, [[row.get(name) for row in rows] for name in names]
 
 
 class ArrowBatches:

@@ -63,3 +63,23 @@ def test_pages_that_type_a_column_differently_go_on_one_by_one():
     first, second = rows_as_arrow([{"id": 1, "discount": 5}]), rows_as_arrow([{"id": 2, "discount": 5.5}])
     assert batches.add(first) == [] and batches.add(second) == []
     assert batches.flush() == [first, second]
+
+
+def test_records_with_their_keys_in_another_order_or_missing_fill_the_same_columns():
+    hints = {"total_summ": {"data_type": "double"}, "items": {"data_type": "json"}}
+    same_order = [{"id": 1, "totalSumm": 5, "items": [1]}, {"id": 2, "totalSumm": 2.5, "items": None}]
+    shuffled = [{"id": 1, "totalSumm": 5, "items": [1]}, {"items": None, "totalSumm": 2.5, "id": 2}]
+    missing = [{"id": 1, "totalSumm": 5, "items": [1]}, {"id": 2, "totalSumm": 2.5}]
+    tables = [rows_as_arrow(rows, hints) for rows in (same_order, shuffled, missing)]
+    assert tables[0].column_names == ["id", "totalSumm", "items"]
+    assert tables[0].to_pylist() == [{"id": 1, "totalSumm": 5.0, "items": "[1]"}, {"id": 2, "totalSumm": 2.5, "items": None}]
+    assert tables[1].equals(tables[0]) and tables[2].equals(tables[0])
+    later_key = [{"id": 1}, {"id": 2, "note": "x"}]
+    assert rows_as_arrow(later_key).to_pylist() == [{"id": 1, "note": None}, {"id": 2, "note": "x"}]
+
+
+def test_a_money_column_of_ints_beyond_a_doubles_precision_or_of_bools_stays_dict_rows():
+    hints = {"summ": {"data_type": "double"}}
+    for rows in ([{"summ": 2**70}], [{"summ": True}], [{"summ": "5"}]):
+        assert rows_as_arrow(rows, hints) is rows
+    assert rows_as_arrow([{"summ": 2**53}], hints).column("summ").to_pylist() == [float(2**53)]
