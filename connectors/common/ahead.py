@@ -7,8 +7,9 @@ emulator on the other core; against a real API it is the network's round trip, w
 a request (RetailCRM allows 10 requests a second per key, and one request at a time at a 150 ms
 round trip is under 7).
 
-Each worker thread gets its own client from the factory: `requests` does not promise that one
-session is safe across threads, and dlt's REST client holds one.
+Each worker thread gets a client from the factory: its own where the client is not safe across
+threads (`requests` does not promise that of a session, and dlt's REST client holds one); a
+thread-safe client (one urllib3 pool, connectors/common/pooled.py) hands out itself.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from cdp.systems import system as declared_system
 RetryPredicate = Callable[[Optional[requests.Response], Optional[BaseException]], bool]
 
 
+NOT_JSON = object()  # an answer's body that is not JSON, where a parsed body is expected
 _PARSED = "_cdp_json"  # where `not_json` leaves the parsed body on the response, for `json_body`
 # The shared retry schedule: exponential from this factor, no wait longer than the cap.
 BACKOFF_SECONDS, MAX_RETRY_DELAY_SECONDS = 0.5, 20.0
@@ -204,14 +205,22 @@ def describe_http_error(system: str, error: requests.HTTPError, detail_keys: tup
     """Turn a final (post-retry) HTTP error into one line naming the call, the status and the
     service's own explanation, without the query string (it may carry keys or e-mails)."""
     response = error.response
-    detail = ""
     if response is not None:
         try:
-            body = json_body(response)
-            detail = " ".join(str(body[k]) for k in detail_keys if isinstance(body, dict) and body.get(k))
+            body: Any = json_body(response)
         except ValueError:
-            detail = "non-JSON answer"
+            body = NOT_JSON
         path = response.request.path_url.split("?")[0] if response.request is not None else "?"
-        return SourceError(f"{system} {response.request.method if response.request else ''} {path} "
-                           f"answered HTTP {response.status_code} after retries: {detail}".strip())
+        return status_error(system, response.request.method if response.request else "", path,
+                            response.status_code, body, detail_keys)
     return SourceError(f"{system}: {error}")
+
+
+def status_error(system: str, method: str | None, path: str, status: int, body: Any,
+                 detail_keys: tuple[str, ...]) -> SourceError:
+    """The same line from its parts; `body` is the answer's JSON, or NOT_JSON."""
+    if body is NOT_JSON:
+        detail = "non-JSON answer"
+    else:
+        detail = " ".join(str(body[k]) for k in detail_keys if isinstance(body, dict) and body.get(k))
+    return SourceError(f"{system} {method or ''} {path} answered HTTP {status} after retries: {detail}".strip())

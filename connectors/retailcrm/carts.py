@@ -23,12 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 import dlt
-from dlt.sources.helpers.rest_client import RESTClient
 
 from connectors.common.ahead import ahead
 from connectors.common.quarantine import quarantined
 from connectors.common.unchanged import UnchangedRows
-from connectors.retailcrm.helpers import account_now, get_json, pages
+from connectors.retailcrm.helpers import Client, account_now, get_json, pages
 from connectors.retailcrm.settings import CART_FIRST_LOOKBACK_DAYS, CART_FOLLOW_DAYS, CART_OVERLAP_DAYS, CART_RECHECK_HOURS
 
 CART_COLUMNS = {
@@ -43,7 +42,7 @@ CART_COLUMNS = {
 }
 
 
-def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOOKBACK_DAYS):
+def carts_resource(client: Client, first_lookback_days: int = CART_FIRST_LOOKBACK_DAYS):
     @dlt.resource(name="carts", primary_key="external_id", write_disposition="merge", columns=CART_COLUMNS)
     def carts() -> Iterator[Any]:
         state = dlt.current.resource_state()
@@ -64,7 +63,7 @@ def carts_resource(client: RESTClient, first_lookback_days: int = CART_FIRST_LOO
         # Most carts read again are as they were: only those that moved are loaded.
         unchanged = UnchangedRows("carts", "externalId")
 
-        def read(worker: RESTClient, candidate: tuple[int, str]) -> tuple[int, str, dict[str, Any] | None]:
+        def read(worker: Client, candidate: tuple[int, str]) -> tuple[int, str, dict[str, Any] | None]:
             customer_id, site = candidate
             return customer_id, site, get_json(worker, f"/customer-interaction/{site}/cart/{customer_id}", {"by": "id"},
                                                missing_ok=True)

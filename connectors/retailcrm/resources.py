@@ -17,15 +17,14 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 import dlt
-from dlt.sources.helpers.rest_client import RESTClient
 
 from connectors.common.arrow import ArrowBatches, rows_as_arrow
 from connectors.common.quarantine import quarantined
-from connectors.retailcrm.helpers import by_ids, get_json, history_pages, last_history_id, pages
+from connectors.retailcrm.helpers import Client, by_ids, get_json, history_pages, last_history_id, pages
 from connectors.retailcrm.history import Touched, history_row, invalid_item, live, tombstone
 from connectors.retailcrm.settings import Entity
 
-Enrich = Callable[[RESTClient, dict[str, Any]], dict[str, Any]]
+Enrich = Callable[[Client, dict[str, Any]], dict[str, Any]]
 FLAGS = {"is_deleted": {"data_type": "bool"}, "deleted_at": {"data_type": "text"}}
 HISTORY_COLUMNS = {
     "id": {"data_type": "bigint"},
@@ -47,7 +46,7 @@ def _invalid_record(record: Any) -> str | None:
     return None
 
 
-def _records(client: RESTClient, batches: Iterator[tuple[Any, list[Any]]], enrich: Enrich | None,
+def _records(client: Client, batches: Iterator[tuple[Any, list[Any]]], enrich: Enrich | None,
              hints: dict[str, Any]) -> Iterator[Any]:
     """Good records flagged live (and enriched), pages gathered into Arrow tables where their values
     fit the declared columns; bad ones quarantined with where they came from."""
@@ -65,7 +64,7 @@ def _records(client: RESTClient, batches: Iterator[tuple[Any, list[Any]]], enric
     yield from tables.flush()
 
 
-def entity_resource(client: RESTClient, entity: Entity, columns: dict[str, Any], enrich: Enrich | None = None):
+def entity_resource(client: Client, entity: Entity, columns: dict[str, Any], enrich: Enrich | None = None):
     hints = {**columns, **FLAGS}
 
     @dlt.resource(name=entity.table, primary_key="id", write_disposition="merge", columns=hints)
@@ -96,7 +95,7 @@ def entity_resource(client: RESTClient, entity: Entity, columns: dict[str, Any],
     return records
 
 
-def history_resource(client: RESTClient, entity: Entity, start_date: str | None = None,
+def history_resource(client: Client, entity: Entity, start_date: str | None = None,
                      columns: dict[str, Any] | None = None):
     @dlt.resource(name=f"{entity.table}_history", primary_key="id", write_disposition="merge",
                   columns={**HISTORY_COLUMNS, entity.ref_key: {"data_type": "json"}, **(columns or {})})
@@ -122,7 +121,7 @@ def history_resource(client: RESTClient, entity: Entity, start_date: str | None 
     return journal
 
 
-def corporate_contacts(client: RESTClient, record: dict[str, Any]) -> dict[str, Any]:
+def corporate_contacts(client: Client, record: dict[str, Any]) -> dict[str, Any]:
     """A corporate customer's list entry names only its main contact; all contact persons come from
     `/customers-corporate/{id}/contacts`, added under the key the journal's snapshots use."""
     contacts: list[Any] = []

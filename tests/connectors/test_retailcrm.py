@@ -6,9 +6,9 @@ changes a test makes, never from the emulator's constants.
 
 import json
 import os
-from datetime import timedelta
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dlt
@@ -220,6 +220,21 @@ def test_killed_mid_run_then_rerun_loses_and_duplicates_nothing(crm, tmp_path):
     assert _q(tmp_path, "select count(*), count(distinct id) from raw_retailcrm.customers_history")[0] == (len(ids), len(ids))
     assert _q(tmp_path, "select min(id) from raw_retailcrm.customers_history")[0][0] == journal_before + 1
     assert _q(tmp_path, "select count(*), count(distinct id) from raw_retailcrm.customers")[0] == (len(emulator.customers),) * 2
+
+
+def test_an_account_that_cannot_be_reached_or_answers_garbage_fails_in_one_line_without_the_key(crm, tmp_path):
+    with pytest.raises(Exception) as info:
+        _pipeline(tmp_path).run(retailcrm_source(base_url="http://127.0.0.1:9", api_key="S3cret-Key", http_attempts=1))
+    error = connector_error(info.value)
+    assert str(error) == "RetailCRM GET /customers/history: ConnectionError reaching http://127.0.0.1:9/api/v5"
+
+    emulator, url = crm
+    emulator.faults.garbage_next = 3  # more than the attempts: every answer to the first call is cut
+    with pytest.raises(Exception) as info:
+        _pipeline(tmp_path).run(retailcrm_source(base_url=url, api_key="demo-key", http_attempts=3))
+    error = connector_error(info.value)
+    assert "answer is not JSON (HTTP 200) after 3 attempt(s)" in str(error) and "demo-key" not in str(error)
+    assert [e["status"] for e in emulator.journal] == [200] * 3
 
 
 class FixtureCRM(Emulator):
