@@ -44,9 +44,10 @@ class JsonPool:
             headers={"Accept": "application/json", **headers})
 
     def url(self, path: str, params: dict[str, Any] | None = None) -> str:
-        """The full address; list values repeat their key (`filter[ids][]=1&filter[ids][]=2`), as
-        `requests` encodes them."""
-        return f"{self.root}{path}" + (f"?{urlencode(params, doseq=True)}" if params else "")
+        """The full address, encoded as `requests` does: list values repeat their key
+        (`filter[ids][]=1&filter[ids][]=2`), a None value is left out."""
+        kept = {k: v for k, v in (params or {}).items() if v is not None}
+        return f"{self.root}{path}" + (f"?{urlencode(kept, doseq=True)}" if kept else "")
 
     def send(self, method: str, url: str, *, body: bytes | None = None, what: str) -> tuple[int, Any]:
         """(HTTP status, parsed JSON or NOT_JSON) once retries are spent. A status of 300 or more is

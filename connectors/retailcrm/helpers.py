@@ -19,11 +19,10 @@ from connectors.retailcrm.settings import API_PREFIX, CLOCK_PROBE_DATE, IDS_PER_
 
 
 class Client:
-    """RetailCRM at one account with one key; thread-safe, so the workers reading ahead share it."""
+    """RetailCRM at one account with one key, over a thread-safe pool."""
 
-    def __init__(self, base_url: str, api_key: str, timeout: float = 30.0, attempts: int = 6, connections: int = 1):
-        self.http = JsonPool(base_url.rstrip("/") + API_PREFIX, {"X-API-KEY": api_key},
-                             timeout=timeout, attempts=attempts, connections=connections)
+    def __init__(self, http: JsonPool):
+        self.http = http
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any, str]:
         """(status, JSON or `NOT_JSON`, the address asked) after retries."""
@@ -35,9 +34,13 @@ class Client:
 def make_client(base_url: str, api_key: str, timeout: float = 30.0, attempts: int = 6,
                 in_flight: int = IN_FLIGHT) -> Client:
     """The client; pages and carts are read `in_flight` requests at once (`ahead`), through one
-    pool with a connection for each."""
-    client = Client(base_url, api_key, timeout, attempts, connections=in_flight)
-    return reading_ahead(client, lambda: client, in_flight)
+    pool with a connection for each. The worker threads share one client of the same pool that
+    reads one request at a time, so a call made inside a worker (a re-read chunk's pages) adds no
+    request in flight."""
+    http = JsonPool(base_url.rstrip("/") + API_PREFIX, {"X-API-KEY": api_key},
+                    timeout=timeout, attempts=attempts, connections=in_flight)
+    worker = Client(http)
+    return reading_ahead(Client(http), lambda: worker, in_flight)
 
 
 def _http_error(path: str, status: int, body: Any, url: str) -> SourceError:
