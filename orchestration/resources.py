@@ -19,19 +19,13 @@ import dagster as dg
 import dlt
 import duckdb
 from botocore.config import Config as BotoConfig
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from pydantic import Field, create_model
 
+from cdp.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, duckdb_destination  # noqa: F401 (the budget's names, read here by tests)
 from cdp.settings import BusinessSettings
 from cdp.systems import SYSTEMS, System
 
 
-# DuckDB's memory budget in this process's loads, as in the dbt step's (dbt_project/profiles.yml
-# reads the same variable): DuckDB's own default is 80 % of the machine, and dlt's merge of
-# RetailCRM's five million orders at a million people took 4.1 GB of it. With 2 GB the same load
-# took as long (34.5 s against 32.9 s) and the step peaked at 2.5 GB; with 1 GB, 49.5 s.
-MEMORY_LIMIT_ENV = "CDP_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -56,8 +50,7 @@ class Warehouse(dg.ConfigurableResource):
         DuckDB held to the run's memory budget."""
         return dlt.pipeline(
             pipeline_name=system,
-            destination=dlt.destinations.duckdb(DuckDbCredentials(
-                self.path, global_config={"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)})),
+            destination=duckdb_destination(self.path),
             dataset_name=f"raw_{system}",
             pipelines_dir=str(Path(self.path).resolve().parent / ".dlt_pipelines"),
         )

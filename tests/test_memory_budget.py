@@ -7,6 +7,7 @@ import textwrap
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from cdp.normalize import parse_emails
 from cdp.parse_cache import parse_in_batches
@@ -28,11 +29,16 @@ def test_parsing_in_batches_gives_the_one_parse_row_for_row():
     assert empty.num_rows == 0 and empty.schema == whole.schema
 
 
-def test_dlt_loads_hold_duckdb_to_the_memory_budget(tmp_path, monkeypatch):
+@pytest.mark.parametrize("made_by", ["dagster", "command line"])
+def test_dlt_loads_hold_duckdb_to_the_memory_budget(tmp_path, monkeypatch, made_by):
+    from connectors.common.cli import command_line_pipeline
     from orchestration.resources import MEMORY_LIMIT_ENV, Warehouse
 
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "123MB")
-    pipeline = Warehouse(path=str(tmp_path / "wh.duckdb")).dlt_pipeline("budget")
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))  # the command line's pipeline state
+    path = str(tmp_path / "wh.duckdb")
+    pipeline = (Warehouse(path=path).dlt_pipeline("budget") if made_by == "dagster"
+                else command_line_pipeline("budget", path))
     pipeline.run([{"id": 1}], table_name="rows")
     with pipeline.sql_client() as client:
         during_load = client.execute_sql("select current_setting('memory_limit')")[0][0]

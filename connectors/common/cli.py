@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 import dlt
 
+from cdp.memory import duckdb_destination
 from cdp.systems import System, system
 from connectors.common.http import SourceError
 
@@ -171,11 +172,16 @@ def connector_error(exc: BaseException) -> SourceError | None:
     return None
 
 
+def command_line_pipeline(name: str, path: str) -> dlt.Pipeline:
+    """Pipeline `<name>` into dataset `raw_<name>` of the file at `path`, DuckDB held to the same
+    memory budget as under Dagster."""
+    return dlt.pipeline(name, destination=duckdb_destination(path), dataset_name=f"raw_{name}")
+
+
 def run(args: argparse.Namespace, source_factory: Callable[..., Any], extra: dict[str, Any] | None = None) -> int:
     """Load the source into `args.duckdb` (pipeline `<system>`, dataset `raw_<system>`); a
     connector error becomes one line on stderr and exit status 1."""
-    name = args.system_name
-    pipeline = dlt.pipeline(name, destination=dlt.destinations.duckdb(args.duckdb), dataset_name=f"raw_{name}")
+    pipeline = command_line_pipeline(args.system_name, args.duckdb)
     try:
         print(pipeline.run(source_factory(**args.source_kwargs, **(extra or {})), loader_file_format="parquet"))
     except Exception as exc:  # noqa: BLE001 - only the connector's own errors are shortened
