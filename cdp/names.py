@@ -43,13 +43,9 @@ def _morph():
     return pymorphy3.MorphAnalyzer()
 
 
-@lru_cache(maxsize=200_000)
-def _role_likelihoods(word: str) -> dict[str, float]:
-    """P(role | word) from the dictionary's parses of the word in the nominative, smoothed: a
-    surname is an open class (any unknown word may be one), a given name a closed one."""
-    folded = word.lower().replace("ё", "е")
-    if folded in _TURKIC_PATRONYMIC:
-        return {"surname": 0.0, "given_name": 0.0, "patronymic": 1.0, "dictionary_given": 0.0, "dictionary_surname": 0.0}
+def _dictionary_roles(folded: str) -> dict[str, float]:
+    """The share of the dictionary's parses of a Cyrillic word (nominative) that name each role,
+    the patronymic endings included."""
     found = {role: 0.0 for role in _TAGS}
     total = 0.0
     try:
@@ -65,6 +61,68 @@ def _role_likelihoods(word: str) -> dict[str, float]:
         found = {role: p / total for role, p in found.items()}
     if _PATRONYMIC_ENDING.search(folded):
         found["patronymic"] = max(found["patronymic"], 0.9)
+    return found
+
+
+# Latin letters back to Cyrillic, longest first. Why: a mailing list or a web form holds names typed
+# in Latin letters ("Galina Romanova", "Dmitrii Sokolov"), mostly given name first, and the
+# dictionary knows only Cyrillic; read as unknown words, both looked like surnames and the first
+# became the surname. Transliteration is ambiguous, so a word gets a few readings (_cyrillic_readings)
+# and each role takes the best of them.
+_LAT_TO_CYR = [("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("tz", "ц"), ("ch", "ч"), ("sh", "ш"),
+               ("ph", "ф"), ("ck", "к"), ("yu", "ю"), ("ju", "ю"), ("iu", "ю"), ("ya", "я"), ("ja", "я"), ("ia", "я"),
+               ("yo", "ё"), ("jo", "ё"), ("ye", "е"), ("je", "е"), ("x", "кс"), ("'", "ь"),
+               ("a", "а"), ("b", "б"), ("v", "в"), ("w", "в"), ("g", "г"), ("d", "д"), ("e", "е"), ("z", "з"), ("i", "и"),
+               ("j", "й"), ("k", "к"), ("c", "к"), ("q", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"),
+               ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("f", "ф"), ("h", "х"), ("y", "ы")]
+_LATIN_WORD = re.compile(r"[a-z'-]+")
+# Endings: Dmitrii / Dmitriy / Dmitry -> Дмитрий, Sergey / Sergei -> Сергей, Nikolai -> Николай.
+_LATIN_ENDINGS = [(re.compile(r"(ii|iy|yi|ij|yj|yy)$"), "\x01"), (re.compile(r"(?<=[^aeiouy])y$"), "\x01"),
+                  (re.compile(r"(?<=[aeou])[yij]$"), "\x02")]
+# After a consonant, я, ю and е may stand for ья / ия (Natalya, Tatiana, Ilya, Maria, Vasilyeva).
+_SOFTENED = re.compile(r"(?<=[бвгдзклмнпрстфхцчшщ])([яюе])")
+
+
+def _cyrillic_readings(word: str) -> tuple[str, ...]:
+    """Cyrillic spellings a Latin-lettered Russian name may stand for: the letter-by-letter reading,
+    the same with a soft sign or и before я/ю/е after a consonant, and the Russian full form of a
+    Western spelling the given-name list knows (Eugenia -> Евгения, Alexander -> Александр)."""
+    readings = []
+    for part in word.split("-"):
+        for pattern, mark in _LATIN_ENDINGS:
+            part = pattern.sub(mark, part)
+        out, i = [], 0
+        while i < len(part):
+            for lat, cyr in _LAT_TO_CYR:
+                if part.startswith(lat, i):
+                    out.append(cyr)
+                    i += len(lat)
+                    break
+            else:
+                out.append(part[i])
+                i += 1
+        readings.append("".join(out).replace("\x01", "ий").replace("\x02", "й"))
+    base = "-".join(readings)
+    found = [base, _SOFTENED.sub("ь\\1", base), _SOFTENED.sub("и\\1", base)]
+    forms = _GIVEN_FORMS.get(word) or _LATIN_GIVEN.get(latin_skeleton(word) or "")
+    if forms:
+        found += forms.split()
+    return tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=200_000)
+def _role_likelihoods(word: str) -> dict[str, float]:
+    """P(role | word) from the dictionary's parses of the word in the nominative, smoothed: a
+    surname is an open class (any unknown word may be one), a given name a closed one. A word in
+    Latin letters is read in Cyrillic first, each role taking its best reading."""
+    folded = word.lower().replace("ё", "е")
+    if folded in _TURKIC_PATRONYMIC:
+        return {"surname": 0.0, "given_name": 0.0, "patronymic": 1.0, "dictionary_given": 0.0, "dictionary_surname": 0.0}
+    if _LATIN_WORD.fullmatch(folded):
+        readings = [_dictionary_roles(r.replace("ё", "е")) for r in _cyrillic_readings(folded)]
+        found = {role: max(r[role] for r in readings) for role in _TAGS}
+    else:
+        found = _dictionary_roles(folded)
     known = min(1.0, sum(found.values()))
     return {
         "surname": 0.25 * (1 - known) + found["surname"] + 0.02,
@@ -167,8 +225,8 @@ def name_columns_swapped(surname: str | None, given_name: str | None) -> bool:
     return word_roles(surname)[0] and word_roles(given_name)[1]
 
 
-__all__ = ["PersonName", "given_name_keys", "latin_skeleton", "name_columns_swapped", "split_full_name", "split_full_names",
-           "surname_key", "word_roles"]
+__all__ = ["PersonName", "given_name_keys", "latin_skeleton", "latin_skeleton_sql", "latin_surname_stem_sql",
+           "name_columns_swapped", "split_full_name", "split_full_names", "surname_key", "word_roles"]
 
 
 # --- Matching keys (identity resolution) -------------------------------------------------------
@@ -248,6 +306,27 @@ def latin_skeleton(text: str | None) -> str | None:
     lat = re.sub(r"ander$", "andr", lat)
     lat = re.sub(r"(.)\1+", r"\1", lat)
     return lat or None
+
+
+def latin_skeleton_sql(word: str) -> str:
+    """`latin_skeleton` of a lower-case word of Latin letters (`[a-z]+`), as a DuckDB expression
+    over the column `word`: the same rules in the same order, for the words of e-mail local parts,
+    which int_identity_pairs_scored spells set-based over every address. tests/test_identity_keys.py
+    holds the two to the same answers; change both or neither."""
+    expr = word
+    for old, new in _SKELETON_RULES:
+        expr = f"replace({expr}, '{old}', '{new}')"
+    expr = f"regexp_replace(regexp_replace({expr}, 'ff$', 'v'), 'ander$', 'andr')"
+    # Doubled letters once: RE2 has no back-references, so a run of each letter in turn.
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        expr = f"regexp_replace({expr}, '{letter}{letter}+', '{letter}', 'g')"
+    return f"nullif({expr}, '')"
+
+
+def latin_surname_stem_sql(skeleton: str) -> str:
+    """`surname_key` of a word of Latin letters, as a DuckDB expression over its skeleton (the
+    column or expression `skeleton`): the gender ending off, as in surname_key."""
+    return f"regexp_replace(regexp_replace({skeleton}, '(ov|ev|in)a$', '\\1'), '(sk|tsk)(aia|ii|i|oi)$', '\\1')"
 
 
 @lru_cache(maxsize=500_000)

@@ -78,6 +78,29 @@ def test_names_split_whatever_the_order(full, expected):
     assert tuple(split_full_name(full)) == expected
 
 
+@pytest.mark.parametrize("full, expected", [
+    # Typed in Latin letters on a mailing list or a web form, mostly given name first: read in
+    # Cyrillic for the dictionary (each word read as an unknown one made the first the surname).
+    ("Galina Romanova", ("Romanova", "Galina", None)),
+    ("Romanova Galina", ("Romanova", "Galina", None)),
+    ("Dmitrii Sokolov", ("Sokolov", "Dmitrii", None)),
+    ("Dmitry Medvedev", ("Medvedev", "Dmitry", None)),
+    ("Natalya Ivanova", ("Ivanova", "Natalya", None)),
+    ("Tatiana Smirnova", ("Smirnova", "Tatiana", None)),
+    ("Ilya Belov", ("Belov", "Ilya", None)),
+    ("Sergey Kuznetsov", ("Kuznetsov", "Sergey", None)),
+    ("Alexander Petrov", ("Petrov", "Alexander", None)),
+    ("Eugenia Eremina", ("Eremina", "Eugenia", None)),
+    ("Nikolai Rimsky-Korsakov", ("Rimsky-Korsakov", "Nikolai", None)),
+    ("Ivan Ivanovich Ivanov", ("Ivanov", "Ivan", "Ivanovich")),
+    ("Kozlova Olga Petrovna", ("Kozlova", "Olga", "Petrovna")),
+    ("Yuriy", (None, "Yuriy", None)),
+    ("Vasilyeva", ("Vasilyeva", None, None)),
+])
+def test_latin_lettered_names_split_like_cyrillic_ones(full, expected):
+    assert tuple(split_full_name(full)) == expected
+
+
 def test_many_phones_at_once_never_raise():
     parsed = parse_phones(["+79123456789", None, "+7", "not a phone"])
     assert [p.e164 for p in parsed] == ["+79123456789", None, None, None]
