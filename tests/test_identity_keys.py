@@ -70,3 +70,52 @@ def test_name_boxes_filled_the_other_way_round_are_recognised(surname, given):
 ])
 def test_names_typed_in_their_boxes_or_undecidable_stay_as_typed(surname, given):
     assert not name_columns_swapped(surname, given)
+
+
+def _words_of_addresses_and_names() -> list[str]:
+    """Words as identity cuts them from e-mail local parts (`[a-z]+`): every address of the
+    evaluation set's exports, the Latin spellings of the given names cdp/names.py knows, and
+    random words dense in the letters the rules rewrite (runs, y/j, h, x, w, the endings)."""
+    import csv
+    import random
+    import re
+    from pathlib import Path
+
+    from cdp import names
+
+    inbox = Path(__file__).parent / "fixtures" / "identity_eval" / "inbox"
+    words: set[str] = set()
+    for file, encoding in (("esp_contacts.csv", "utf-8-sig"), ("crm_clients.csv", "utf-8-sig"), ("1c_kontragenty.csv", "cp1251")):
+        text = (inbox / file).read_text(encoding=encoding)
+        for local in re.findall(r"([A-Za-z0-9._%+-]+)@", text):
+            words.update(w for w in re.split(r"[^a-z]+", local.lower()) if w)
+    for full, forms in names._GIVEN_FORMS.items():
+        for word in (full, *forms.split()):
+            words.add(names.latin_skeleton(word))
+            words.add(re.sub(r"[^a-z]", "", word))
+    rng = random.Random(15)
+    alphabet = "aeiouyjhkcsxwtzfpndrvl"
+    for _ in range(20_000):
+        word = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        words.add(word + rng.choice(["", "a", "ova", "off", "ander", "skaia", "skii", "tskoi", "ff", "ii"]))
+    return sorted(w for w in words if w)
+
+
+def test_email_words_are_spelled_in_sql_as_the_name_keys_are():
+    """int_identity_pairs_scored spells the words of every local part in SQL, set-based; a pair
+    meets only if those spellings equal the name keys, which Python computes. The two must agree
+    word for word."""
+    import duckdb
+
+    from cdp.names import latin_skeleton_sql, latin_surname_stem_sql
+
+    words = _words_of_addresses_and_names()
+    assert len(words) > 15_000
+    con = duckdb.connect()
+    con.execute("create table words as select unnest(?::varchar[]) as word", [words])
+    rows = con.execute(f"""
+        select word, token, {latin_surname_stem_sql('token')} as stem
+        from (select word, {latin_skeleton_sql('word')} as token from words)
+    """).fetchall()
+    differ = [(w, t, s) for w, t, s in rows if (t, s) != (latin_skeleton(w), surname_key(w))]
+    assert not differ, differ[:10]

@@ -177,6 +177,8 @@ def model(dbt, session):
 
     # Per record: name keys, how common the name is, contacts (overshared ones left out), and the
     # e-mail local parts cut into Latin tokens spelled like the name skeletons.
+    from cdp.names import latin_skeleton_sql, latin_surname_stem_sql
+
     session.execute(f"""
         create or replace temp table _fs_records as
         with contacts as (
@@ -202,22 +204,31 @@ def model(dbt, session):
             where raw.identifier_type = 'email' and parsed.email_repaired is not null
             group by 1
         ),
-        local_tokens as (
-            -- Tokens depend on the local part alone: cut each distinct local part once.
-            select distinct local,
-                   regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-                           unnest(regexp_split_to_array(local, '[^a-z]+')),
-                           'shch', 'sch', 'g'), 'kh', 'h', 'g'), 'x', 'ks', 'g'), 'w', 'v', 'g'),
-                           '(yu|ju)', 'iu', 'g'), '(ya|ja)', 'ia', 'g'), '[yj]', 'i', 'g') as token
+        local_words as (
+            -- Words depend on the local part alone: cut each distinct local part once.
+            select distinct local, unnest(regexp_split_to_array(local, '[^a-z]+')) as word
             from (select distinct unnest(email_locals) as local from contacts)
         ),
+        word_spellings as (
+            -- Each distinct word spelled as the name keys are: the Latin skeleton and the surname
+            -- stem of cdp/names.py, as SQL held to the same answers by a test (the rules written
+            -- here apart drifted: `dmitriy` gave `dmitrii` against the key `dmitri`, `anna` never
+            -- met `ana`).
+            select word, token, {latin_surname_stem_sql('token')} as stem
+            from (select word, {latin_skeleton_sql('word')} as token from (select distinct word from local_words where word <> ''))
+        ),
+        local_tokens as (
+            select distinct w.local, s.token, s.stem
+            from local_words w join word_spellings s using (word)
+        ),
         local_lists as (
-            -- Each distinct local part's tokens, stemmed, once: most records have one local part,
-            -- and a local part is on two or three records (one person in several systems).
-            select local, email_initials, list_distinct(list_concat(email_tokens,
-                   list_transform(email_tokens, lambda t: regexp_replace(regexp_replace(t, '(ov|ev|in)a$', '\\1'), 'ff$', 'v')))) as email_tokens
+            -- Each distinct local part's tokens with their stems, once: most records have one
+            -- local part, and a local part is on two or three records (one person in several
+            -- systems).
+            select local, email_initials, list_distinct(list_concat(email_tokens, email_stems)) as email_tokens
             from (
                 select local, list(token) filter (where length(token) >= 3) as email_tokens,
+                       list(stem) filter (where length(token) >= 3) as email_stems,
                        list(token) filter (where length(token) = 1) as email_initials
                 from local_tokens
                 group by 1
