@@ -76,7 +76,6 @@ def _words_of_addresses_and_names() -> list[str]:
     """Words as identity cuts them from e-mail local parts (`[a-z]+`): every address of the
     evaluation set's exports, the Latin spellings of the given names cdp/names.py knows, and
     random words dense in the letters the rules rewrite (runs, y/j, h, x, w, the endings)."""
-    import csv
     import random
     import re
     from pathlib import Path
