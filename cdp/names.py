@@ -76,9 +76,10 @@ _LAT_TO_CYR = [("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ts",
                ("j", "й"), ("k", "к"), ("c", "к"), ("q", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"),
                ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("f", "ф"), ("h", "х"), ("y", "ы")]
 _LATIN_WORD = re.compile(r"[a-z'-]+")
-# Endings: Dmitrii / Dmitriy / Dmitry -> Дмитрий, Sergey / Sergei -> Сергей, Nikolai -> Николай.
-_LATIN_ENDINGS = [(re.compile(r"(ii|iy|yi|ij|yj|yy)$"), "\x01"), (re.compile(r"(?<=[^aeiouy])y$"), "\x01"),
-                  (re.compile(r"(?<=[aeou])[yij]$"), "\x02")]
+# Endings: Dmitrii / Dmitriy / Dmitry -> Дмитрий, Sergey / Sergei -> Сергей, Nikolai -> Николай
+# (written in Cyrillic first; the letter-by-letter reading keeps what it does not know).
+_LATIN_ENDINGS = [(re.compile(r"(ii|iy|yi|ij|yj|yy)$"), "ий"), (re.compile(r"(?<=[^aeiouy])y$"), "ий"),
+                  (re.compile(r"(?<=[aeou])[yij]$"), "й")]
 # After a consonant, я, ю and е may stand for ья / ия (Natalya, Tatiana, Ilya, Maria, Vasilyeva).
 _SOFTENED = re.compile(r"(?<=[бвгдзклмнпрстфхцчшщ])([яюе])")
 
@@ -101,10 +102,10 @@ def _cyrillic_readings(word: str) -> tuple[str, ...]:
             else:
                 out.append(part[i])
                 i += 1
-        readings.append("".join(out).replace("\x01", "ий").replace("\x02", "й"))
+        readings.append("".join(out))
     base = "-".join(readings)
     found = [base, _SOFTENED.sub("ь\\1", base), _SOFTENED.sub("и\\1", base)]
-    forms = _GIVEN_FORMS.get(word) or _LATIN_GIVEN.get(latin_skeleton(word) or "")
+    forms = _full_forms(word)
     if forms:
         found += forms.split()
     return tuple(dict.fromkeys(found))
@@ -350,6 +351,12 @@ def surname_key(surname: str | None) -> str | None:
 _LATIN_GIVEN = {latin_skeleton(k): v for k, v in _GIVEN_FORMS.items()}
 
 
+def _full_forms(word: str) -> str | None:
+    """The full forms (Cyrillic, space-separated) a known diminutive or Western spelling stands for,
+    by the word itself or by its Latin skeleton; `word` lower case, ё as е."""
+    return _GIVEN_FORMS.get(word) or _LATIN_GIVEN.get(latin_skeleton(word) or "")
+
+
 @lru_cache(maxsize=200_000)
 def given_name_keys(given_name: str | None) -> tuple[str, ...]:
     """The full forms (Latin skeletons) a given name may stand for: Саша -> (aleksandr, aleksandra),
@@ -360,7 +367,7 @@ def given_name_keys(given_name: str | None) -> tuple[str, ...]:
     skeleton = latin_skeleton(word)
     if not skeleton:
         return ()
-    forms = _GIVEN_FORMS.get(word) or _LATIN_GIVEN.get(skeleton)
+    forms = _full_forms(word)
     keys = {skeleton}
     if forms:
         keys |= {latin_skeleton(f) for f in forms.split()}
