@@ -33,6 +33,11 @@ _ORDERS_3 = {("surname", "given_name", "patronymic"): 0.62, ("given_name", "patr
              ("patronymic", "given_name", "surname"): 0.01, ("patronymic", "surname", "given_name"): 0.01}
 _ORDERS_2 = {("surname", "given_name"): 0.5, ("given_name", "surname"): 0.5, ("given_name", "patronymic"): 0.04,
              ("surname", "patronymic"): 0.01, ("patronymic", "given_name"): 0.005, ("patronymic", "surname"): 0.005}
+# Two words in Latin letters are mostly given name first (a mailing list's or a web form's
+# "Name", and every Western name); the dictionary still decides when it knows a word
+# ("Romanova Galina"), and this only breaks the tie of two words it does not know ("John Smith"
+# was read surname first).
+_ORDERS_2_LATIN = {**_ORDERS_2, ("surname", "given_name"): 0.2, ("given_name", "surname"): 0.8}
 _TAGS = {"surname": "Surn", "given_name": "Name", "patronymic": "Patr"}
 
 
@@ -182,7 +187,12 @@ def split_full_name(full: str | None) -> PersonName:
         if patr_at is not None and patr_at >= 2:
             return PersonName(" ".join(words[:patr_at - 1]), words[patr_at - 1], " ".join(words[patr_at:]))
         return PersonName(words[0], words[1], " ".join(words[2:]))
-    orders = _ORDERS_3 if len(words) == 3 else _ORDERS_2
+    if len(words) == 3:
+        orders = _ORDERS_3
+    elif all(_LATIN_WORD.fullmatch(w.lower()) for w in words):
+        orders = _ORDERS_2_LATIN
+    else:
+        orders = _ORDERS_2
     best, best_score = None, -1.0
     for order, prior in orders.items():
         score = prior

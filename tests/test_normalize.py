@@ -96,6 +96,13 @@ def test_names_split_whatever_the_order(full, expected):
     ("Kozlova Olga Petrovna", ("Kozlova", "Olga", "Petrovna")),
     ("Yuriy", (None, "Yuriy", None)),
     ("Vasilyeva", ("Vasilyeva", None, None)),
+    # Two words the dictionary does not know in any reading: given name first, as Latin-lettered
+    # names mostly are (they were read surname first); a known given name still places an
+    # unknown surname before it.
+    ("John Smith", ("Smith", "John", None)),
+    ("Sarah Johnson", ("Johnson", "Sarah", None)),
+    ("Kuzmenko Oksana", ("Kuzmenko", "Oksana", None)),
+    ("Oksana Kuzmenko", ("Kuzmenko", "Oksana", None)),
 ])
 def test_latin_lettered_names_split_like_cyrillic_ones(full, expected):
     assert tuple(split_full_name(full)) == expected
