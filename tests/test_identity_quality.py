@@ -27,14 +27,14 @@ EVAL_SET = Path(__file__).parent / "fixtures" / "identity_eval"
 # deterministic rules alone measured 0.92581 / 0.92842.
 # A change that lowers either fails here; raise them as the model improves.
 EVAL_PRECISION_FLOOR = 0.995  # measured 1.0000 (naive rule 0.9216)
-EVAL_RECALL_FLOOR = 0.968  # measured 0.9707 (naive rule 0.8741)
+EVAL_RECALL_FLOOR = 0.970  # measured 0.9728 (naive rule 0.8741); 0.9707 before the birth year in addresses
 # Per planted class, today's count of planted pairs put in one customer: false-merge classes may
 # not merge more of them, missed-link classes may not link fewer.
 FALSE_MERGE_CEILINGS = {"household_phone": 0, "namesakes": 0, "reassigned_number": 0, "relative_phone": 0,
                         "shared_email": 0, "twins": 0}
 MISSED_LINK_FLOORS = {"changed_phone": 40, "diminutive": 24, "email_typo": 31, "name_columns_swapped": 14,
                       "name_order_swapped": 25, "phone_digit_typo": 20, "phone_only_vs_email_only": 50,
-                      "switchboard": 47, "transliteration": 0, "yo_ye": 25}
+                      "switchboard": 47, "transliteration": 6, "yo_ye": 25}
 
 
 @pytest.fixture(scope="module")

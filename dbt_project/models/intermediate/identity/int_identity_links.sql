@@ -40,6 +40,7 @@ probabilistic as (
            or (case when scored.name in ('full', 'surname+given', 'fuzzy or swapped') then 1 else 0 end
                + case when scored.dob in ('same', 'near') then 1 else 0 end
                + case when scored.email_name like 'surname%' or scored.email_name = 'rare surname' then 1 else 0 end
+               + case when scored.email_year in ('birth year', 'its last two digits') then 1 else 0 end
                + case when scored.email in ('same', 'same after repair') then 1 else 0 end
                + case when scored.phone in ('same', 'one digit apart') then 1 else 0 end) >= 2)
 ),
@@ -56,6 +57,7 @@ final as (
         scored.name as name_level,
         scored.dob as birth_date_level,
         scored.email_name as email_name_level,
+        scored.email_year as email_year_level,
         scored.email as email_level,
         scored.phone as phone_level,
         scored.city as city_level,

@@ -3,7 +3,7 @@
 Why: in real exports a third of duplicates share no identifier at all (a phone-only CRM record and
 an e-mail-only mailing-list row of the same person, a changed phone, a nameless subscriber whose
 address is `ivanova.a@...`). Each candidate pair is compared field by field into a few levels
-(name, birth date, e-mail against the name, e-mail, phone, city); the m and u probabilities of
+(name, birth date, e-mail against the name, a birth year in the e-mail, e-mail, phone, city); the m and u probabilities of
 each level are estimated from the data by expectation-maximisation over the counts of distinct
 comparison patterns (a few thousand rows, however many pairs), so no weight is hand-set. An exact
 name's u is the chance two different people share that very name, from how common its parts are
@@ -19,7 +19,7 @@ All of it is DuckDB SQL; Python only runs the EM loop over the pattern counts.
 
 import math
 
-FIELDS = ("name", "dob", "email_name", "email", "phone", "city")
+FIELDS = ("name", "dob", "email_name", "email_year", "email", "phone", "city")
 # Fields whose agreement is weighed by how common the agreeing value is (`<field>_tf_bits`).
 TF_FIELDS = ("name",)
 
@@ -71,6 +71,19 @@ select
         when list_has_any(a.email_tokens, b.given_keys) or list_has_any(b.email_tokens, a.given_keys) then 'given'
         else 'none'
     end as email_name,
+    case
+        -- An address holding a birth year (`dima1954@`, `olga_85@`) against the other record's
+        -- birth date. Only evidence when the dates themselves cannot be compared (one record has
+        -- none): otherwise it repeats the date comparison. Whole digit runs only, so an id or a
+        -- phone number in an address is no year.
+        when a.birth_date is not null and b.birth_date is not null then null
+        when (len(a.email_numbers) = 0 or b.birth_date is null) and (len(b.email_numbers) = 0 or a.birth_date is null) then null
+        when list_contains(a.email_numbers, cast(year(b.birth_date) as varchar))
+          or list_contains(b.email_numbers, cast(year(a.birth_date) as varchar)) then 'birth year'
+        when list_contains(a.email_numbers, right(cast(year(b.birth_date) as varchar), 2))
+          or list_contains(b.email_numbers, right(cast(year(a.birth_date) as varchar), 2)) then 'its last two digits'
+        else 'other numbers'
+    end as email_year,
     case
         when (a.emails is null and len(a.repaired_emails) = 0) or (b.emails is null and len(b.repaired_emails) = 0) then null
         when list_has_any(a.emails, b.emails) then 'same'
@@ -133,7 +146,7 @@ def _em(patterns, u_random, lam, iterations=40):
     A pattern's last elements are the chance agreement in whole bits of the fields in TF_FIELDS
     (exact name levels): their u is that, not the level's share among random pairs."""
     levels = {f: sorted({p[i] for p, _, _, _ in patterns if p[i] is not None} | set(u_random.get(f, {}))) for i, f in enumerate(FIELDS)}
-    strong = {"full", "surname+given", "surname and given, one to one", "surname and initial, one to one", "same after repair",
+    strong = {"full", "surname+given", "surname and given, one to one", "surname and initial, one to one", "same after repair", "birth year",
               "same", "surname and given", "surname and initial", "near", "one digit apart"}
     m = {f: {lv: (0.6 if lv in strong else 0.1) for lv in levels[f]} for f in FIELDS}
     # A level never seen among random pairs is rarer than one in the sample.
@@ -187,7 +200,9 @@ def model(dbt, session):
             -- cuts cost 6.2 s of this statement at 1 M people, these 3.1 s). The e-mails sorted,
             -- since _fs_spelled compares whole lists.
             select record_key, phones, list_distinct(list_transform(phones, lambda p: right(p, 7))) as phone_tails,
-                   emails, list_distinct(list_transform(emails, lambda e: split_part(e, '@', 1))) as email_locals
+                   emails, list_distinct(list_transform(emails, lambda e: split_part(e, '@', 1))) as email_locals,
+                   coalesce(list_distinct(flatten(list_transform(emails, lambda e: regexp_extract_all(split_part(e, '@', 1), '[0-9]+')))),
+                            []::varchar[]) as email_numbers
             from (
                 select i.record_key,
                        list(i.identifier_value) filter (where i.identifier_type = 'phone') as phones,
@@ -285,7 +300,7 @@ def model(dbt, session):
             select record_key, row_number() over (order by record_key) as rid from _fs_people
         )
         select ids.rid,
-               p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, t.email_tokens, t.email_initials,
+               p.*, c.phones, c.phone_tails, c.emails, coalesce(r.repaired_emails, []::varchar[]) as repaired_emails, c.email_locals, coalesce(c.email_numbers, []::varchar[]) as email_numbers, t.email_tokens, t.email_initials,
                s.surname_count, f.surname_share, f.given_share, f.given_patronymic_share
         from _fs_people p
         join ids using (record_key)

@@ -22,6 +22,7 @@ final as (
         links.name_level,
         links.birth_date_level,
         links.email_name_level,
+        links.email_year_level,
         links.email_level,
         links.phone_level,
         links.city_level,
