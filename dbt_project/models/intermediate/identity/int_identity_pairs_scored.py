@@ -74,8 +74,9 @@ select
     case
         -- An address holding a birth year (`dima1954@`, `olga_85@`) against the other record's
         -- birth date. Only evidence when the dates themselves cannot be compared (one record has
-        -- none): otherwise it repeats the date comparison. Whole digit runs only, so an id or a
-        -- phone number in an address is no year.
+        -- none): otherwise it repeats the date comparison. Whole runs of digits only: the 1954 in
+        -- `ivanov1954123@` is no year. A short id can still look like one (`ivanov57@`): EM
+        -- weighs each level by how often it agrees among matches against random pairs.
         when a.birth_date is not null and b.birth_date is not null then null
         when (len(a.email_numbers) = 0 or b.birth_date is null) and (len(b.email_numbers) = 0 or a.birth_date is null) then null
         when list_contains(a.email_numbers, cast(year(b.birth_date) as varchar))
