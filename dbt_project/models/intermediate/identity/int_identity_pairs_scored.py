@@ -202,8 +202,7 @@ def model(dbt, session):
             -- since _fs_spelled compares whole lists.
             select record_key, phones, list_distinct(list_transform(phones, lambda p: right(p, 7))) as phone_tails,
                    emails, list_distinct(list_transform(emails, lambda e: split_part(e, '@', 1))) as email_locals,
-                   coalesce(list_distinct(flatten(list_transform(emails, lambda e: regexp_extract_all(split_part(e, '@', 1), '[0-9]+')))),
-                            []::varchar[]) as email_numbers
+                   list_distinct(flatten(list_transform(email_locals, lambda l: regexp_extract_all(l, '[0-9]+')))) as email_numbers
             from (
                 select i.record_key,
                        list(i.identifier_value) filter (where i.identifier_type = 'phone') as phones,
