@@ -416,15 +416,30 @@ def test_union_tables_rewrite_only_the_slices_whose_raw_tables_changed(run, tmp_
         assert names == 1, "the renamed contact's slice was rewritten"
 
 
-def test_identity_components_propagate_only_where_changed_records_sit_and_end_as_from_scratch(run, tmp_path):
+PAIRS_DIGEST = ("select count(*), coalesce(sum(hash(p)::hugeint), 0) "
+                "from intermediate.int_identity_pairs_shared as p")
+
+
+def _differ(con, table: str) -> tuple[int, int]:
+    """Rows of `table` that differ from the same table in the attached `scratch`, and its rows."""
+    total = con.execute(f"select count(*) from {table}").fetchone()[0]
+    differ = con.execute(f"select count(*) from ((select * from {table} except all select * from scratch.{table}) "
+                         f"union all (select * from scratch.{table} except all select * from {table}))").fetchone()[0]
+    return differ, total
+
+
+def test_identity_pairs_and_components_redo_only_where_changed_records_sit_and_end_as_from_scratch(run, tmp_path):
     """After three person records changed (a renamed contact, a spreadsheet row's phone, a deleted
-    contact), int_identity_components propagates only the components those records touch: a mark
-    planted in an untouched component survives. Every component equals a build that propagates
-    over everything (`identity_incremental: false`)."""
+    contact), int_identity_pairs_shared judges again only the pairs around them and
+    int_identity_components propagates only the components they touch: a mark planted in an
+    untouched pair and one in an untouched component survive. Both tables equal a build that
+    judges and propagates everything (`identity_incremental: false`). A pairs table edited by hand
+    since its fingerprints were kept is judged again in full."""
     import importlib.util
     import shutil
 
     from cdp.dbt_cli import dbt_vars
+    from cdp.systems import SYSTEMS
 
     spec = importlib.util.spec_from_file_location(
         "components", Path(__file__).resolve().parents[2] / "dbt_project/models/intermediate/identity/int_identity_components.py")
@@ -449,6 +464,26 @@ def test_identity_components_propagate_only_where_changed_records_sit_and_end_as
         con.execute("update intermediate.int_identity_components set cluster_key = 'planted' where record_key = ?", [planted])
         digest = con.execute(components.DIGEST.format(table="intermediate.int_identity_components")).fetchone()
         con.execute(f"update {components.LINKS_TABLE} set records = ?, digest = ?", list(digest))
+        # A pair far from every change (no record of a changed system holds an identifier either
+        # record holds) keeps its verdict, mark and all; the kept digest is made to match again.
+        sheets = [row[0] for row in _q(run, "select distinct source_system from intermediate.int_person_records_raw")
+                  if row[0] not in SYSTEMS]
+        far = con.execute("""
+            with near as (
+                select distinct others.record_key
+                from intermediate.int_identifiers_pairable as mine
+                join intermediate.int_identity_records as r using (record_key)
+                join intermediate.int_identifiers_pairable as others using (identifier_type, identifier_value)
+                where list_contains($systems, r.source_system) or mine.identifier_value = '+79120000001'
+            )
+            select record_key_a, record_key_b from intermediate.int_identity_pairs_shared
+            where record_key_a not in (select record_key from near) and record_key_b not in (select record_key from near)
+            order by all limit 1
+        """, {"systems": ["amocrm", "bitrix24", *sheets]}).fetchone()
+        assert far is not None
+        con.execute("update intermediate.int_identity_pairs_shared set evidence = ['planted'] "
+                    "where record_key_a = ? and record_key_b = ?", list(far))
+        con.execute("update ops.identity_pair_fingerprints set pairs = ?, digest = ?", list(con.execute(PAIRS_DIGEST).fetchone()))
 
     selection = ["--select", "+int_identity_components"]
     _run_dbt(run, kept, ["run", *selection])
@@ -457,16 +492,38 @@ def test_identity_components_propagate_only_where_changed_records_sit_and_end_as
     _run_dbt(run, scratch, ["run", *selection, "--vars", everything])
 
     with duckdb.connect(str(kept)) as con:
+        con.execute(f"attach '{scratch}' as scratch (read_only)")
+        assert con.execute("select evidence from intermediate.int_identity_pairs_shared where record_key_a = ? and record_key_b = ?",
+                           list(far)).fetchone()[0] == ["planted"], "an untouched pair was judged again"
+        judged = con.execute("select count(*) from intermediate.int_identity_pair_fingerprints where is_changed").fetchone()[0]
+        assert 3 <= judged < 100, f"{judged} records counted as changed"
+        con.execute("update intermediate.int_identity_pairs_shared as p set evidence = s.evidence "
+                    "from scratch.intermediate.int_identity_pairs_shared as s "
+                    "where (p.record_key_a, p.record_key_b) = (s.record_key_a, s.record_key_b) and p.evidence = ['planted']")
+        differ, total = _differ(con, "intermediate.int_identity_pairs_shared")
+        assert differ == 0, f"{differ} of {total} pairs differ from judging every pair"
+        assert con.execute("select count(*) from intermediate.int_identity_pairs_shared where ? in (record_key_a, record_key_b)",
+                           [amocrm]).fetchone()[0] == con.execute(
+            "select count(*) from scratch.intermediate.int_identity_pairs_shared where ? in (record_key_a, record_key_b)",
+            [amocrm]).fetchone()[0]
+
         assert con.execute("select cluster_key from intermediate.int_identity_components where record_key = ?",
                            [planted]).fetchone()[0] == "planted", "an untouched component was propagated again"
         con.execute("update intermediate.int_identity_components set cluster_key = record_key where record_key = ?", [planted])
-        con.execute(f"attach '{scratch}' as scratch (read_only)")
-        table = "intermediate.int_identity_components"
-        total = con.execute(f"select count(*) from {table}").fetchone()[0]
-        differ = con.execute(f"select count(*) from ((select * from {table} except all select * from scratch.{table}) "
-                             f"union all (select * from scratch.{table} except all select * from {table}))").fetchone()[0]
+        differ, total = _differ(con, "intermediate.int_identity_components")
         assert differ == 0, f"{differ} of {total} components differ from a propagation over everything"
-        assert con.execute(f"select count(*) from {table} where record_key = ?", [amocrm]).fetchone()[0] == 1
+        assert con.execute("select count(*) from intermediate.int_identity_components where record_key = ?", [amocrm]).fetchone()[0] == 1
+
+        # Edited by hand, and the kept digest left as it was: every pair is judged again. (The
+        # digest kept is of the table with the first mark, put right above: another mark.)
+        con.execute("update intermediate.int_identity_pairs_shared set evidence = ['planted again'] "
+                    "where record_key_a = ? and record_key_b = ?", list(far))
+    _run_dbt(run, kept, ["run", "--select", "int_identity_pair_fingerprints", "int_identity_pairs_shared"])
+    with duckdb.connect(str(kept)) as con:
+        con.execute(f"attach '{scratch}' as scratch (read_only)")
+        assert con.execute("select count(*) from intermediate.int_identity_pair_fingerprints where is_changed").fetchone()[0] == 0
+        differ, total = _differ(con, "intermediate.int_identity_pairs_shared")
+        assert differ == 0, f"{differ} of {total} pairs differ after a table edited by hand was judged again"
 
 
 def _transform(run, warehouse: Path, tags: dict[str, str] | None = None):

@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', post_hook=['create schema if not exists ops', "{{ identity_pairs_keep_fingerprints() }}"]) }}
+-- depends_on: {{ ref('int_identity_pair_fingerprints') }}
 -- Grain: one row per pair of records that share at least one linkable identifier, with the
 -- deterministic verdict. Why pairs and not "same identifier, same person": a mobile number shared
 -- by exactly two people (a household phone, a relative's number typed on someone's card, a number
@@ -14,30 +15,48 @@
 --     (it could be either person) and is left to the other evidence;
 --   - a repaired e-mail (int_email_addresses_parsed: `gmial.com`, `@@`) links only when the names
 --     agree as well, or when one record has no name to agree with (a mailing-list row).
-with linkable as (
-    select record_key, identifier_type, identifier_value, false as is_repaired
-    from {{ ref('int_identifiers_linkable') }}
+--
+-- Pairs are judged again only where something they depend on moved (macros/identity_pairs_kept.sql):
+-- the pairs of records whose fingerprint changed (int_identity_pair_fingerprints), of the records
+-- they were paired with, and of the records they now share an identifier with. The rest is the
+-- table as last built. `identity_incremental: false` or a full refresh judges every pair, with the
+-- same result.
+{% set previous = identity_pairs_kept_basis() %}
+with identifiers as (
+    select * from {{ ref('int_identifiers_pairable') }}
 ),
 
-repaired as (
-    select distinct raw.record_key, 'email' as identifier_type, parsed.email_repaired as identifier_value, true as is_repaired
-    from {{ ref('int_identifiers_raw') }} as raw
-    join {{ ref('int_email_addresses_parsed') }} as parsed on parsed.email_raw = raw.identifier_raw
-    semi join {{ ref('int_identity_records') }} as people using (record_key)
-    anti join {{ ref('int_identifiers_overshared') }} as overshared
-        on overshared.identifier_type = 'email' and overshared.identifier_value = parsed.email_repaired
-    where raw.identifier_type = 'email' and parsed.email_repaired is not null
+{% if previous is not none -%}
+changed as (
+    select record_key from {{ ref('int_identity_pair_fingerprints') }} where is_changed
 ),
 
--- A repaired address the record also holds as written is not a repaired one. Linkable rows are
--- one per record and value already, so the repaired ones are added where they are new (a
--- grouping of the union cost a pass over every identifier).
-identifiers as (
-    select * from linkable
-    union all
-    select * from repaired
-    anti join linkable using (record_key, identifier_type, identifier_value)
+-- A contact a changed record joined or left may turn a shared contact or back, for every pair on
+-- it: the records it was paired with and the ones it shares an identifier with now are judged too.
+scope as (
+    select record_key from changed
+    union
+    select previous.record_key_b from {{ previous }} as previous semi join changed on changed.record_key = previous.record_key_a
+    union
+    select previous.record_key_a from {{ previous }} as previous semi join changed on changed.record_key = previous.record_key_b
+    union
+    select others.record_key
+    from (select identifier_type, identifier_value from identifiers semi join changed using (record_key)) as theirs
+    join identifiers as others using (identifier_type, identifier_value)
 ),
+
+-- Every identifier a record in scope holds, with all its holders (whether it is a shared contact
+-- is decided over all of them).
+judged_identifiers as (
+    select * from identifiers
+    semi join (select distinct identifier_type, identifier_value from identifiers semi join scope using (record_key)) as held
+        using (identifier_type, identifier_value)
+),
+{%- else -%}
+judged_identifiers as (
+    select * from identifiers
+),
+{%- endif %}
 
 records as (
     select * from {{ ref('int_identity_records') }}
@@ -50,8 +69,8 @@ pairs_by_identifier as (
         a.identifier_type,
         a.identifier_value,
         a.is_repaired or b.is_repaired as is_repaired
-    from identifiers as a
-    join identifiers as b
+    from judged_identifiers as a
+    join judged_identifiers as b
       on a.identifier_type = b.identifier_type and a.identifier_value = b.identifier_value and a.record_key < b.record_key
 ),
 
@@ -128,4 +147,14 @@ final as (
     group by 1, 2
 )
 
+{% if previous is not none -%}
 select * from final
+where record_key_a in (select record_key from scope) or record_key_b in (select record_key from scope)
+union all
+select previous.*
+from {{ previous }} as previous
+anti join scope as a on a.record_key = previous.record_key_a
+anti join scope as b on b.record_key = previous.record_key_b
+{%- else -%}
+select * from final
+{%- endif %}
