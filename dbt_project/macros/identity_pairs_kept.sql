@@ -10,6 +10,11 @@
     {{- return(local_md5(model.raw_code ~ identity_records_conflict('a', 'b') ~ identity_names_agree('a', 'b'))) -}}
 {%- endmacro -%}
 
+{#- What identifies a pairs table: its rows and a sum of their hashes (order-free). -#}
+{%- macro identity_pairs_digest(relation) -%}
+    select count(*) as pairs, coalesce(sum(hash(p)::hugeint), 0) as digest from {{ relation }} as p
+{%- endmacro -%}
+
 {#- The model's table as last built when it may be kept, else none. -#}
 {%- macro identity_pairs_kept_basis() -%}
     {%- if not execute or should_full_refresh()
@@ -22,9 +27,8 @@
         {{- return(none) -}}
     {%- endif -%}
     {%- set holds = run_query(
-        "select any_value(pairs) = (select count(*) from " ~ previous ~ ")"
-        ~ " and any_value(digest) = (select coalesce(sum(hash(p)::hugeint), 0) from " ~ previous ~ " as p)"
-        ~ " and any_value(rules) = '" ~ identity_pairs_rules() ~ "' from " ~ kept).columns[0].values()[0] -%}
+        "select any_value(k.pairs = d.pairs and k.digest = d.digest and k.rules = '" ~ identity_pairs_rules() ~ "')"
+        ~ " from " ~ kept ~ " as k, (" ~ identity_pairs_digest(previous) ~ ") as d").columns[0].values()[0] -%}
     {{- return(previous if holds else none) -}}
 {%- endmacro -%}
 
@@ -33,6 +37,6 @@
     create or replace table ops.identity_pair_fingerprints as
     select f.record_key, f.fingerprint, d.pairs, d.digest, '{{ identity_pairs_rules() }}' as rules
     from {{ ref('int_identity_pair_fingerprints') }} as f
-    cross join (select count(*) as pairs, coalesce(sum(hash(p)::hugeint), 0) as digest from {{ this }} as p) as d
+    cross join ({{ identity_pairs_digest(this) }}) as d
     where f.fingerprint is not null
 {%- endmacro -%}
