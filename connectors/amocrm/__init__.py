@@ -11,8 +11,10 @@ still drops what is older than the cursor.
 
 An HTTP 204 with an empty body is amoCRM's "nothing (more) here" and ends a list. Nested parts
 (`custom_fields_values`, `_embedded`) stay JSON columns (`max_table_nesting=0`): one resource is
-one table and one Dagster asset; staging unpacks phones, e-mails and a lead's contacts. A record
-without an integer `id` (or `updated_at`, the cursor) goes to `raw_amocrm.quarantine`.
+one table and one Dagster asset; staging unpacks phones, e-mails and a lead's contacts. Pages reach
+dlt as Arrow tables (JSON parts as their text), not dict rows: dlt's row normaliser was most of
+the load. A record without an integer `id` (or `updated_at`, the cursor) goes to
+`raw_amocrm.quarantine`.
 
 Standalone:  AMOCRM_API_KEY=demo-key python -m connectors.amocrm --base-url http://127.0.0.1:8304
 """
@@ -29,6 +31,7 @@ from connectors.amocrm.helpers import get_account, make_client, pages
 from connectors.amocrm.settings import (
     CONTACT_COLUMNS, CONTACT_FIELDS, CURSOR_OVERLAP_SECONDS, HTTP_ATTEMPTS, LEAD_COLUMNS, LEAD_FIELDS, PAGE_LIMIT,
 )
+from connectors.common.arrow import arrow_pages, keep_dlt_columns
 from connectors.common.contracts import PII_CONTRACT, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.common.unchanged import UnchangedRows
@@ -93,6 +96,7 @@ def _cursor() -> dlt.sources.incremental:
 def amocrm_source(base_url: str = dlt.config.value, access_token: str = dlt.secrets.value,
                   page_limit: int = PAGE_LIMIT, http_attempts: int = HTTP_ATTEMPTS):
     client = make_client(base_url, access_token, attempts=http_attempts)
+    keep_dlt_columns()  # pages arrive as Arrow tables (connectors/common/arrow.py)
 
     @dlt.resource(name="contacts", primary_key="id", write_disposition="merge",
                   columns=CONTACT_COLUMNS, schema_contract=PII_CONTRACT)
@@ -103,13 +107,14 @@ def amocrm_source(base_url: str = dlt.config.value, access_token: str = dlt.secr
                         "and every run reads all records (merge keeps the result correct)")
         # The overlap re-reads the last CURSOR_OVERLAP_SECONDS (everything, with filtering off):
         # only what moved there is loaded.
-        yield from UnchangedRows("contacts", "id").filter(
-            _records(client, "/contacts", "contacts", _params(updated_at), CONTACT_FIELDS, page_limit))
+        yield from arrow_pages(UnchangedRows("contacts", "id").filter(
+            _records(client, "/contacts", "contacts", _params(updated_at), CONTACT_FIELDS, page_limit)), CONTACT_COLUMNS)
 
     @dlt.resource(name="leads", primary_key="id", write_disposition="merge",
                   columns=LEAD_COLUMNS, schema_contract=PII_CONTRACT)
     def leads(updated_at=_cursor()) -> Iterator[Any]:
-        yield from UnchangedRows("leads", "id").filter(
-            _records(client, "/leads", "leads", _params(updated_at, **{"with": "contacts"}), LEAD_FIELDS, page_limit))
+        yield from arrow_pages(UnchangedRows("leads", "id").filter(
+            _records(client, "/leads", "leads", _params(updated_at, **{"with": "contacts"}), LEAD_FIELDS, page_limit)),
+            LEAD_COLUMNS)
 
     return contacts, leads, quarantine_resource()

@@ -5,7 +5,9 @@ cursor (re-reading `CURSOR_LAG_SECONDS` before the last value, since the filter 
 the second), ordered by `ID` so `start` offsets stay stable while managers edit records. The
 cursor only advances when a load commits, so a run that dies mid-way is simply re-read next time.
 Values stay the strings Bitrix24 sends (dates with the portal's offset, money as text, `Y`/`N`);
-`PHONE`/`EMAIL` stay JSON columns (`max_table_nesting=0`); staging casts and unpacks.
+`PHONE`/`EMAIL` stay JSON columns (`max_table_nesting=0`); staging casts and unpacks. Pages reach
+dlt as Arrow tables (the multi-fields as their JSON text), not dict rows: dlt's row normaliser was
+most of the load.
 
 Guards: a record without a usable `ID` or `DATE_MODIFY` is quarantined with its page and position;
 the first good record of each page must still carry the fields staging reads (`require_fields`),
@@ -27,6 +29,7 @@ from connectors.bitrix24.settings import (
     BATCH_PAGES, CONTACT_FIELDS, CONTACT_SELECT, CURSOR_LAG_SECONDS, DEAL_FIELDS, DEAL_SELECT, MULTI_FIELD_FLAGS,
     ORDER, WEBHOOK_USER_ID,
 )
+from connectors.common.arrow import arrow_pages, keep_dlt_columns
 from connectors.common.contracts import PII_CONTRACT, SchemaDrift, require_fields
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.common.unchanged import UnchangedRows
@@ -112,19 +115,25 @@ def bitrix24_source(base_url: str = dlt.config.value, api_key: str = dlt.secrets
     # Dates carry the portal's offset; kept as text so an empty BIRTHDATE ("") and a date share a
     # type, and a birth date at local midnight is not shifted to the previous day by a UTC cast.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
+    keep_dlt_columns()  # pages arrive as Arrow tables (connectors/common/arrow.py)
     client = Bitrix24Client(base_url, api_key, user_id=user_id, batch_pages=batch_pages, attempts=http_attempts)
 
+    contact_columns = _columns((*CONTACT_FIELDS, "TYPE_ID", "COMPANY_ID", "POST", "EXPORT"), MULTI_FIELD_FLAGS.values())
+    deal_columns = _columns((*DEAL_FIELDS, "TITLE", "COMPANY_ID", "CATEGORY_ID"))
+
     @dlt.resource(name="contacts", primary_key="ID", write_disposition="merge", schema_contract=PII_CONTRACT,
-                  columns=_columns((*CONTACT_FIELDS, "TYPE_ID", "COMPANY_ID", "POST", "EXPORT"), MULTI_FIELD_FLAGS.values()))
+                  columns=contact_columns)
     def contacts(modified=_cursor()) -> Iterator[Any]:
         pages = client.list_pages("crm.contact.list", _list_params(CONTACT_SELECT, modified.start_value))
         # The look-back re-reads the last CURSOR_LAG_SECONDS: only what moved there is loaded.
-        yield from UnchangedRows("contacts", "ID").filter(records(pages, CONTACT_FIELDS, "crm.contact.list"))
+        yield from arrow_pages(UnchangedRows("contacts", "ID").filter(records(pages, CONTACT_FIELDS, "crm.contact.list")),
+                               contact_columns, hint_name=str)
 
     @dlt.resource(name="deals", primary_key="ID", write_disposition="merge", schema_contract=PII_CONTRACT,
-                  columns=_columns((*DEAL_FIELDS, "TITLE", "COMPANY_ID", "CATEGORY_ID")))
+                  columns=deal_columns)
     def deals(modified=_cursor()) -> Iterator[Any]:
         pages = client.list_pages("crm.deal.list", _list_params(DEAL_SELECT, modified.start_value))
-        yield from UnchangedRows("deals", "ID").filter(records(pages, DEAL_FIELDS, "crm.deal.list"))
+        yield from arrow_pages(UnchangedRows("deals", "ID").filter(records(pages, DEAL_FIELDS, "crm.deal.list")),
+                               deal_columns, hint_name=str)
 
     return contacts, deals, quarantine_resource()

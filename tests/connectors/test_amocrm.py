@@ -284,6 +284,50 @@ def test_real_recorded_records_load_through_the_source(tmp_path):
         server.shutdown()
 
 
+def _extracted_formats(pipeline) -> dict[str, set[str]]:
+    """The file format of each table's extracted jobs in the last run: `parquet` for Arrow items,
+    `typed-jsonl` for dict rows, which dlt's row normaliser then reads back one by one."""
+    found: dict[str, set[str]] = {}
+    for package in pipeline.last_trace.last_extract_info.load_packages:
+        for job in package.jobs["new_jobs"]:
+            found.setdefault(job.job_file_info.table_name, set()).add(job.job_file_info.file_format)
+    return found
+
+
+def test_pages_reach_dlt_as_arrow_tables_and_a_column_changing_type_still_stops_the_load(tmp_path):
+    """The recorded pages go to dlt as Arrow tables (its row normaliser was most of the load at a
+    million people); the contract that freezes column types holds on that path too: first names
+    that turn into numbers stop the load instead of being cast or put into a variant column."""
+    page1 = json.loads((FIXTURES / "contacts_page1.json").read_text(encoding="utf-8"))
+    page2 = json.loads((FIXTURES / "contacts_page2_last.json").read_text(encoding="utf-8"))
+    records = page1["_embedded"]["contacts"] + page2["_embedded"]["contacts"]
+
+    def serve(folder: str, rows: list[dict]):
+        data = tmp_path / folder / "amocrm"
+        data.mkdir(parents=True)
+        (data / "contacts.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        return _serve(AmoCRMEmulator(tmp_path / folder, api_key=TOKEN, rate_per_second=1000))
+
+    pipeline = _pipeline(tmp_path)
+    server, url = serve("before", records)
+    try:
+        pipeline.run(_source(url), loader_file_format="parquet")
+    finally:
+        server.shutdown()
+    assert _extracted_formats(pipeline)["contacts"] == {"parquet"}
+    assert _query(tmp_path, "select count(*) from raw_amocrm.contacts where first_name is not null")[0][0] > 0
+
+    renamed = [{**r, "first_name": 1000 + i, "updated_at": r["updated_at"] + 3600} for i, r in enumerate(records)]
+    server, url = serve("after", renamed)
+    try:
+        with pytest.raises(Exception) as failed:
+            pipeline.run(_source(url), loader_file_format="parquet")
+    finally:
+        server.shutdown()
+    assert "first_name" in str(failed.value) and "freeze" in str(failed.value)
+    assert _query(tmp_path, "select count(*) from raw_amocrm.contacts where try_cast(first_name as bigint) >= 1000")[0][0] == 0
+
+
 def test_a_page_without_the_embedded_list_fails_loudly(demo_data, tmp_path):
     """If amoCRM renamed `_embedded.contacts`, the page must not pass for an empty last page."""
 

@@ -83,3 +83,17 @@ def test_a_money_column_of_ints_beyond_a_doubles_precision_or_of_bools_stays_dic
     for rows in ([{"summ": 2**70}], [{"summ": True}], [{"summ": "5"}]):
         assert rows_as_arrow(rows, hints) is rows
     assert rows_as_arrow([{"summ": 2**53}], hints).column("summ").to_pylist() == [float(2**53)]
+
+
+def test_a_resources_lists_of_rows_become_tables_and_everything_else_passes_as_it_came():
+    from connectors.common.arrow import arrow_pages
+
+    quarantine = {"where": "GET /contacts page 1 item 3", "reason": "record has no integer id"}
+    odd = [{"id": 3, "x": {"nested": 1}}]  # nothing declared for `x`: dlt's own path takes it
+    out = list(arrow_pages([[{"id": 1, "note": "a"}], quarantine, [{"id": 2, "note": None}], odd]))
+    assert out[:2] == [quarantine, odd]
+    assert len(out) == 3 and out[2].to_pylist() == [{"id": 1, "note": "a"}, {"id": 2, "note": None}]
+    # Declared names as the source spells them (Bitrix24's `PHONE`), not dlt's snake_case.
+    upper = list(arrow_pages([[{"ID": "7", "PHONE": [{"VALUE": "+79123456789"}]}]],
+                             {"ID": {"data_type": "text"}, "PHONE": {"data_type": "json"}}, hint_name=str))
+    assert upper[0].to_pylist() == [{"ID": "7", "PHONE": '[{"VALUE":"+79123456789"}]'}]

@@ -77,6 +77,12 @@ def test_full_load_through_faults_then_an_idempotent_second_run(b24, files, tmp_
     assert any(e["path"].endswith("/batch.json") for e in emulator.journal), "later pages came through batch"
     phones = _query(tmp_path, "select count(*) from raw_bitrix24.contacts where phone is not null")[0][0]
     assert phones == sum(1 for c in files["contacts"] if c.get("PHONE")), "PHONE was selected explicitly"
+    # Pages reach dlt as Arrow tables (parquet when extracted), not dict rows for its row normaliser.
+    formats = {}
+    for package in pipeline.last_trace.last_extract_info.load_packages:
+        for job in package.jobs["new_jobs"]:
+            formats.setdefault(job.job_file_info.table_name, set()).add(job.job_file_info.file_format)
+    assert formats["contacts"] == formats["deals"] == {"parquet"}
 
     pipeline.run(_source(url))
     assert _counts(tmp_path, "contacts") == (len(files["contacts"]),) * 2
