@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import dlt
 
-from connectors.common.arrow import keep_dlt_columns, rows_as_arrow
+from connectors.common.arrow import arrow_pages, keep_dlt_columns, rows_as_arrow
 from connectors.common.contracts import PII_CONTRACT, SchemaDrift
 from connectors.common.quarantine import quarantine_resource, quarantined
 from connectors.common.unchanged import UnchangedRows
@@ -81,17 +81,27 @@ def _issue_rows(client: SendsayClient, since: str | None) -> Iterator[tuple[str,
                 yield "ok", dict(zip(ISSUE_KEYS, row))
 
 
+# A member's group flags (`-group`: {list id: "1"}) stay one JSON column, `_group` in dlt's naming;
+# declared, so the members' pages can reach dlt as Arrow tables with that column as its JSON text
+# (the whole source's CPU at 1 M people, against the emulator: 55.2-55.5 s as dict rows, 47.3-51.9 s).
+MEMBER_COLUMNS = {"_group": {"data_type": "json"}}
+
+
 @dlt.source(name=SOURCE, max_table_nesting=0)
 def sendsay_source(base_url: str = dlt.config.value, login: str = dlt.config.value, api_key: str = dlt.secrets.value,
                    http_attempts: int = 6):
     """`base_url` is the host root (`https://api.sendsay.ru`); `http_attempts`: tries per call before
     a transport failure ends the run (tests use 1)."""
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
-    keep_dlt_columns()  # per-issue statistics arrive as Arrow tables (connectors/common/arrow.py)
+    keep_dlt_columns()  # members and per-issue statistics arrive as Arrow tables (connectors/common/arrow.py)
     client = SendsayClient(base_url, login, api_key, attempts=http_attempts)
 
-    @dlt.resource(name="members", primary_key="member.id", write_disposition="merge", schema_contract=PII_CONTRACT)
+    @dlt.resource(name="members", primary_key="member.id", write_disposition="merge", schema_contract=PII_CONTRACT,
+                  columns=MEMBER_COLUMNS)
     def members() -> Iterator[Any]:
+        yield from arrow_pages(_members(), MEMBER_COLUMNS)
+
+    def _members() -> Iterator[Any]:
         unchanged = UnchangedRows("members", "member.id")
         read = 0
         for page, rows in client.member_pages(MEMBER_PAGESIZE):

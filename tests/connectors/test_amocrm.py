@@ -18,6 +18,7 @@ from connectors.common.cli import connector_error
 from connectors.common.contracts import SchemaDrift
 from connectors.common.http import AuthError
 from emulators.amocrm import AmoCRMEmulator
+from tests.connectors.extracted import extracted_formats
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amocrm"  # copied from the shared recordings (tests/fixtures/README.md)
 TOKEN = "demo-key"
@@ -284,16 +285,6 @@ def test_real_recorded_records_load_through_the_source(tmp_path):
         server.shutdown()
 
 
-def _extracted_formats(pipeline) -> dict[str, set[str]]:
-    """The file format of each table's extracted jobs in the last run: `parquet` for Arrow items,
-    `typed-jsonl` for dict rows, which dlt's row normaliser then reads back one by one."""
-    found: dict[str, set[str]] = {}
-    for package in pipeline.last_trace.last_extract_info.load_packages:
-        for job in package.jobs["new_jobs"]:
-            found.setdefault(job.job_file_info.table_name, set()).add(job.job_file_info.file_format)
-    return found
-
-
 def test_pages_reach_dlt_as_arrow_tables_and_a_column_changing_type_still_stops_the_load(tmp_path):
     """The recorded pages go to dlt as Arrow tables (its row normaliser was most of the load at a
     million people); the contract that freezes column types holds on that path too: first names
@@ -314,7 +305,7 @@ def test_pages_reach_dlt_as_arrow_tables_and_a_column_changing_type_still_stops_
         pipeline.run(_source(url), loader_file_format="parquet")
     finally:
         server.shutdown()
-    assert _extracted_formats(pipeline)["contacts"] == {"parquet"}
+    assert extracted_formats(pipeline)["contacts"] == {"parquet"}
     assert _query(tmp_path, "select count(*) from raw_amocrm.contacts where first_name is not null")[0][0] > 0
 
     renamed = [{**r, "first_name": 1000 + i, "updated_at": r["updated_at"] + 3600} for i, r in enumerate(records)]

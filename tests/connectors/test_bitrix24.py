@@ -17,6 +17,7 @@ from connectors.common.cli import connector_error
 from connectors.common.contracts import SchemaDrift
 from connectors.common.http import AuthError
 from emulators.bitrix24 import Bitrix24Emulator
+from tests.connectors.extracted import extracted_formats
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bitrix24"  # copied from the shared recordings (tests/fixtures/README.md)
 CODE = "demo-key"
@@ -78,10 +79,7 @@ def test_full_load_through_faults_then_an_idempotent_second_run(b24, files, tmp_
     phones = _query(tmp_path, "select count(*) from raw_bitrix24.contacts where phone is not null")[0][0]
     assert phones == sum(1 for c in files["contacts"] if c.get("PHONE")), "PHONE was selected explicitly"
     # Pages reach dlt as Arrow tables (parquet when extracted), not dict rows for its row normaliser.
-    formats = {}
-    for package in pipeline.last_trace.last_extract_info.load_packages:
-        for job in package.jobs["new_jobs"]:
-            formats.setdefault(job.job_file_info.table_name, set()).add(job.job_file_info.file_format)
+    formats = extracted_formats(pipeline)
     assert formats["contacts"] == formats["deals"] == {"parquet"}
 
     pipeline.run(_source(url))

@@ -18,6 +18,7 @@ from connectors.common.http import AuthError
 from connectors.sendsay import sendsay_source
 from connectors.sendsay.settings import ISSUE_LOOKBACK_DAYS
 from emulators.sendsay import SendsayEmulator
+from tests.connectors.extracted import extracted_formats
 
 FMT = "%Y-%m-%d %H:%M:%S"
 LOGIN = "linzy-shop"
@@ -80,8 +81,14 @@ def test_loads_members_and_statistics_through_faults_and_a_redirect(ss, tmp_path
     emulator.faults.rate_limit_next = 2
     emulator.faults.error_5xx_next = 1
     emulator.faults.garbage_next = 1
-    _pipeline(tmp_path).run(_source(url))
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(_source(url))
     assert _counts(tmp_path) == _expected(files)
+    # Members reach dlt as Arrow tables (not dict rows for its row normaliser), the group flags
+    # still one JSON column.
+    assert extracted_formats(pipeline)["members"] == {"parquet"}
+    assert _query(tmp_path, "select data_type from duckdb_columns() where schema_name = 'raw_sendsay' "
+                            "and table_name = 'members' and column_name = '_group'") == [("JSON",)]
     statuses = [e["status"] for e in emulator.journal]
     assert 429 in statuses and 503 in statuses
     paths = [e["path"] for e in emulator.journal]
