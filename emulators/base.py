@@ -249,6 +249,13 @@ class Emulator:
         server.daemon_threads = True
         return server
 
+    def lift_rate_limit(self, limit: int) -> None:
+        """`--rate-limit`: the service's request limit raised to `limit` per its window, so that the
+        benchmark times our side rather than the real service's throttle (tests keep the limits).
+        An emulator whose limit is not one `limiter` lifts its own as well."""
+        if isinstance(getattr(self, "limiter", None), RateLimiter):
+            self.limiter = RateLimiter(limit, self.limiter.window)
+
     def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, str]:
         server = self.make_server(host, port)
         threading.Thread(target=server.serve_forever, daemon=True, name=f"{self.name}-emulator").start()
@@ -268,8 +275,8 @@ def cli(build: Callable[[argparse.Namespace], Emulator], description: str, defau
         ap.add_argument(f"--fault-{knob.replace('_', '-')}", type=int, default=None, dest=f"fault_{knob}")
     args = ap.parse_args()
     emulator = build(args)
-    if args.rate_limit is not None and isinstance(getattr(emulator, "limiter", None), RateLimiter):
-        emulator.limiter = RateLimiter(args.rate_limit, emulator.limiter.window)
+    if args.rate_limit is not None:
+        emulator.lift_rate_limit(args.rate_limit)
     for knob in Faults.__dataclass_fields__:
         value = getattr(args, f"fault_{knob}")
         if value is not None:

@@ -100,6 +100,21 @@ def test_the_leaky_bucket_refuses_a_burst_and_the_connector_waits_it_out(demo_da
         server.shutdown()
 
 
+def test_the_benchmarks_lifted_limit_lifts_the_leaky_bucket_too(demo_data):
+    """`--rate-limit` (the benchmark times our side, not the portal's throttle) reaches the bucket,
+    which is Bitrix24's limit, not the per-second window the other emulators keep."""
+    emulator = Bitrix24Emulator(demo_data, api_key=CODE, bucket_capacity=3, drain_per_second=0.01)
+    emulator.lift_rate_limit(100_000)
+    server, url = emulator.serve_in_thread()
+    try:
+        client = Bitrix24Client(url, CODE, batch_pages=0, attempts=1)
+        for _ in range(20):
+            client.call("crm.contact.list", {"start": 0})
+        assert [e["status"] for e in emulator.journal] == [200] * 20
+    finally:
+        server.shutdown()
+
+
 def test_rate_limit_answer_is_the_documented_one(demo_data):
     emulator = Bitrix24Emulator(demo_data, api_key=CODE, bucket_capacity=1, drain_per_second=0.01)
     server, url = emulator.serve_in_thread()
