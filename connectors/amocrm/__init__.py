@@ -12,8 +12,8 @@ still drops what is older than the cursor.
 An HTTP 204 with an empty body is amoCRM's "nothing (more) here" and ends a list. Nested parts
 (`custom_fields_values`, `_embedded`) stay JSON columns (`max_table_nesting=0`): one resource is
 one table and one Dagster asset; staging unpacks phones, e-mails and a lead's contacts. Pages reach
-dlt as Arrow tables (JSON parts as their text), not dict rows: dlt's row normaliser was most of
-the load. A record without an integer `id` (or `updated_at`, the cursor) goes to
+dlt as Arrow tables (JSON parts as their text), not dict rows: dlt's handling of dict rows was most
+of the load. A record without an integer `id` (or `updated_at`, the cursor) goes to
 `raw_amocrm.quarantine`.
 
 Standalone:  AMOCRM_API_KEY=demo-key python -m connectors.amocrm --base-url http://127.0.0.1:8304

@@ -6,8 +6,8 @@ the second), ordered by `ID` so `start` offsets stay stable while managers edit 
 cursor only advances when a load commits, so a run that dies mid-way is simply re-read next time.
 Values stay the strings Bitrix24 sends (dates with the portal's offset, money as text, `Y`/`N`);
 `PHONE`/`EMAIL` stay JSON columns (`max_table_nesting=0`); staging casts and unpacks. Pages reach
-dlt as Arrow tables (the multi-fields as their JSON text), not dict rows: dlt's row normaliser was
-most of the load.
+dlt as Arrow tables (the multi-fields as their JSON text), not dict rows: dlt's handling of dict rows
+was most of the load.
 
 Guards: a record without a usable `ID` or `DATE_MODIFY` is quarantined with its page and position;
 the first good record of each page must still carry the fields staging reads (`require_fields`),

@@ -189,8 +189,9 @@ def arrow_pages(items: Iterable[Any], hints: dict[str, dict[str, Any]] | None = 
     by `ArrowBatches`); anything else it yields (quarantine items, single rows) passes as it is.
     For sources that page through JSON lists of records: at a million people dlt's handling of dict
     rows (written out as JSON lines, read back and normalised row by row) was most of amoCRM's and
-    Bitrix24's load. Our CPU per full read, against the emulators, before and after: amoCRM
-    23.2-25.2 s and 11.4-12.9 s, Bitrix24 31.5-35.6 s and 16.7-19.4 s, with the same raw tables."""
+    Bitrix24's load. The connector's CPU per full read against the emulators, before and after
+    (docs/benchmarks/notes.md): amoCRM 24.4-26.5 s and 12.8-14.1 s, Bitrix24 33.1-37.5 s and
+    16.5-21.4 s, with the same raw tables."""
     tables = ArrowBatches()
     for item in items:
         if isinstance(item, list) and item and all(isinstance(row, dict) for row in item):

@@ -83,7 +83,7 @@ def _issue_rows(client: SendsayClient, since: str | None) -> Iterator[tuple[str,
 
 # A member's group flags (`-group`: {list id: "1"}) stay one JSON column, `_group` in dlt's naming;
 # declared, so the members' pages can reach dlt as Arrow tables with that column as its JSON text
-# (the whole source's CPU at 1 M people, against the emulator: 55.2-55.5 s as dict rows, 47.3-51.9 s).
+# (the whole source's CPU at 1 M people, against the emulator: 59.3-59.4 s as dict rows, 50.8-57.0 s).
 MEMBER_COLUMNS = {"_group": {"data_type": "json"}}
 
 
