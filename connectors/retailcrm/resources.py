@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import dlt
 
-from connectors.common.arrow import ArrowBatches, rows_as_arrow
+from connectors.common.arrow import arrow_pages
 from connectors.common.quarantine import quarantined
 from connectors.retailcrm.helpers import Client, by_ids, get_json, history_pages, last_history_id, pages
 from connectors.retailcrm.history import Touched, history_row, invalid_item, live, tombstone
@@ -49,8 +49,12 @@ def _invalid_record(record: Any) -> str | None:
 def _records(client: Client, batches: Iterator[tuple[Any, list[Any]]], enrich: Enrich | None,
              hints: dict[str, Any]) -> Iterator[Any]:
     """Good records flagged live (and enriched), pages gathered into Arrow tables where their values
-    fit the declared columns; bad ones quarantined with where they came from."""
-    tables = ArrowBatches()
+    fit the declared columns (`arrow_pages`); bad ones quarantined with where they came from."""
+    return arrow_pages(_checked(client, batches, enrich), hints)
+
+
+def _checked(client: Client, batches: Iterator[tuple[Any, list[Any]]], enrich: Enrich | None) -> Iterator[Any]:
+    """Each page's good records as one list, each bad one as its quarantine item."""
     for position, records in batches:
         good = []
         for i, record in enumerate(records):
@@ -60,8 +64,7 @@ def _records(client: Client, batches: Iterator[tuple[Any, list[Any]]], enrich: E
             else:
                 good.append(live(enrich(client, record) if enrich else record))
         if good:
-            yield from tables.add(rows_as_arrow(good, hints))
-    yield from tables.flush()
+            yield good
 
 
 def entity_resource(client: Client, entity: Entity, columns: dict[str, Any], enrich: Enrich | None = None):

@@ -23,6 +23,7 @@ from connectors.retailcrm import retailcrm_source
 from connectors.retailcrm.history import Touched, history_row, invalid_item, payments_list
 from emulators.base import Emulator, Request, Response
 from emulators.retailcrm import RetailCRMEmulator
+from tests.connectors.extracted import extracted_formats
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "retailcrm"  # the shared recordings, copied (tests/fixtures/README.md)
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -68,6 +69,8 @@ def test_loads_everything_through_faults_and_reloads_idempotently(crm, tmp_path,
     assert _q(tmp_path, "select count(*), count(distinct id) from raw_retailcrm.customers")[0] == (expected, expected)
     statuses = [entry["status"] for entry in emulator.journal]
     assert 429 in statuses and 503 in statuses, "the faults were actually served"
+    formats = extracted_formats(pipeline)  # a full read's pages reach dlt as Arrow tables
+    assert formats["customers"] == formats["orders"] == {"parquet"}
     pipeline.run(retailcrm_source(base_url=url, api_key="demo-key"))
     assert _q(tmp_path, "select count(*) from raw_retailcrm.orders")[0][0] == len(emulator.orders)
     assert _q(tmp_path, "select count(*) from raw_retailcrm.customers")[0][0] == expected
