@@ -1,5 +1,5 @@
 {#- No row repeats the combination of these columns (the grain of a multi-column table). A NULL
-    counts as a value: two rows alike but for nothing are the same combination.
+    counts as a value: two rows with the same values, NULL in the same columns, repeat it.
     Local because dbt packages come from hub.getdbt.com, which the build machines cannot reach.
 
     Why hashes first: grouping a large table by its text columns holds every distinct combination
